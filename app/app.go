@@ -1,0 +1,167 @@
+// Package app is the Fiber application: routes, middleware, the page
+// envelope that carries a reseller's brand, the error handler, and one file
+// of handlers per area. Only main imports it. Handlers take the tenant and
+// user from typed accessors and call the store or a service.
+package app
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"portico/app/config"
+	"portico/app/mail"
+	"portico/app/metrics"
+	"portico/store"
+)
+
+// Deps are what the application needs, built by main.
+type Deps struct {
+	Config  *config.Config
+	Store   *store.Store
+	Mail    *mail.Queue
+	Metrics *metrics.Metrics
+	Log     *slog.Logger
+	Views   fs.FS
+	Static  fs.FS
+	Version string
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// App is the running web application.
+type App struct {
+	cfg      *config.Config
+	store    *store.Store
+	mail     *mail.Queue
+	metrics  *metrics.Metrics
+	log      *slog.Logger
+	now      func() time.Time
+	version  string
+	views    *views
+	static   fs.FS
+	fiber    *fiber.App
+	tenants  *tenantCache
+	touches  *sessionTouches
+	limits   *authLimits
+	metricsFrom []netip.Prefix
+	stopOnce sync.Once
+	stop     chan struct{}
+	done     chan struct{}
+}
+
+// BodyLimit is the largest request body accepted (413 beyond).
+const BodyLimit = 1 << 20
+
+// New builds the application; templates are parsed here so a broken one
+// stops the start.
+func New(d Deps) (*App, error) {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	v, err := parseViews(d.Views, d.Static)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{
+		cfg: d.Config, store: d.Store, mail: d.Mail, metrics: d.Metrics, log: d.Log, now: d.Now,
+		version: d.Version, views: v, static: d.Static,
+		tenants: newTenantCache(d.Store, d.Config.Server.BaseDomain),
+		touches: newSessionTouches(),
+		limits:  newAuthLimits(d.Now),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	for _, s := range d.Config.Server.MetricsFrom {
+		p, err := parsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("app: server.metrics_from: %w", err)
+		}
+		a.metricsFrom = append(a.metricsFrom, p)
+	}
+	a.fiber = fiber.New(fiber.Config{
+		AppName:               "portico",
+		DisableStartupMessage: true,
+		BodyLimit:             BodyLimit,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          60 * time.Second,
+		IdleTimeout:           120 * time.Second,
+		ReadBufferSize:        16 << 10,
+		ErrorHandler:          a.handleError,
+		// Security: only the listed proxies may set X-Forwarded-*; without
+		// this Fiber trusts every client's forwarded headers.
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          d.Config.Server.TrustedProxies,
+		ProxyHeader:             proxyHeader(d.Config.Server.TrustedProxies),
+	})
+	a.routes()
+	go a.flushTouches()
+	return a, nil
+}
+
+func proxyHeader(trusted []string) string {
+	if len(trusted) == 0 {
+		return ""
+	}
+	return fiber.HeaderXForwardedFor
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	if addr, err := netip.ParseAddr(s); err == nil {
+		return netip.PrefixFrom(addr, addr.BitLen()), nil
+	}
+	return netip.ParsePrefix(s)
+}
+
+// Fiber exposes the Fiber app (tests and benchmarks).
+func (a *App) Fiber() *fiber.App { return a.fiber }
+
+// Serve answers requests on ln until Shutdown.
+func (a *App) Serve(ln net.Listener) error { return a.fiber.Listener(ln) }
+
+// InvalidateTenants drops cached host → reseller answers after a change to
+// resellers or domains.
+func (a *App) InvalidateTenants() { a.tenants.reset() }
+
+// Shutdown stops accepting connections, waits for requests in flight (up
+// to ctx's deadline) and writes pending session touches.
+func (a *App) Shutdown(ctx context.Context) error {
+	err := a.fiber.ShutdownWithContext(ctx)
+	a.stopOnce.Do(func() { close(a.stop) })
+	select {
+	case <-a.done:
+	case <-ctx.Done():
+	}
+	return err
+}
+
+// flushTouches writes gathered last-seen times every 30 s, and once more
+// when the app stops.
+func (a *App) flushTouches() {
+	defer close(a.done)
+	ticker := time.NewTicker(30 * time.Second)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ticker.C:
+		case <-a.stop:
+			a.writeTouches()
+			return
+		}
+		a.writeTouches()
+	}
+}
+
+func (a *App) writeTouches() {
+	seen := a.touches.drain()
+	if err := a.store.TouchSessions(seen); err != nil {
+		a.log.Error("sessions: write last-seen times", "err", err)
+	}
+}

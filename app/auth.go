@@ -1,0 +1,298 @@
+package app
+
+import (
+	"errors"
+	"net/mail"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"portico/app/auth"
+	"portico/app/tenancy"
+	"portico/store"
+)
+
+// resetLifetime is how long a mailed reset link works.
+const resetLifetime = time.Hour
+
+// showHome sends visitors to the sign-in page and users to their console.
+func (a *App) showHome(c *fiber.Ctx) error {
+	if u := userOf(c); u != nil {
+		home, _ := navigation(u, "")
+		return c.Redirect(home, fiber.StatusSeeOther)
+	}
+	return c.Redirect("/login", fiber.StatusSeeOther)
+}
+
+type loginData struct {
+	Form *Form
+	Next string
+}
+
+// showLogin renders the sign-in form.
+func (a *App) showLogin(c *fiber.Ctx) error {
+	if u := userOf(c); u != nil {
+		home, _ := navigation(u, "")
+		return c.Redirect(home, fiber.StatusSeeOther)
+	}
+	return a.render(c, fiber.StatusOK, "auth/login", "Sign in", loginData{Form: newForm(), Next: safeNext(c.Query("next"))})
+}
+
+// login checks the credentials, limited per IP and per account, and starts
+// a session. The message for a wrong email and a wrong password is the
+// same, and so is the time taken.
+func (a *App) login(c *fiber.Ctx) error {
+	tenant := tenantOf(c)
+	form := newForm()
+	email := strings.TrimSpace(c.FormValue("email"))
+	password := c.FormValue("password")
+	form.Values["email"] = email
+	data := loginData{Form: form, Next: safeNext(c.FormValue("next"))}
+	if ok, wait := a.limits.perIP.allow(c.IP()); !ok {
+		return &errRateLimited{wait: wait}
+	}
+	accountKey := strconv.FormatUint(tenant.ID, 10) + "/" + store.NormalizeEmail(email)
+	if blocked, wait := a.limits.perAccount.blocked(accountKey); blocked {
+		return &errRateLimited{wait: wait}
+	}
+	if email == "" {
+		form.Errors["email"] = "Enter your email."
+	}
+	if password == "" {
+		form.Errors["password"] = "Enter your password."
+	}
+	if form.invalid() {
+		return a.render(c, fiber.StatusUnprocessableEntity, "auth/login", "Sign in", data)
+	}
+	var user *store.User
+	err := a.store.View(func(tx *store.Tx) (err error) { user, err = tx.UserByEmail(tenant.ID, email); return err })
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		auth.BurnPasswordCheck(password)
+	case err != nil:
+		return err
+	default:
+		err = auth.CheckPassword(user.PasswordHash, password)
+	}
+	if err != nil {
+		a.limits.perAccount.allow(accountKey)
+		if user != nil {
+			a.audit(c, user.ClientID, user.Email, "login.failed", "")
+		}
+		form.Error = "The email or password is incorrect."
+		return a.render(c, fiber.StatusUnprocessableEntity, "auth/login", "Sign in", data)
+	}
+	if user.Status != store.UserActive {
+		form.Error = "This account is disabled. Contact your administrator to restore access."
+		return a.render(c, fiber.StatusUnprocessableEntity, "auth/login", "Sign in", data)
+	}
+	token, hash := auth.NewToken()
+	err = a.store.Update(func(tx *store.Tx) error {
+		if err := tx.CreateSession(&store.Session{
+			Hash: hash, ResellerID: tenant.ID, UserID: user.ID,
+			ExpiresAt:   tx.Now().Add(a.cfg.Session.MaxAge.Duration),
+			IdleTimeout: a.cfg.Session.IdleTimeout.Duration,
+			IP:          c.IP(), UserAgent: truncate(c.Get(fiber.HeaderUserAgent), 200),
+		}); err != nil {
+			return err
+		}
+		if err := tx.RecordLogin(tenant.ID, user.ID); err != nil {
+			return err
+		}
+		return tx.AddAudit(&store.AuditEvent{ResellerID: tenant.ID, ClientID: user.ClientID, Actor: user.Email, Action: "login", IP: c.IP()})
+	})
+	if err != nil {
+		return err
+	}
+	a.setCookie(c, sessionCookie, token, a.cfg.Session.MaxAge.Duration)
+	a.clearCookie(c, anonCookie)
+	next := data.Next
+	if next == "" {
+		next, _ = navigation(user, "")
+	}
+	return c.Redirect(next, fiber.StatusSeeOther)
+}
+
+// logout ends the session.
+func (a *App) logout(c *fiber.Ctx) error {
+	if s := sessionOf(c); s != nil {
+		u := userOf(c)
+		err := a.store.Update(func(tx *store.Tx) error {
+			if err := tx.DeleteSession(s.Hash); err != nil {
+				return err
+			}
+			return tx.AddAudit(&store.AuditEvent{ResellerID: s.ResellerID, ClientID: u.ClientID, Actor: u.Email, Action: "logout", IP: c.IP()})
+		})
+		if err != nil {
+			return err
+		}
+	}
+	a.clearCookie(c, sessionCookie)
+	a.setFlash(c, "info", "You have signed out.")
+	return c.Redirect("/login", fiber.StatusSeeOther)
+}
+
+type forgotData struct{ Form *Form }
+
+// showForgotPassword renders the reset request form.
+func (a *App) showForgotPassword(c *fiber.Ctx) error {
+	return a.render(c, fiber.StatusOK, "auth/forgot", "Reset your password", forgotData{Form: newForm()})
+}
+
+// requestPasswordReset mails a single-use link when the account exists and
+// says the same thing either way.
+func (a *App) requestPasswordReset(c *fiber.Ctx) error {
+	tenant := tenantOf(c)
+	form := newForm()
+	email := strings.TrimSpace(c.FormValue("email"))
+	form.Values["email"] = email
+	if ok, wait := a.limits.perIP.allow(c.IP()); !ok {
+		return &errRateLimited{wait: wait}
+	}
+	if addr, err := mail.ParseAddress(email); err != nil || addr.Name != "" {
+		form.Errors["email"] = "Enter an email address such as name@example.com."
+		return a.render(c, fiber.StatusUnprocessableEntity, "auth/forgot", "Reset your password", forgotData{Form: form})
+	}
+	if ok, wait := a.limits.perAccount.allow("reset/" + strconv.FormatUint(tenant.ID, 10) + "/" + store.NormalizeEmail(email)); !ok {
+		return &errRateLimited{wait: wait}
+	}
+	token, hash := auth.NewToken()
+	link := c.Protocol() + "://" + c.Hostname() + "/password/reset?token=" + token
+	brand := brandOf(tenant)
+	queued := false
+	err := a.store.Update(func(tx *store.Tx) error {
+		user, err := tx.UserByEmail(tenant.ID, email)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && user.Status != store.UserActive) {
+			return nil // same answer, nothing sent
+		}
+		if err != nil {
+			return err
+		}
+		if err := tx.CreatePasswordReset(&store.PasswordReset{Hash: hash, ResellerID: tenant.ID, UserID: user.ID,
+			ExpiresAt: tx.Now().Add(resetLifetime)}); err != nil {
+			return err
+		}
+		if err := a.mail.Enqueue(tx, &store.MailMessage{
+			ResellerID: tenant.ID, FromName: senderName(tenant), To: user.Email,
+			Subject: "Reset your " + brand.Name + " password",
+			Text: "Someone asked to reset the password of your " + brand.Name + " account.\n\n" +
+				"To choose a new password, open this link within one hour. It works once:\n\n" + link + "\n\n" +
+				"If you did not ask for this, ignore this email; your password stays as it is.\n",
+		}); err != nil {
+			return err
+		}
+		queued = true
+		return tx.AddAudit(&store.AuditEvent{ResellerID: tenant.ID, ClientID: user.ClientID, Actor: user.Email, Action: "password.reset_requested", IP: c.IP()})
+	})
+	if err != nil {
+		return err
+	}
+	if queued {
+		a.mail.Wake()
+	}
+	a.setFlash(c, "info", "If an account uses "+email+", we have sent it a link to choose a new password. Check your inbox.")
+	return c.Redirect("/login", fiber.StatusSeeOther)
+}
+
+type resetData struct {
+	Form       *Form
+	Token      string
+	Valid      bool
+	PolicyHint string
+}
+
+// showResetPassword renders the new-password form for a valid link.
+func (a *App) showResetPassword(c *fiber.Ctx) error {
+	tenant := tenantOf(c)
+	token := c.Query("token")
+	data := resetData{Form: newForm(), Token: token, PolicyHint: tenancy.Policy(tenant).Describe()}
+	err := a.store.View(func(tx *store.Tx) error {
+		_, err := tx.PasswordReset(tenant.ID, auth.HashToken(token))
+		return err
+	})
+	data.Valid = err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	status := fiber.StatusOK
+	if !data.Valid {
+		status = fiber.StatusNotFound
+	}
+	return a.render(c, status, "auth/reset", "Choose a new password", data)
+}
+
+// resetPassword spends the link and sets the new password, revoking every
+// session of the user.
+func (a *App) resetPassword(c *fiber.Ctx) error {
+	tenant := tenantOf(c)
+	if ok, wait := a.limits.perIP.allow(c.IP()); !ok {
+		return &errRateLimited{wait: wait}
+	}
+	token := c.FormValue("token")
+	password, confirm := c.FormValue("password"), c.FormValue("confirm")
+	data := resetData{Form: newForm(), Token: token, Valid: true, PolicyHint: tenancy.Policy(tenant).Describe()}
+	if problem := tenancy.Policy(tenant).Check(password); problem != "" {
+		data.Form.Errors["password"] = problem
+	} else if confirm != password {
+		data.Form.Errors["confirm"] = "The two passwords differ."
+	}
+	if data.Form.invalid() {
+		return a.render(c, fiber.StatusUnprocessableEntity, "auth/reset", "Choose a new password", data)
+	}
+	hash, err := auth.HashPassword(password)
+	if err != nil {
+		return err
+	}
+	err = a.store.Update(func(tx *store.Tx) error {
+		user, err := tx.UsePasswordReset(tenant.ID, auth.HashToken(token), hash)
+		if err != nil {
+			return err
+		}
+		return tx.AddAudit(&store.AuditEvent{ResellerID: tenant.ID, ClientID: user.ClientID, Actor: user.Email, Action: "password.reset", IP: c.IP()})
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		data.Valid = false
+		return a.render(c, fiber.StatusNotFound, "auth/reset", "Choose a new password", data)
+	}
+	if err != nil {
+		return err
+	}
+	a.setFlash(c, "success", "Your password has been changed. Sign in with the new one.")
+	return c.Redirect("/login", fiber.StatusSeeOther)
+}
+
+// audit records an event in its own transaction (for events that change
+// nothing else, such as a failed sign-in).
+func (a *App) audit(c *fiber.Ctx, clientID uint64, actor, action, target string) {
+	tenant := tenantOf(c)
+	err := a.store.Update(func(tx *store.Tx) error {
+		return tx.AddAudit(&store.AuditEvent{ResellerID: tenant.ID, ClientID: clientID, Actor: actor, Action: action, Target: target, IP: c.IP()})
+	})
+	if err != nil {
+		a.log.Error("audit", "request_id", requestIDOf(c), "action", action, "err", err)
+	}
+}
+
+// safeNext keeps only local paths, so ?next= cannot send a user elsewhere.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+		return ""
+	}
+	return next
+}
+
+func senderName(r *store.Reseller) string {
+	if r.Brand.MailSender != "" {
+		return r.Brand.MailSender
+	}
+	return brandOf(r).Name
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

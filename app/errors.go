@@ -1,0 +1,126 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"portico/store"
+)
+
+// problem is an RFC 9457 problem document.
+type problem struct {
+	Type      string         `json:"type"`
+	Title     string         `json:"title"`
+	Status    int            `json:"status"`
+	Detail    string         `json:"detail,omitempty"`
+	Errors    []problemField `json:"errors,omitempty"`
+	RequestID string         `json:"request_id,omitempty"`
+}
+
+type problemField struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// errorText is what a person is told for each status; internal details
+// never reach them.
+var errorText = map[int][2]string{
+	400: {"Bad request", "The request could not be understood."},
+	401: {"Sign in needed", "Please sign in to continue."},
+	403: {"Not allowed", "You do not have access to this page."},
+	404: {"Page not found", "There is nothing at this address."},
+	405: {"Not allowed", "This address does not accept that kind of request."},
+	413: {"Too large", "What you sent is larger than the 1 MiB this site accepts."},
+	429: {"Too many attempts", "There have been too many attempts from you or for this account."},
+	500: {"Something went wrong", "We could not complete your request. The error has been logged."},
+}
+
+// handleError is the one error handler: it maps errors to statuses, logs
+// server errors with the request id, and answers with a branded page or
+// problem+json by Accept.
+func (a *App) handleError(c *fiber.Ctx, err error) error {
+	status := fiber.StatusInternalServerError
+	detail := ""
+	var fe *fiber.Error
+	switch {
+	case errors.As(err, &fe):
+		status = fe.Code
+		if fe.Message != fiber.ErrNotFound.Message && fe.Message != utilsStatus(fe.Code) {
+			detail = fe.Message // a message written for people
+		}
+	case errors.Is(err, store.ErrNotFound):
+		status = fiber.StatusNotFound
+	}
+	rl, limited := isRateLimited(err)
+	if limited {
+		status = fiber.StatusTooManyRequests
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(rl.wait.Seconds()))))
+	}
+	text, ok := errorText[status]
+	if !ok {
+		text = [2]string{utilsStatus(status), ""}
+	}
+	if detail == "" {
+		detail = text[1]
+	}
+	requestID := requestIDOf(c)
+	if status >= 500 {
+		a.log.Error("request failed", "request_id", requestID, "method", c.Method(), "path", c.Path(), "err", err)
+	} else {
+		requestID = "" // only server errors need a reference
+	}
+	if tenantOf(c) == nil && status != fiber.StatusNotFound {
+		// Errors raised before the tenant middleware (413, 405) still get
+		// the brand of a known host; an unknown host stays neutral.
+		if r := a.tenants.lookup(hostOf(c)); r != nil {
+			c.Locals(keyTenant, r)
+		}
+	}
+	if wantsJSON(c) {
+		c.Set(fiber.HeaderContentType, "application/problem+json")
+		return c.Status(status).JSON(problem{Type: "about:blank", Title: text[0], Status: status,
+			Detail: detail, RequestID: requestID}, "application/problem+json")
+	}
+	data := map[string]string{"Heading": text[0], "Message": detail, "RequestID": requestID}
+	if limited {
+		data["RetryAfter"] = humanDuration(rl.wait)
+	}
+	if rerr := a.render(c, status, "errors/error", text[0], data); rerr != nil {
+		a.log.Error("render error page", "request_id", requestIDOf(c), "err", rerr)
+		return c.Status(status).SendString(text[0])
+	}
+	return nil
+}
+
+func utilsStatus(code int) string {
+	if m := fiber.NewError(code).Message; m != "" {
+		return m
+	}
+	return "Error"
+}
+
+// wantsJSON: API paths always, browsers by Accept.
+func wantsJSON(c *fiber.Ctx) bool {
+	if len(c.Path()) >= 5 && c.Path()[:5] == "/api/" {
+		return true
+	}
+	switch c.Accepts("text/html", "application/json", "application/problem+json") {
+	case "application/json", "application/problem+json":
+		return true
+	}
+	return false
+}
+
+func humanDuration(d time.Duration) string {
+	switch {
+	case d <= time.Minute:
+		return fmt.Sprintf("%d seconds", int(math.Max(1, math.Ceil(d.Seconds()))))
+	default:
+		return fmt.Sprintf("%d minutes", int(math.Ceil(d.Minutes())))
+	}
+}

@@ -1,0 +1,139 @@
+// Package jobs owns scheduled work: a robfig/cron scheduler in UTC built
+// from [jobs], with one method per job. Every job is idempotent, so a
+// repeated or overlapping run does no harm. It never imports Fiber.
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"portico/app/config"
+	"portico/store"
+)
+
+// Scheduler runs the jobs on their schedules.
+type Scheduler struct {
+	store     *store.Store
+	log       *slog.Logger
+	cron      *cron.Cron
+	backupDir string
+	keep      int
+	// OnRun, when set, is told every run's outcome (metrics).
+	OnRun func(job string, err error)
+}
+
+// New builds the scheduler; a spec of "" or "off" disables that job.
+func New(cfg config.Jobs, s *store.Store, backupDir string, log *slog.Logger) (*Scheduler, error) {
+	sch := &Scheduler{store: s, log: log, backupDir: backupDir, keep: cfg.BackupKeep,
+		// Money and clean-up jobs run in UTC: local time zones skip or
+		// repeat hours at daylight-saving changes.
+		cron: cron.New(cron.WithLocation(time.UTC), cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger)))}
+	jobs := []struct {
+		name, spec string
+		run        func(context.Context) error
+	}{
+		{"session_cleanup", cfg.SessionCleanup, sch.CleanupSessions},
+		{"backup", cfg.Backup, sch.Backup},
+	}
+	for _, j := range jobs {
+		if j.spec == "" || j.spec == "off" {
+			continue
+		}
+		if _, err := sch.cron.AddFunc(j.spec, func() { sch.run(j.name, j.run) }); err != nil {
+			return nil, fmt.Errorf("jobs: %s: %w", j.name, err)
+		}
+	}
+	return sch, nil
+}
+
+// Start begins running jobs in the background.
+func (s *Scheduler) Start() { s.cron.Start() }
+
+// Stop stops scheduling and waits for running jobs, up to ctx's deadline.
+func (s *Scheduler) Stop(ctx context.Context) {
+	done := s.cron.Stop()
+	select {
+	case <-done.Done():
+	case <-ctx.Done():
+	}
+}
+
+func (s *Scheduler) run(name string, fn func(context.Context) error) {
+	start := time.Now()
+	err := fn(context.Background())
+	if s.OnRun != nil {
+		s.OnRun(name, err)
+	}
+	if err != nil {
+		s.log.Error("job failed", "job", name, "err", err, "duration_ms", time.Since(start).Milliseconds())
+		return
+	}
+	s.log.Info("job done", "job", name, "duration_ms", time.Since(start).Milliseconds())
+}
+
+// CleanupSessions deletes expired sessions and password-reset links.
+func (s *Scheduler) CleanupSessions(context.Context) error {
+	n, err := s.store.DeleteExpiredSessions()
+	if err != nil {
+		return fmt.Errorf("jobs: session clean-up: %w", err)
+	}
+	var resets int
+	err = s.store.Update(func(tx *store.Tx) (err error) { resets, err = tx.DeleteExpiredPasswordResets(); return err })
+	if err != nil {
+		return fmt.Errorf("jobs: reset clean-up: %w", err)
+	}
+	s.log.Info("expired sessions removed", "job", "session_cleanup", "sessions", n, "password_resets", resets)
+	return nil
+}
+
+// backupPrefix names the daily backups; only these are pruned.
+const backupPrefix = "portico-"
+
+// Backup writes a consistent copy of the store into the backup directory
+// and keeps the newest `backup_keep` daily copies.
+func (s *Scheduler) Backup(context.Context) error {
+	name := backupPrefix + s.store.Now().UTC().Format("20060102T150405Z") + ".db"
+	path := filepath.Join(s.backupDir, name)
+	if err := s.store.BackupTo(path); err != nil {
+		return fmt.Errorf("jobs: backup: %w", err)
+	}
+	removed, err := Prune(s.backupDir, s.keep)
+	if err != nil {
+		return fmt.Errorf("jobs: backup retention: %w", err)
+	}
+	s.log.Info("backup written", "job", "backup", "path", path, "pruned", len(removed))
+	return nil
+}
+
+// Prune deletes all but the newest keep daily backups in dir and returns
+// what it removed. Backups taken before migrations are left alone.
+func Prune(dir string, keep int) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		if !e.IsDir() && strings.HasPrefix(e.Name(), backupPrefix) && strings.HasSuffix(e.Name(), ".db") {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names) // the timestamp in the name sorts by age
+	var removed []string
+	for len(names) > keep {
+		if err := os.Remove(filepath.Join(dir, names[0])); err != nil {
+			return removed, err
+		}
+		removed = append(removed, names[0])
+		names = names[1:]
+	}
+	return removed, nil
+}

@@ -1,0 +1,202 @@
+// Package mail owns outgoing email: a queue kept in the store's outbox and
+// a worker that delivers it over SMTP (wneessen/go-mail) with retries, or,
+// when no SMTP server is configured, keeps each message in the outbox and
+// logs it so that links still reach the operator. It never imports Fiber.
+package mail
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net/mail"
+	"sync"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+
+	"portico/app/config"
+	"portico/store"
+)
+
+// Sender delivers one message; SMTP in production.
+type Sender interface {
+	Send(ctx context.Context, m *store.MailMessage) error
+}
+
+// SMTP sends through the server in [mail].
+type SMTP struct {
+	cfg  config.Mail
+	from *mail.Address
+	// TLSConfig overrides the TLS settings (tests use a private CA).
+	TLSConfig *tls.Config
+}
+
+// NewSMTP prepares a sender from [mail]; it does not connect yet.
+func NewSMTP(cfg config.Mail) (*SMTP, error) {
+	from, err := mail.ParseAddress(cfg.From)
+	if err != nil {
+		return nil, fmt.Errorf("mail: from: %w", err)
+	}
+	return &SMTP{cfg: cfg, from: from}, nil
+}
+
+// Send delivers m in one SMTP session.
+func (s *SMTP) Send(ctx context.Context, m *store.MailMessage) error {
+	opts := []gomail.Option{gomail.WithPort(s.cfg.Port), gomail.WithTimeout(30 * time.Second)}
+	switch s.cfg.Security {
+	case "tls":
+		opts = append(opts, gomail.WithSSL())
+	case "none":
+		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
+	default:
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
+	}
+	if s.TLSConfig != nil {
+		opts = append(opts, gomail.WithTLSConfig(s.TLSConfig))
+	}
+	if s.cfg.Username != "" {
+		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
+			gomail.WithUsername(s.cfg.Username), gomail.WithPassword(s.cfg.Password))
+	}
+	client, err := gomail.NewClient(s.cfg.Host, opts...)
+	if err != nil {
+		return fmt.Errorf("mail: client: %w", err)
+	}
+	msg := gomail.NewMsg()
+	name := s.from.Name
+	if m.FromName != "" {
+		name = m.FromName
+	}
+	if err := msg.FromFormat(name, s.from.Address); err != nil {
+		return fmt.Errorf("mail: from: %w", err)
+	}
+	if err := msg.To(m.To); err != nil {
+		return fmt.Errorf("mail: to: %w", err)
+	}
+	msg.Subject(m.Subject)
+	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
+	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
+		return fmt.Errorf("mail: send: %w", err)
+	}
+	return nil
+}
+
+// retryDelays is the wait before each further attempt; after the last the
+// message is marked failed.
+var retryDelays = []time.Duration{time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 6 * time.Hour}
+
+// Queue accepts messages from requests and delivers them in the background.
+type Queue struct {
+	store  *store.Store
+	sender Sender // nil: keep in the outbox and log
+	log    *slog.Logger
+	wake   chan struct{}
+	// Poll is how often the worker looks for due messages besides being
+	// woken by Enqueue.
+	Poll time.Duration
+	// OnAttempt, when set, is told the outcome of every attempt (metrics).
+	OnAttempt func(status string)
+	running   sync.WaitGroup
+}
+
+// NewQueue returns a queue; sender nil means no SMTP.
+func NewQueue(s *store.Store, sender Sender, log *slog.Logger) *Queue {
+	return &Queue{store: s, sender: sender, log: log, wake: make(chan struct{}, 1), Poll: 30 * time.Second}
+}
+
+// Enqueue adds the message in the caller's transaction, so a request that
+// fails after it sends nothing. Without SMTP the message is logged at once
+// with its text (which carries any link) and kept in the outbox.
+func (q *Queue) Enqueue(tx *store.Tx, m *store.MailMessage) error {
+	if q.sender == nil {
+		m.Status = store.MailKept
+	}
+	if err := tx.EnqueueMail(m); err != nil {
+		return fmt.Errorf("mail: enqueue: %w", err)
+	}
+	if q.sender == nil {
+		q.log.Info("mail kept in outbox (no [mail] host configured)", "to", m.To, "subject", m.Subject, "text", m.Text)
+	}
+	return nil
+}
+
+// Wake asks the worker to look at the outbox now; call it after the
+// transaction that enqueued has committed.
+func (q *Queue) Wake() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers due messages until ctx ends. It returns at once without SMTP.
+func (q *Queue) Run(ctx context.Context) {
+	if q.sender == nil {
+		return
+	}
+	q.running.Add(1)
+	defer q.running.Done()
+	ticker := time.NewTicker(q.Poll)
+	defer ticker.Stop()
+	for {
+		q.deliverDue(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		case <-q.wake:
+		}
+	}
+}
+
+// Wait blocks until Run has returned.
+func (q *Queue) Wait() { q.running.Wait() }
+
+func (q *Queue) deliverDue(ctx context.Context) {
+	for ctx.Err() == nil {
+		var due []*store.MailMessage
+		err := q.store.View(func(tx *store.Tx) error {
+			var err error
+			due, err = tx.DueMail(20)
+			return err
+		})
+		if err != nil {
+			q.log.Error("mail: read outbox", "err", err)
+			return
+		}
+		if len(due) == 0 {
+			return
+		}
+		for _, m := range due {
+			q.attempt(ctx, m)
+		}
+	}
+}
+
+func (q *Queue) attempt(ctx context.Context, m *store.MailMessage) {
+	sendCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	err := q.sender.Send(sendCtx, m)
+	cancel()
+	m.Attempts++
+	now := q.store.Now().UTC()
+	status := "sent"
+	switch {
+	case err == nil:
+		m.Status, m.SentAt, m.LastError = store.MailSent, now, ""
+	case m.Attempts > len(retryDelays):
+		m.Status, m.LastError = store.MailFailed, err.Error()
+		status = "failed"
+		q.log.Error("mail: giving up", "id", m.ID, "to", m.To, "attempts", m.Attempts, "err", err)
+	default:
+		m.LastError, m.NextAttempt = err.Error(), now.Add(retryDelays[m.Attempts-1])
+		status = "retry"
+		q.log.Warn("mail: will retry", "id", m.ID, "to", m.To, "next_attempt", m.NextAttempt, "err", err)
+	}
+	if q.OnAttempt != nil {
+		q.OnAttempt(status)
+	}
+	if err := q.store.Update(func(tx *store.Tx) error { return tx.SaveMail(m) }); err != nil {
+		q.log.Error("mail: save delivery state", "id", m.ID, "err", err)
+	}
+}

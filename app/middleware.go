@@ -1,0 +1,241 @@
+package app
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"portico/app/auth"
+	"portico/store"
+)
+
+// Locals keys: only the tenant, the user, the session and the request id
+// live in fiber.Ctx.Locals.
+type localKey int
+
+const (
+	keyTenant localKey = iota
+	keyUser
+	keySession
+	keyRequestID
+)
+
+func tenantOf(c *fiber.Ctx) *store.Reseller {
+	r, _ := c.Locals(keyTenant).(*store.Reseller)
+	return r
+}
+
+func userOf(c *fiber.Ctx) *store.User {
+	u, _ := c.Locals(keyUser).(*store.User)
+	return u
+}
+
+func sessionOf(c *fiber.Ctx) *store.Session {
+	s, _ := c.Locals(keySession).(*store.Session)
+	return s
+}
+
+func requestIDOf(c *fiber.Ctx) string {
+	id, _ := c.Locals(keyRequestID).(string)
+	return id
+}
+
+// observe gives each request an id, logs it and counts it in the metrics.
+func (a *App) observe(c *fiber.Ctx) error {
+	start := time.Now()
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	id := hex.EncodeToString(b)
+	c.Locals(keyRequestID, id)
+	c.Set("X-Request-Id", id)
+	err := c.Next()
+	if err != nil {
+		if herr := a.fiber.ErrorHandler(c, err); herr != nil {
+			_ = c.SendStatus(fiber.StatusInternalServerError)
+		}
+	}
+	status := c.Response().StatusCode()
+	route := c.Route().Path
+	if status == fiber.StatusNotFound && route == "/" && c.Path() != "/" {
+		route = "unmatched" // keep label cardinality bounded
+	}
+	elapsed := time.Since(start)
+	if a.metrics != nil {
+		a.metrics.ObserveRequest(route, c.Method(), status, elapsed)
+	}
+	attrs := []any{"request_id", id, "method", c.Method(), "path", c.Path(), "status", status,
+		"duration_ms", float64(elapsed.Microseconds()) / 1000, "ip", c.IP()}
+	if t := tenantOf(c); t != nil {
+		attrs = append(attrs, "reseller", t.Slug)
+	}
+	if u := userOf(c); u != nil {
+		attrs = append(attrs, "user", u.ID)
+	}
+	a.log.Debug("request", attrs...)
+	return nil
+}
+
+// securityHeaders sets the headers every response carries. The CSP allows
+// no inline script and no framing.
+func (a *App) securityHeaders(c *fiber.Ctx) error {
+	c.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+		"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+	c.Set("X-Content-Type-Options", "nosniff")
+	c.Set("X-Frame-Options", "DENY")
+	c.Set("Referrer-Policy", "same-origin")
+	c.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+	c.Set("Cross-Origin-Opener-Policy", "same-origin")
+	if c.Protocol() == "https" {
+		c.Set("Strict-Transport-Security", "max-age=31536000")
+	}
+	return c.Next()
+}
+
+// hostOf is the request's host name without port, lower-cased.
+func hostOf(c *fiber.Ctx) string {
+	host := c.Hostname()
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return strings.TrimSuffix(strings.ToLower(host), ".")
+}
+
+// resolveTenant maps the Host to an active reseller. Tenant scope starts
+// here: the tenant is never taken from the URL or the form. An unknown or
+// disabled host gets a neutral 404 that names no reseller.
+func (a *App) resolveTenant(c *fiber.Ctx) error {
+	r := a.tenants.lookup(hostOf(c))
+	if r == nil {
+		return fiber.ErrNotFound
+	}
+	c.Locals(keyTenant, r)
+	return c.Next()
+}
+
+// Session cookie and timing.
+const (
+	sessionCookie = "portico_session"
+	anonCookie    = "portico_anon"
+	flashCookie   = "portico_flash"
+	// touchEvery is how stale last-seen may get before it is rewritten.
+	touchEvery = time.Minute
+)
+
+// loadSession finds the signed-in user, if any. A cookie that names a
+// session of another reseller (replayed on another host), an expired
+// session or a user who may no longer sign in is signed out.
+func (a *App) loadSession(c *fiber.Ctx) error {
+	token := c.Cookies(sessionCookie)
+	if token == "" {
+		return c.Next()
+	}
+	tenant := tenantOf(c)
+	hash := auth.HashToken(token)
+	var sess *store.Session
+	var user *store.User
+	err := a.store.View(func(tx *store.Tx) error {
+		var err error
+		if sess, err = tx.Session(hash); err != nil {
+			return err
+		}
+		if sess.ResellerID != tenant.ID { // tenant scope: a session is valid on its own reseller only
+			return store.ErrNotFound
+		}
+		user, err = tx.User(sess.ResellerID, sess.UserID)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		a.clearCookie(c, sessionCookie)
+		return c.Next()
+	}
+	if err != nil {
+		return err
+	}
+	now := a.now()
+	if last, ok := a.touches.get(string(hash)); ok && last.After(sess.LastSeenAt) {
+		sess.LastSeenAt = last
+	}
+	if !now.Before(sess.Deadline()) || user.Status != store.UserActive {
+		a.clearCookie(c, sessionCookie)
+		return c.Next()
+	}
+	if now.Sub(sess.LastSeenAt) >= touchEvery {
+		a.touches.record(string(hash), now) // written in the background, never by the request
+	}
+	c.Locals(keySession, sess)
+	c.Locals(keyUser, user)
+	return c.Next()
+}
+
+// checkCSRF refuses unsafe requests whose token does not match.
+func (a *App) checkCSRF(c *fiber.Ctx) error {
+	switch c.Method() {
+	case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
+		return c.Next()
+	}
+	token := c.FormValue("_csrf")
+	if token == "" {
+		token = c.Get("X-CSRF-Token")
+	}
+	if !a.validCSRF(c, token) { // security: every form post carries the token
+		return fiber.NewError(fiber.StatusForbidden, "The form has expired or did not come from this site. Reload the page and try again.")
+	}
+	return c.Next()
+}
+
+// requireUser sends visitors who are not signed in to the sign-in page.
+func (a *App) requireUser(c *fiber.Ctx) error {
+	if userOf(c) == nil {
+		if c.Method() != fiber.MethodGet {
+			return fiber.ErrUnauthorized
+		}
+		return c.Redirect("/login?next="+url.QueryEscape(c.OriginalURL()), fiber.StatusSeeOther)
+	}
+	return c.Next()
+}
+
+// requireStaff admits reseller staff only (role checks are per route).
+func (a *App) requireStaff(c *fiber.Ctx) error {
+	if !userOf(c).Staff() {
+		return fiber.ErrForbidden
+	}
+	return c.Next()
+}
+
+// requireClient admits client users only.
+func (a *App) requireClient(c *fiber.Ctx) error {
+	if userOf(c).Staff() {
+		return fiber.ErrForbidden
+	}
+	return c.Next()
+}
+
+// staffPermissions says which staff role may use which console area.
+var staffPermissions = map[string][]string{
+	"activity": {store.RoleOwner, store.RoleAdmin},
+}
+
+func staffMay(u *store.User, area string) bool {
+	for _, role := range staffPermissions[area] {
+		if u.Role == role {
+			return true
+		}
+	}
+	return false
+}
+
+// requireStaffArea admits staff whose role may use the area.
+func (a *App) requireStaffArea(area string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if !staffMay(userOf(c), area) {
+			return fiber.ErrForbidden
+		}
+		return c.Next()
+	}
+}

@@ -1,0 +1,43 @@
+package app
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gofiber/fiber/v2/middleware/filesystem"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+)
+
+// routes lists every route on one screen.
+func (a *App) routes() {
+	f := a.fiber
+	f.Use(a.observe, recover.New(), a.securityHeaders)
+
+	// Operations and assets answer on any host, before tenant resolution.
+	f.Get("/healthz", a.showHealth)
+	f.Get("/metrics", a.showMetrics)
+	f.Use("/static", filesystem.New(filesystem.Config{
+		Root:   http.FS(a.static),
+		MaxAge: int((365 * 24 * time.Hour).Seconds()), // URLs carry the asset version
+	}))
+
+	// Everything below belongs to the reseller that owns the Host.
+	f.Use(a.resolveTenant, a.loadSession, a.checkCSRF)
+	f.Get("/brand.css", a.showBrandCSS)
+	f.Get("/", a.showHome)
+
+	f.Get("/login", a.showLogin)
+	f.Post("/login", a.login)
+	f.Post("/logout", a.logout)
+	f.Get("/password/forgot", a.showForgotPassword)
+	f.Post("/password/forgot", a.requestPasswordReset)
+	f.Get("/password/reset", a.showResetPassword)
+	f.Post("/password/reset", a.resetPassword)
+
+	reseller := f.Group("/reseller", a.requireUser, a.requireStaff)
+	reseller.Get("/", a.showResellerHome)
+	reseller.Get("/activity", a.requireStaffArea("activity"), a.listActivity)
+
+	client := f.Group("/dashboard", a.requireUser, a.requireClient)
+	client.Get("/", a.showClientHome)
+}

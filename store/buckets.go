@@ -1,0 +1,120 @@
+package store
+
+import (
+	"encoding/binary"
+	"strings"
+	"time"
+)
+
+// Every bucket of the store, with the layout of its keys. Keys that belong
+// to a tenant start with the 8-byte big-endian reseller id, so a prefix scan
+// lists one tenant and an unscoped lookup cannot be written by accident.
+var (
+	// bucketMeta holds schema_version and the install secret.
+	bucketMeta = []byte("meta")
+
+	// bucketResellers: rid → Reseller.
+	bucketResellers = []byte("resellers")
+	// bucketResellerSlugs: slug → rid.
+	bucketResellerSlugs = []byte("idx_reseller_slug")
+
+	// bucketDomains: host → Domain. The host is the natural key and doubles as
+	// the Host → reseller index used on every request.
+	bucketDomains = []byte("domains")
+	// bucketResellerDomains: rid|host → nil (added by migration 2).
+	bucketResellerDomains = []byte("idx_reseller_domain")
+
+	// bucketUsers: rid|uid → User.
+	bucketUsers = []byte("users")
+	// bucketUserEmails: rid|lower(email) → uid.
+	bucketUserEmails = []byte("idx_user_email")
+
+	// bucketSessions: sha256(token) → Session.
+	bucketSessions = []byte("sessions")
+	// bucketSessionExpiry: deadline(unix nanos)|sha256 → nil.
+	bucketSessionExpiry = []byte("idx_session_expiry")
+	// bucketUserSessions: rid|uid|sha256 → nil.
+	bucketUserSessions = []byte("idx_user_session")
+
+	// bucketPasswordResets: sha256(token) → PasswordReset.
+	bucketPasswordResets = []byte("password_resets")
+
+	// bucketAPIKeys: rid|kid → APIKey.
+	bucketAPIKeys = []byte("api_keys")
+	// bucketAPIKeyHashes: sha256(key) → rid|kid.
+	bucketAPIKeyHashes = []byte("idx_api_key_hash")
+
+	// bucketOutbox: seq → MailMessage.
+	bucketOutbox = []byte("outbox")
+
+	// bucketLedger: rid|seq → LedgerTx.
+	bucketLedger = []byte("ledger")
+	// bucketAccounts: account key → cached balance (8-byte big-endian int64).
+	bucketAccounts = []byte("accounts")
+	// bucketLedgerKeys: rid|idempotency key → rid|seq.
+	bucketLedgerKeys = []byte("idx_ledger_idempotency")
+
+	// bucketAudit: rid|seq → AuditEvent.
+	bucketAudit = []byte("audit")
+)
+
+var (
+	keySchemaVersion = []byte("schema_version")
+	keySecret        = []byte("secret")
+)
+
+// u64 encodes v big-endian so that keys sort numerically.
+func u64(v uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, v)
+	return b
+}
+
+func readU64(b []byte) uint64 { return binary.BigEndian.Uint64(b) }
+
+// tenantKey builds rid|id.
+func tenantKey(rid, id uint64) []byte {
+	b := make([]byte, 16)
+	binary.BigEndian.PutUint64(b, rid)
+	binary.BigEndian.PutUint64(b[8:], id)
+	return b
+}
+
+// tenantStringKey builds rid|s.
+func tenantStringKey(rid uint64, s string) []byte {
+	return append(u64(rid), s...)
+}
+
+func emailKey(rid uint64, email string) []byte {
+	return tenantStringKey(rid, NormalizeEmail(email))
+}
+
+func userSessionKey(rid, uid uint64, hash []byte) []byte {
+	return append(tenantKey(rid, uid), hash...)
+}
+
+func expiryKey(deadline time.Time, hash []byte) []byte {
+	return append(u64(uint64(deadline.UnixNano())), hash...)
+}
+
+// NormalizeEmail is the form under which emails are indexed.
+func NormalizeEmail(email string) string {
+	return strings.ToLower(strings.TrimSpace(email))
+}
+
+// AccountKey names one ledger account. Accounts are identified by tenant,
+// client (0 for the reseller's own accounts) and a kind such as "pool",
+// "wallet" or "usage".
+type AccountKey struct {
+	ResellerID uint64 `json:"reseller_id"`
+	ClientID   uint64 `json:"client_id"`
+	Kind       string `json:"kind"`
+}
+
+func (a AccountKey) bytes() []byte {
+	return append(tenantKey(a.ResellerID, a.ClientID), a.Kind...)
+}
+
+func accountKeyFrom(b []byte) AccountKey {
+	return AccountKey{ResellerID: readU64(b[:8]), ClientID: readU64(b[8:16]), Kind: string(b[16:])}
+}

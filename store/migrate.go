@@ -1,0 +1,110 @@
+package store
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// migrations is append-only: never edit or reorder an entry that has been
+// released; add a new one. Entry i brings the schema to version i+1.
+var migrations = []func(*bolt.Tx) error{
+	// 1: the initial schema.
+	func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{
+			bucketResellers, bucketResellerSlugs, bucketDomains,
+			bucketUsers, bucketUserEmails,
+			bucketSessions, bucketSessionExpiry, bucketUserSessions,
+			bucketPasswordResets, bucketAPIKeys, bucketAPIKeyHashes,
+			bucketOutbox, bucketLedger, bucketAccounts, bucketLedgerKeys,
+			bucketAudit,
+		} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+	// 2: index each reseller's domains (rid|host) so a reseller's domain
+	// list is a prefix scan instead of a walk over every domain.
+	func(tx *bolt.Tx) error {
+		idx, err := tx.CreateBucketIfNotExists(bucketResellerDomains)
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketDomains).ForEach(func(k, v []byte) error {
+			var d Domain
+			if err := unmarshal(v, &d); err != nil {
+				return fmt.Errorf("domain %q: %w", k, err)
+			}
+			return idx.Put(tenantStringKey(d.ResellerID, d.Host), nil)
+		})
+	},
+}
+
+// SchemaVersion is the version this binary writes.
+func SchemaVersion() int { return len(migrations) }
+
+func (s *Store) migrate(backupDir string) error {
+	var version int
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return err
+		}
+		version, err = readVersion(meta)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: read schema version: %w", err)
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("store: %s has schema version %d but this binary knows only up to %d: %w; run a newer portico or restore a backup", s.path, version, len(migrations), ErrNewerSchema)
+	}
+	if version == len(migrations) {
+		return nil
+	}
+	if version > 0 {
+		name := fmt.Sprintf("pre-migrate-v%d-to-v%d-%s.db", version, len(migrations), s.now().UTC().Format("20060102T150405Z"))
+		if err := s.BackupTo(filepath.Join(backupDir, name)); err != nil {
+			return fmt.Errorf("store: backup before migrating: %w", err)
+		}
+	}
+	for v := version; v < len(migrations); v++ {
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			if err := migrations[v](tx); err != nil {
+				return err
+			}
+			return tx.Bucket(bucketMeta).Put(keySchemaVersion, []byte(strconv.Itoa(v+1)))
+		})
+		if err != nil {
+			return fmt.Errorf("store: migration %d: %w", v+1, err)
+		}
+	}
+	return nil
+}
+
+func readVersion(meta *bolt.Bucket) (int, error) {
+	raw := meta.Get(keySchemaVersion)
+	if raw == nil {
+		return 0, nil
+	}
+	return strconv.Atoi(string(raw))
+}
+
+// Version reports the schema version recorded in the file.
+func (s *Store) Version() (int, error) {
+	var v int
+	err := s.db.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
+			return nil
+		}
+		var err error
+		v, err = readVersion(meta)
+		return err
+	})
+	return v, err
+}

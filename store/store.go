@@ -1,0 +1,238 @@
+// Package store owns Portico's data: one bbolt file with every tenant's
+// records, their secondary indexes, the credit ledger, migrations and
+// backups. It is the only package that imports bbolt and it imports nothing
+// else of Portico's, nor Fiber: callers see *Store, *Tx and plain records.
+package store
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	boltErrors "go.etcd.io/bbolt/errors"
+)
+
+// Sentinel errors, always wrapped with context via %w.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("conflict")
+	// ErrLocked means another process (usually a running server) holds the
+	// store file.
+	ErrLocked = errors.New("store is in use by another process")
+	// ErrNewerSchema means the file was written by a newer Portico.
+	ErrNewerSchema = errors.New("store was written by a newer version of portico")
+	// ErrInvalid means the caller passed a record that cannot be stored.
+	ErrInvalid = errors.New("invalid")
+)
+
+// Options tune Open. The zero value is fine for production.
+type Options struct {
+	// Timeout for the file lock; 1 s when zero.
+	Timeout time.Duration
+	// ReadOnly opens without migrating (used by backup of a stopped store).
+	ReadOnly bool
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Observe, when set, is told the duration of every transaction.
+	Observe func(kind string, d time.Duration)
+	// BackupDir receives the copy written before a migration; the
+	// "backups" folder beside the file when empty.
+	BackupDir string
+	// NoSync skips fsync (tests and benchmarks only).
+	NoSync bool
+}
+
+// Store is the handle on one bbolt file.
+type Store struct {
+	db      *bolt.DB
+	path    string
+	now     func() time.Time
+	observe func(kind string, d time.Duration)
+	secret  []byte
+}
+
+// Tx is a transaction. Its methods compose: a service can make several
+// changes and an audit event commit together.
+type Tx struct {
+	tx  *bolt.Tx
+	now time.Time
+}
+
+// Open opens (creating when missing) the store at path, waits at most the
+// lock timeout for other processes, and migrates it to the current schema,
+// writing a backup first when an older schema is migrated.
+func Open(path string, opts Options) (*Store, error) {
+	if opts.Timeout == 0 {
+		opts.Timeout = time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if !opts.ReadOnly {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("store: create directory: %w", err)
+		}
+	} else if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout, ReadOnly: opts.ReadOnly, NoSync: opts.NoSync})
+	if errors.Is(err, boltErrors.ErrTimeout) {
+		return nil, fmt.Errorf("store: %s: %w (is `portico serve` running? stop it first, or use the commands that talk to the running server)", path, ErrLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	s := &Store{db: db, path: path, now: opts.Now, observe: opts.Observe}
+	if opts.ReadOnly {
+		return s, nil
+	}
+	backupDir := opts.BackupDir
+	if backupDir == "" {
+		backupDir = filepath.Join(filepath.Dir(path), "backups")
+	}
+	if err := s.migrate(backupDir); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := s.loadSecret(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close releases the file.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Path is the file the store lives in.
+func (s *Store) Path() string { return s.path }
+
+// Now is the store's clock.
+func (s *Store) Now() time.Time { return s.now() }
+
+// Secret is a random per-install key for signing (CSRF tokens, flash cookies).
+func (s *Store) Secret() []byte { return s.secret }
+
+// Update runs fn in a read-write transaction; it commits when fn returns nil.
+func (s *Store) Update(fn func(*Tx) error) error {
+	start := time.Now()
+	err := s.db.Update(func(btx *bolt.Tx) error {
+		return fn(&Tx{tx: btx, now: s.now().UTC()})
+	})
+	if s.observe != nil {
+		s.observe("update", time.Since(start))
+	}
+	return err
+}
+
+// View runs fn in a read-only transaction.
+func (s *Store) View(fn func(*Tx) error) error {
+	start := time.Now()
+	err := s.db.View(func(btx *bolt.Tx) error {
+		return fn(&Tx{tx: btx, now: s.now().UTC()})
+	})
+	if s.observe != nil {
+		s.observe("view", time.Since(start))
+	}
+	return err
+}
+
+// Now is the transaction's clock reading, taken when it began.
+func (tx *Tx) Now() time.Time { return tx.now }
+
+// WriteTo streams a consistent copy of the whole store to w; the server
+// keeps serving meanwhile.
+func (s *Store) WriteTo(w io.Writer) (int64, error) {
+	var n int64
+	err := s.db.View(func(btx *bolt.Tx) error {
+		var err error
+		n, err = btx.WriteTo(w)
+		return err
+	})
+	return n, err
+}
+
+// BackupTo writes a consistent copy to path atomically (temp file, fsync,
+// rename), so a crash never leaves a half-written backup under that name.
+func (s *Store) BackupTo(path string) error {
+	return WriteFileAtomic(path, func(w io.Writer) error {
+		_, err := s.WriteTo(w)
+		return err
+	})
+}
+
+// WriteFileAtomic creates path with the content fn writes, through a temp
+// file in the same directory that is synced and renamed into place.
+func WriteFileAtomic(path string, fn func(io.Writer) error) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("store: backup: %w", err)
+	}
+	f, err := os.CreateTemp(dir, ".portico-backup-*")
+	if err != nil {
+		return fmt.Errorf("store: backup: %w", err)
+	}
+	defer os.Remove(f.Name())
+	if err := fn(f); err != nil {
+		f.Close()
+		return fmt.Errorf("store: backup: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("store: backup: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("store: backup: %w", err)
+	}
+	if err := os.Chmod(f.Name(), 0o600); err != nil {
+		return fmt.Errorf("store: backup: %w", err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("store: backup: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) loadSecret() error {
+	return s.Update(func(tx *Tx) error {
+		meta := tx.tx.Bucket(bucketMeta)
+		if v := meta.Get(keySecret); v != nil {
+			s.secret = append([]byte(nil), v...)
+			return nil
+		}
+		secret := make([]byte, 32)
+		if _, err := rand.Read(secret); err != nil {
+			return err
+		}
+		s.secret = secret
+		return meta.Put(keySecret, secret)
+	})
+}
+
+// put JSON-encodes v under key.
+func put(b *bolt.Bucket, key []byte, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put(key, data)
+}
+
+// get decodes the record under key into v, or returns ErrNotFound.
+func get(b *bolt.Bucket, key []byte, v any) error {
+	data := b.Get(key)
+	if data == nil {
+		return ErrNotFound
+	}
+	return json.Unmarshal(data, v)
+}
+
+func (tx *Tx) bucket(name []byte) *bolt.Bucket { return tx.tx.Bucket(name) }
+
+func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }

@@ -1,0 +1,169 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+)
+
+// PasswordReset is a mailed, single-use link to set a new password, stored
+// under the SHA-256 of its token.
+type PasswordReset struct {
+	Hash       []byte    `json:"hash"`
+	ResellerID uint64    `json:"reseller_id"`
+	UserID     uint64    `json:"user_id"`
+	CreatedAt  time.Time `json:"created_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	UsedAt     time.Time `json:"used_at,omitzero"`
+}
+
+// CreatePasswordReset stores a reset token hash.
+func (tx *Tx) CreatePasswordReset(r *PasswordReset) error {
+	if _, err := tx.User(r.ResellerID, r.UserID); err != nil {
+		return err
+	}
+	r.CreatedAt = tx.now
+	return put(tx.bucket(bucketPasswordResets), r.Hash, r)
+}
+
+// PasswordReset returns a reset that is usable now for the reseller: not
+// used, not expired. Anything else is ErrNotFound, so callers cannot tell
+// an old link from a forged one.
+func (tx *Tx) PasswordReset(rid uint64, hash []byte) (*PasswordReset, error) {
+	var r PasswordReset
+	if err := get(tx.bucket(bucketPasswordResets), hash, &r); err != nil {
+		return nil, fmt.Errorf("store: password reset: %w", err)
+	}
+	// tenant scope: a link minted for one reseller does nothing on another's host
+	if r.ResellerID != rid || !r.UsedAt.IsZero() || !tx.now.Before(r.ExpiresAt) {
+		return nil, fmt.Errorf("store: password reset: %w", ErrNotFound)
+	}
+	return &r, nil
+}
+
+// UsePasswordReset spends the reset, sets the new password hash and revokes
+// the user's sessions, all or nothing.
+func (tx *Tx) UsePasswordReset(rid uint64, hash []byte, passwordHash string) (*User, error) {
+	r, err := tx.PasswordReset(rid, hash)
+	if err != nil {
+		return nil, err
+	}
+	r.UsedAt = tx.now
+	if err := put(tx.bucket(bucketPasswordResets), hash, r); err != nil {
+		return nil, err
+	}
+	if err := tx.SetPassword(r.ResellerID, r.UserID, passwordHash); err != nil {
+		return nil, err
+	}
+	return tx.User(r.ResellerID, r.UserID)
+}
+
+// DeleteExpiredPasswordResets drops resets older than keep past expiry.
+func (tx *Tx) DeleteExpiredPasswordResets() (int, error) {
+	b := tx.bucket(bucketPasswordResets)
+	var dead [][]byte
+	err := b.ForEach(func(k, v []byte) error {
+		var r PasswordReset
+		if err := unmarshal(v, &r); err != nil {
+			return err
+		}
+		if tx.now.After(r.ExpiresAt) {
+			dead = append(dead, append([]byte(nil), k...))
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, k := range dead {
+		if err := b.Delete(k); err != nil {
+			return 0, err
+		}
+	}
+	return len(dead), nil
+}
+
+// MaxActiveAPIKeys is the most keys one business may hold at once.
+const MaxActiveAPIKeys = 10
+
+// APIKey lets a program act for a reseller (ClientID 0) or one client. Only
+// the SHA-256 of the full key is stored; Prefix is the visible part.
+type APIKey struct {
+	ID         uint64    `json:"id"`
+	ResellerID uint64    `json:"reseller_id"`
+	ClientID   uint64    `json:"client_id,omitempty"`
+	Name       string    `json:"name"`
+	Prefix     string    `json:"prefix"`
+	Hash       []byte    `json:"hash"`
+	CreatedBy  string    `json:"created_by"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastUsedAt time.Time `json:"last_used_at,omitzero"`
+	RevokedAt  time.Time `json:"revoked_at,omitzero"`
+}
+
+// APIKeys lists a reseller's keys (all owners) in creation order.
+func (tx *Tx) APIKeys(rid uint64) ([]*APIKey, error) {
+	var out []*APIKey
+	prefix := u64(rid)
+	c := tx.bucket(bucketAPIKeys).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		var key APIKey
+		if err := unmarshal(v, &key); err != nil {
+			return nil, err
+		}
+		out = append(out, &key)
+	}
+	return out, nil
+}
+
+// CreateAPIKey stores a key, refusing an eleventh active key for one
+// business.
+func (tx *Tx) CreateAPIKey(k *APIKey) error {
+	if k.Name == "" || len(k.Hash) == 0 || k.Prefix == "" {
+		return fmt.Errorf("store: api key: name, prefix and hash required: %w", ErrInvalid)
+	}
+	if _, err := tx.Reseller(k.ResellerID); err != nil {
+		return err
+	}
+	keys, err := tx.APIKeys(k.ResellerID)
+	if err != nil {
+		return err
+	}
+	active := 0
+	for _, other := range keys {
+		if other.ClientID == k.ClientID && other.RevokedAt.IsZero() {
+			active++
+		}
+	}
+	if active >= MaxActiveAPIKeys {
+		return fmt.Errorf("store: api key: at most %d active keys: %w", MaxActiveAPIKeys, ErrConflict)
+	}
+	hashes := tx.bucket(bucketAPIKeyHashes)
+	if hashes.Get(k.Hash) != nil {
+		return fmt.Errorf("store: api key: %w", ErrConflict)
+	}
+	b := tx.bucket(bucketAPIKeys)
+	id, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	k.ID = id
+	k.CreatedAt = tx.now
+	if err := hashes.Put(k.Hash, tenantKey(k.ResellerID, id)); err != nil {
+		return err
+	}
+	return put(b, tenantKey(k.ResellerID, id), k)
+}
+
+// APIKeyByHash finds the key whose SHA-256 is hash.
+func (tx *Tx) APIKeyByHash(hash []byte) (*APIKey, error) {
+	ref := tx.bucket(bucketAPIKeyHashes).Get(hash)
+	if ref == nil {
+		return nil, fmt.Errorf("store: api key: %w", ErrNotFound)
+	}
+	var k APIKey
+	if err := get(tx.bucket(bucketAPIKeys), ref, &k); err != nil {
+		return nil, fmt.Errorf("store: api key: %w", err)
+	}
+	return &k, nil
+}

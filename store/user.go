@@ -1,0 +1,183 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+)
+
+// Staff roles (users with no client) and client roles.
+const (
+	RoleOwner     = "owner"
+	RoleAdmin     = "admin"
+	RoleBilling   = "billing"
+	RoleSupport   = "support"
+	RoleManager   = "manager"
+	RoleUser      = "user"
+	RolePublisher = "publisher"
+)
+
+// User statuses.
+const (
+	UserInvited  = "invited"
+	UserActive   = "active"
+	UserDisabled = "disabled"
+)
+
+// User is a person who signs in: reseller staff when ClientID is 0,
+// otherwise a member of that client's team.
+type User struct {
+	ID           uint64    `json:"id"`
+	ResellerID   uint64    `json:"reseller_id"`
+	ClientID     uint64    `json:"client_id,omitempty"`
+	Email        string    `json:"email"`
+	Name         string    `json:"name"`
+	Role         string    `json:"role"`
+	Status       string    `json:"status"`
+	PasswordHash string    `json:"password_hash"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+	LastLoginAt  time.Time `json:"last_login_at,omitzero"`
+}
+
+// Staff reports whether the user works for the reseller itself.
+func (u *User) Staff() bool { return u.ClientID == 0 }
+
+// User returns one of the reseller's users.
+func (tx *Tx) User(rid, uid uint64) (*User, error) {
+	var u User
+	if err := get(tx.bucket(bucketUsers), tenantKey(rid, uid), &u); err != nil {
+		return nil, fmt.Errorf("store: user %d/%d: %w", rid, uid, err)
+	}
+	return &u, nil
+}
+
+// UserByEmail finds a user by email within one reseller.
+func (tx *Tx) UserByEmail(rid uint64, email string) (*User, error) {
+	id := tx.bucket(bucketUserEmails).Get(emailKey(rid, email))
+	if id == nil {
+		return nil, fmt.Errorf("store: user %q: %w", NormalizeEmail(email), ErrNotFound)
+	}
+	return tx.User(rid, readU64(id))
+}
+
+// Users lists a reseller's users in id order.
+func (tx *Tx) Users(rid uint64) ([]*User, error) {
+	var out []*User
+	prefix := u64(rid)
+	c := tx.bucket(bucketUsers).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		var u User
+		if err := unmarshal(v, &u); err != nil {
+			return nil, err
+		}
+		out = append(out, &u)
+	}
+	return out, nil
+}
+
+// ResellerOwner returns the reseller's staff owner.
+func (tx *Tx) ResellerOwner(rid uint64) (*User, error) {
+	users, err := tx.Users(rid)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range users {
+		if u.Staff() && u.Role == RoleOwner {
+			return u, nil
+		}
+	}
+	return nil, fmt.Errorf("store: owner of reseller %d: %w", rid, ErrNotFound)
+}
+
+// CreateUser stores a new user. The email must be free within the reseller
+// and a business has one owner.
+func (tx *Tx) CreateUser(u *User) error {
+	if u.ResellerID == 0 || u.Email == "" || u.PasswordHash == "" && u.Status != UserInvited {
+		return fmt.Errorf("store: user: reseller, email and password are required: %w", ErrInvalid)
+	}
+	if _, err := tx.Reseller(u.ResellerID); err != nil {
+		return err
+	}
+	emails := tx.bucket(bucketUserEmails)
+	ek := emailKey(u.ResellerID, u.Email)
+	if emails.Get(ek) != nil {
+		return fmt.Errorf("store: user email %q: %w", NormalizeEmail(u.Email), ErrConflict)
+	}
+	if u.Role == RoleOwner {
+		users, err := tx.Users(u.ResellerID)
+		if err != nil {
+			return err
+		}
+		for _, other := range users {
+			if other.Role == RoleOwner && other.ClientID == u.ClientID {
+				return fmt.Errorf("store: an owner exists already: %w", ErrConflict)
+			}
+		}
+	}
+	b := tx.bucket(bucketUsers)
+	id, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	u.ID = id
+	u.Email = NormalizeEmail(u.Email)
+	if u.Status == "" {
+		u.Status = UserActive
+	}
+	u.CreatedAt, u.UpdatedAt = tx.now, tx.now
+	if err := emails.Put(ek, u64(id)); err != nil {
+		return err
+	}
+	return put(b, tenantKey(u.ResellerID, id), u)
+}
+
+// UpdateUser saves a changed user, keeping the email index in step.
+func (tx *Tx) UpdateUser(u *User) error {
+	old, err := tx.User(u.ResellerID, u.ID)
+	if err != nil {
+		return err
+	}
+	u.Email = NormalizeEmail(u.Email)
+	if old.Email != u.Email {
+		emails := tx.bucket(bucketUserEmails)
+		if emails.Get(emailKey(u.ResellerID, u.Email)) != nil {
+			return fmt.Errorf("store: user email %q: %w", u.Email, ErrConflict)
+		}
+		if err := emails.Delete(emailKey(u.ResellerID, old.Email)); err != nil {
+			return err
+		}
+		if err := emails.Put(emailKey(u.ResellerID, u.Email), u64(u.ID)); err != nil {
+			return err
+		}
+	}
+	u.CreatedAt = old.CreatedAt
+	u.UpdatedAt = tx.now
+	return put(tx.bucket(bucketUsers), tenantKey(u.ResellerID, u.ID), u)
+}
+
+// SetPassword replaces a user's password hash and revokes all their sessions.
+func (tx *Tx) SetPassword(rid, uid uint64, hash string) error {
+	u, err := tx.User(rid, uid)
+	if err != nil {
+		return err
+	}
+	u.PasswordHash = hash
+	if err := tx.UpdateUser(u); err != nil {
+		return err
+	}
+	_, err = tx.DeleteUserSessions(rid, uid)
+	return err
+}
+
+// RecordLogin notes a successful sign-in.
+func (tx *Tx) RecordLogin(rid, uid uint64) error {
+	u, err := tx.User(rid, uid)
+	if err != nil {
+		return err
+	}
+	u.LastLoginAt = tx.now
+	return tx.UpdateUser(u)
+}
+
+

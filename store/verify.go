@@ -1,0 +1,197 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+)
+
+// Verify checks what must always hold and returns every problem found
+// (none when the store is sound): each index entry points at a record that
+// says the same, each record is indexed, every ledger transaction balances,
+// all accounts together sum to zero, and each cached balance equals the sum
+// of its legs.
+func (s *Store) Verify() ([]string, error) {
+	var problems []string
+	err := s.View(func(tx *Tx) error {
+		problems = nil
+		add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+		if err := tx.verifyResellers(add); err != nil {
+			return err
+		}
+		if err := tx.verifyUsers(add); err != nil {
+			return err
+		}
+		if err := tx.verifySessions(add); err != nil {
+			return err
+		}
+		if err := tx.verifyAPIKeys(add); err != nil {
+			return err
+		}
+		return tx.verifyLedger(add)
+	})
+	sort.Strings(problems)
+	return problems, err
+}
+
+type addFunc func(format string, args ...any)
+
+func (tx *Tx) verifyResellers(add addFunc) error {
+	resellers, err := tx.Resellers()
+	if err != nil {
+		return err
+	}
+	for _, r := range resellers {
+		id := tx.bucket(bucketResellerSlugs).Get([]byte(r.Slug))
+		if id == nil || readU64(id) != r.ID {
+			add("reseller %d: slug %q is not indexed to it", r.ID, r.Slug)
+		}
+	}
+	err = tx.bucket(bucketResellerSlugs).ForEach(func(k, v []byte) error {
+		if r, err := tx.Reseller(readU64(v)); err != nil || r.Slug != string(k) {
+			add("slug index %q points at reseller %d, which does not carry it", k, readU64(v))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	err = tx.bucket(bucketDomains).ForEach(func(k, v []byte) error {
+		var d Domain
+		if err := unmarshal(v, &d); err != nil {
+			return err
+		}
+		if _, err := tx.Reseller(d.ResellerID); err != nil {
+			add("domain %q: reseller %d missing", k, d.ResellerID)
+		}
+		if tx.bucket(bucketResellerDomains).Get(tenantStringKey(d.ResellerID, d.Host)) == nil {
+			add("domain %q: not in its reseller's domain index", k)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return tx.bucket(bucketResellerDomains).ForEach(func(k, _ []byte) error {
+		d, err := tx.Domain(string(k[8:]))
+		if err != nil || d.ResellerID != readU64(k[:8]) {
+			add("reseller domain index %d/%q has no matching domain", readU64(k[:8]), k[8:])
+		}
+		return nil
+	})
+}
+
+func (tx *Tx) verifyUsers(add addFunc) error {
+	err := tx.bucket(bucketUsers).ForEach(func(k, v []byte) error {
+		var u User
+		if err := unmarshal(v, &u); err != nil {
+			return err
+		}
+		id := tx.bucket(bucketUserEmails).Get(emailKey(u.ResellerID, u.Email))
+		if id == nil || readU64(id) != u.ID {
+			add("user %d/%d: email %q is not indexed to it", u.ResellerID, u.ID, u.Email)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return tx.bucket(bucketUserEmails).ForEach(func(k, v []byte) error {
+		u, err := tx.User(readU64(k[:8]), readU64(v))
+		if err != nil || NormalizeEmail(u.Email) != string(k[8:]) {
+			add("email index %d/%q points at user %d, which does not carry it", readU64(k[:8]), k[8:], readU64(v))
+		}
+		return nil
+	})
+}
+
+func (tx *Tx) verifySessions(add addFunc) error {
+	err := tx.bucket(bucketSessions).ForEach(func(k, v []byte) error {
+		var s Session
+		if err := unmarshal(v, &s); err != nil {
+			return err
+		}
+		if tx.bucket(bucketSessionExpiry).Get(expiryKey(s.Deadline(), s.Hash)) == nil {
+			add("session %x: not in the expiry index", k[:4])
+		}
+		if tx.bucket(bucketUserSessions).Get(userSessionKey(s.ResellerID, s.UserID, s.Hash)) == nil {
+			add("session %x: not in the user's session index", k[:4])
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return tx.bucket(bucketSessionExpiry).ForEach(func(k, _ []byte) error {
+		if tx.bucket(bucketSessions).Get(k[8:]) == nil {
+			add("session expiry index entry %x has no session", k[8:12])
+		}
+		return nil
+	})
+}
+
+func (tx *Tx) verifyAPIKeys(add addFunc) error {
+	err := tx.bucket(bucketAPIKeys).ForEach(func(k, v []byte) error {
+		var key APIKey
+		if err := unmarshal(v, &key); err != nil {
+			return err
+		}
+		if ref := tx.bucket(bucketAPIKeyHashes).Get(key.Hash); !bytes.Equal(ref, k) {
+			add("api key %d/%d: hash is not indexed to it", key.ResellerID, key.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return tx.bucket(bucketAPIKeyHashes).ForEach(func(k, v []byte) error {
+		if tx.bucket(bucketAPIKeys).Get(v) == nil {
+			add("api key hash index entry points at a missing key %d/%d", readU64(v[:8]), readU64(v[8:]))
+		}
+		return nil
+	})
+}
+
+func (tx *Tx) verifyLedger(add addFunc) error {
+	sums := map[string]int64{}
+	err := tx.bucket(bucketLedger).ForEach(func(k, v []byte) error {
+		var t LedgerTx
+		if err := unmarshal(v, &t); err != nil {
+			return err
+		}
+		var total int64
+		for _, l := range t.Legs {
+			total += l.Amount
+			sums[string(l.Account.bytes())] += l.Amount
+		}
+		if total != 0 {
+			add("ledger transaction %d/%d: legs sum to %d, not 0", t.ResellerID, t.ID, total)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var all int64
+	err = tx.bucket(bucketAccounts).ForEach(func(k, v []byte) error {
+		cached := readBalance(v)
+		all += cached
+		if cached != sums[string(k)] {
+			a := accountKeyFrom(k)
+			add("account %d/%d/%s: cached balance %d but its legs sum to %d", a.ResellerID, a.ClientID, a.Kind, cached, sums[string(k)])
+		}
+		delete(sums, string(k))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for k, sum := range sums {
+		a := accountKeyFrom([]byte(k))
+		add("account %d/%d/%s: has legs summing to %d but no cached balance", a.ResellerID, a.ClientID, a.Kind, sum)
+	}
+	if all != 0 {
+		add("ledger: all accounts sum to %d, not 0", all)
+	}
+	return nil
+}
