@@ -38,23 +38,23 @@ type Deps struct {
 
 // App is the running web application.
 type App struct {
-	cfg      *config.Config
-	store    *store.Store
-	mail     *mail.Queue
-	metrics  *metrics.Metrics
-	log      *slog.Logger
-	now      func() time.Time
-	version  string
-	views    *views
-	static   fs.FS
-	fiber    *fiber.App
-	tenants  *tenantCache
-	touches  *sessionTouches
-	limits   *authLimits
+	cfg         *config.Config
+	store       *store.Store
+	mail        *mail.Queue
+	metrics     *metrics.Metrics
+	log         *slog.Logger
+	now         func() time.Time
+	version     string
+	views       *views
+	static      fs.FS
+	fiber       *fiber.App
+	tenants     *tenantCache
+	touches     *sessionTouches
+	limits      *authLimits
 	metricsFrom []netip.Prefix
-	stopOnce sync.Once
-	stop     chan struct{}
-	done     chan struct{}
+	stopOnce    sync.Once
+	stop        chan struct{}
+	done        chan struct{}
 }
 
 // BodyLimit is the largest request body accepted (413 beyond).

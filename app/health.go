@@ -85,4 +85,3 @@ func channel(v int) float64 {
 	}
 	return math.Pow((c+0.055)/1.055, 2.4)
 }
-

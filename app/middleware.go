@@ -61,13 +61,14 @@ func (a *App) observe(c *fiber.Ctx) error {
 		}
 	}
 	status := c.Response().StatusCode()
-	route := c.Route().Path
+	route := strings.Clone(c.Route().Path) // Fiber reuses its buffers; metrics keep the label
+
 	if status == fiber.StatusNotFound && route == "/" && c.Path() != "/" {
 		route = "unmatched" // keep label cardinality bounded
 	}
 	elapsed := time.Since(start)
 	if a.metrics != nil {
-		a.metrics.ObserveRequest(route, c.Method(), status, elapsed)
+		a.metrics.ObserveRequest(route, strings.Clone(c.Method()), status, elapsed)
 	}
 	attrs := []any{"request_id", id, "method", c.Method(), "path", c.Path(), "status", status,
 		"duration_ms", float64(elapsed.Microseconds()) / 1000, "ip", c.IP()}

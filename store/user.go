@@ -179,5 +179,3 @@ func (tx *Tx) RecordLogin(rid, uid uint64) error {
 	u.LastLoginAt = tx.now
 	return tx.UpdateUser(u)
 }
-
-

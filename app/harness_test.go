@@ -1,0 +1,247 @@
+package app
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"portico/app/auth"
+	"portico/app/config"
+	"portico/app/mail"
+	"portico/app/metrics"
+	"portico/app/tenancy"
+	"portico/store"
+)
+
+// testPassword satisfies the default policy.
+const testPassword = "Sup3r-Secret!x"
+
+// testServer is the real application on a loopback listener over a real
+// bbolt file in a temp dir, seeded with two resellers: acme (hosts
+// acme.test.portico and portal.acme.example) and globex
+// (globex.test.portico), each with an owner, and acme with a support
+// staff user and a client user.
+type testServer struct {
+	t     *testing.T
+	app   *App
+	store *store.Store
+	cfg   *config.Config
+	addr  string // 127.0.0.1:port
+	clock *testClock
+	ids   map[string]uint64 // reseller slug → id
+}
+
+// testClock is a settable clock shared by the app and the store.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+func newTestServer(t *testing.T) *testServer {
+	t.Helper()
+	return newServerWith(t, "test.portico", []config.Reseller{
+		{Slug: "acme", Name: "Acme Voice", Currency: "USD", Timezone: "UTC", Domains: []string{"portal.acme.example"},
+			OwnerEmail: "owner@acme.example", PrimaryColor: "#aa0000", AccentColor: "#00aa00"},
+		{Slug: "globex", Name: "Globex Lines", Currency: "EUR", Timezone: "UTC",
+			OwnerEmail: "owner@globex.example", PrimaryColor: "#0000aa", AccentColor: "#aaaa00"},
+	})
+}
+
+// newDemoServer is the default `go run .` set-up: reseller demo at
+// localhost and demo.localhost, owner owner@example.com with testPassword.
+func newDemoServer(t *testing.T) *testServer {
+	t.Helper()
+	return newServerWith(t, "localhost", []config.Reseller{config.DefaultReseller()})
+}
+
+func newServerWith(t *testing.T, baseDomain string, resellers []config.Reseller) *testServer {
+	t.Helper()
+	dir := t.TempDir()
+	cfg, err := config.Load(config.Source{Flags: map[string]string{
+		"store.path": filepath.Join(dir, "portico.db"), "server.base_domain": baseDomain,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Resellers = resellers
+	if p := cfg.Validate(); len(p) > 0 {
+		t.Fatal(p)
+	}
+	clock := &testClock{now: time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)}
+	m := metrics.New()
+	s, err := store.Open(cfg.Store.Path, store.Options{Now: clock.Now, NoSync: true, Observe: m.ObserveStore})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, _, err := tenancy.Reconcile(s, cfg); err != nil {
+		t.Fatal(err)
+	}
+	ts := &testServer{t: t, store: s, cfg: cfg, clock: clock, ids: map[string]uint64{}}
+	hash, err := auth.HashPassword(testPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Update(func(tx *store.Tx) error {
+		for _, rc := range cfg.Resellers {
+			r, err := tx.ResellerBySlug(rc.Slug)
+			if err != nil {
+				return err
+			}
+			ts.ids[rc.Slug] = r.ID
+			owner, err := tx.ResellerOwner(r.ID)
+			if err != nil {
+				return err
+			}
+			if err := tx.SetPassword(r.ID, owner.ID, hash); err != nil {
+				return err
+			}
+		}
+		if ts.ids["acme"] == 0 {
+			return nil
+		}
+		if err := tx.CreateUser(&store.User{ResellerID: ts.ids["acme"], Email: "support@acme.example", Role: store.RoleSupport, PasswordHash: hash}); err != nil {
+			return err
+		}
+		return tx.CreateUser(&store.User{ResellerID: ts.ids["acme"], ClientID: 7, Email: "client@acme.example", Name: "Cleo Client", Role: store.RoleOwner, PasswordHash: hash})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	a, err := New(Deps{Config: cfg, Store: s, Mail: mail.NewQueue(s, nil, log), Metrics: m, Log: log,
+		Views: os.DirFS("../views"), Static: os.DirFS("../static"), Version: "test", Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go a.Serve(ln)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		a.Shutdown(ctx)
+	})
+	ts.app, ts.addr = a, ln.Addr().String()
+	return ts
+}
+
+// port is the listener's port.
+func (ts *testServer) port() string {
+	_, p, _ := net.SplitHostPort(ts.addr)
+	return p
+}
+
+// browser is an HTTP client with a cookie jar that sends every request to
+// the test server whatever the host in the URL, like a browser whose DNS
+// points all test hosts here. It does not follow redirects.
+type browser struct {
+	t      *testing.T
+	ts     *testServer
+	client *http.Client
+	ip     string
+}
+
+func (ts *testServer) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	dial := func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, ts.addr)
+	}
+	return &browser{t: ts.t, ts: ts, client: &http.Client{
+		Jar:           jar,
+		Transport:     &http.Transport{DialContext: dial},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Timeout:       10 * time.Second,
+	}}
+}
+
+// url builds http://host:port/path for the test server.
+func (ts *testServer) url(host, path string) string {
+	return "http://" + host + ":" + ts.port() + path
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func (b *browser) do(method, host, path string, form url.Values, header map[string]string) response {
+	b.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, b.ts.url(host, path), body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := b.client.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return response{status: resp.StatusCode, header: resp.Header, body: string(data)}
+}
+
+func (b *browser) get(host, path string) response { return b.do(http.MethodGet, host, path, nil, nil) }
+
+var csrfPattern = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+
+// csrf loads a page on host and returns its form token.
+func (b *browser) csrf(host, path string) string {
+	b.t.Helper()
+	r := b.get(host, path)
+	m := csrfPattern.FindStringSubmatch(r.body)
+	if m == nil {
+		b.t.Fatalf("no CSRF token on %s%s (status %d)", host, path, r.status)
+	}
+	return m[1]
+}
+
+// post submits a form with the page's CSRF token.
+func (b *browser) post(host, formPath, action string, form url.Values) response {
+	b.t.Helper()
+	form.Set("_csrf", b.csrf(host, formPath))
+	return b.do(http.MethodPost, host, action, form, nil)
+}
+
+// login signs in and fails the test unless it lands on want.
+func (b *browser) login(host, email, want string) {
+	b.t.Helper()
+	r := b.post(host, "/login", "/login", url.Values{"email": {email}, "password": {testPassword}})
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != want {
+		b.t.Fatalf("login %s on %s: status %d location %q, want 303 %q\n%s", email, host, r.status, r.header.Get("Location"), want, r.body)
+	}
+}
