@@ -193,10 +193,10 @@ func (q *Queue) attempt(ctx context.Context, m *store.MailMessage) {
 		status = "retry"
 		q.log.Warn("mail: will retry", "id", m.ID, "to", m.To, "next_attempt", m.NextAttempt, "err", err)
 	}
-	if q.OnAttempt != nil {
-		q.OnAttempt(status)
-	}
 	if err := q.store.Update(func(tx *store.Tx) error { return tx.SaveMail(m) }); err != nil {
 		q.log.Error("mail: save delivery state", "id", m.ID, "err", err)
+	}
+	if q.OnAttempt != nil {
+		q.OnAttempt(status)
 	}
 }

@@ -1,0 +1,137 @@
+package jobs
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"portico/app/config"
+	"portico/store"
+)
+
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+func newScheduler(t *testing.T, keep int) (*Scheduler, *store.Store, *clock, string) {
+	t.Helper()
+	dir := t.TempDir()
+	c := &clock{now: time.Date(2026, 11, 2, 3, 30, 0, 0, time.UTC)}
+	s, err := store.Open(filepath.Join(dir, "portico.db"), store.Options{Now: c.Now, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	backups := filepath.Join(dir, "backups")
+	sch, err := New(config.Jobs{SessionCleanup: "@every 1h", Backup: "30 3 * * *", BackupKeep: keep}, s, backups, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sch, s, c, backups
+}
+
+func TestBackupKeepsNewest(t *testing.T) {
+	t.Parallel()
+	sch, _, c, dir := newScheduler(t, 3)
+	for range 5 {
+		if err := sch.Backup(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		c.Advance(24 * time.Hour)
+	}
+	// a pre-migration backup is never pruned
+	os.WriteFile(filepath.Join(dir, "pre-migrate-v1-to-v2-x.db"), []byte("x"), 0o600)
+	if err := sch.Backup(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	names, _ := filepath.Glob(filepath.Join(dir, "*.db"))
+	var base []string
+	for _, n := range names {
+		base = append(base, filepath.Base(n))
+	}
+	want := []string{"portico-20261105T033000Z.db", "portico-20261106T033000Z.db", "portico-20261107T033000Z.db", "pre-migrate-v1-to-v2-x.db"}
+	if len(base) != len(want) {
+		t.Fatalf("backups %v, want %v", base, want)
+	}
+	for i := range want {
+		if base[i] != want[i] {
+			t.Fatalf("backups %v, want %v", base, want)
+		}
+	}
+	copyStore, err := store.Open(names[2], store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer copyStore.Close()
+	if problems, err := copyStore.Verify(); err != nil || len(problems) > 0 {
+		t.Fatalf("backup does not verify: %v %v", problems, err)
+	}
+}
+
+func TestCleanupSessions(t *testing.T) {
+	t.Parallel()
+	sch, s, c, _ := newScheduler(t, 1)
+	_, err := s.ReconcileResellers([]store.ResellerSpec{{Slug: "acme", Name: "Acme", Currency: "USD", OwnerEmail: "o@acme.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Update(func(tx *store.Tx) error {
+		r, _ := tx.ResellerBySlug("acme")
+		u := &store.User{ResellerID: r.ID, Email: "o@acme.example", Role: store.RoleOwner, PasswordHash: "h"}
+		if err := tx.CreateUser(u); err != nil {
+			return err
+		}
+		if err := tx.CreatePasswordReset(&store.PasswordReset{Hash: []byte("r"), ResellerID: r.ID, UserID: u.ID, ExpiresAt: tx.Now().Add(time.Hour)}); err != nil {
+			return err
+		}
+		for i, life := range []time.Duration{time.Hour, 48 * time.Hour} {
+			err := tx.CreateSession(&store.Session{Hash: []byte{byte(i)}, ResellerID: r.ID, UserID: u.ID, ExpiresAt: tx.Now().Add(life), IdleTimeout: 72 * time.Hour})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(2 * time.Hour)
+	for range 2 { // idempotent: the second run finds nothing
+		if err := sch.CleanupSessions(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.View(func(tx *store.Tx) error {
+		if _, err := tx.Session([]byte{0}); err == nil {
+			t.Error("expired session kept")
+		}
+		if _, err := tx.Session([]byte{1}); err != nil {
+			t.Error("live session removed")
+		}
+		return nil
+	})
+	if problems, _ := s.Verify(); len(problems) > 0 {
+		t.Fatal(problems)
+	}
+}
+
+func TestBadSpecRefused(t *testing.T) {
+	t.Parallel()
+	_, err := New(config.Jobs{Backup: "nonsense", BackupKeep: 1}, nil, "", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err == nil {
+		t.Fatal("bad spec accepted")
+	}
+}
