@@ -40,6 +40,25 @@ type testServer struct {
 	addr  string // 127.0.0.1:port
 	clock *testClock
 	ids   map[string]uint64 // reseller slug → id
+	logs  *syncBuffer       // everything the app logged
+}
+
+// syncBuffer collects log output written from server goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // testClock is a settable clock shared by the app and the store.
@@ -126,10 +145,12 @@ func newServerWith(t *testing.T, baseDomain string, resellers []config.Reseller)
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ts.logs = &syncBuffer{}
+	var logOut io.Writer = ts.logs
 	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		logOut = io.MultiWriter(ts.logs, os.Stderr)
 	}
+	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	a, err := New(Deps{Config: cfg, Store: s, Mail: mail.NewQueue(s, nil, log), Metrics: m, Log: log,
 		Views: os.DirFS("../views"), Static: os.DirFS("../static"), Version: "test", Now: clock.Now})
 	if err != nil {
