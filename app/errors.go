@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -50,8 +51,8 @@ func (a *App) handleError(c *fiber.Ctx, err error) error {
 	switch {
 	case errors.As(err, &fe):
 		status = fe.Code
-		if fe.Message != fiber.ErrNotFound.Message && fe.Message != utilsStatus(fe.Code) {
-			detail = fe.Message // a message written for people
+		if fe.Message != utilsStatus(fe.Code) {
+			detail = fe.Message // a message written for people, not the bare status text
 		}
 	case errors.Is(err, store.ErrNotFound):
 		status = fiber.StatusNotFound
@@ -97,16 +98,12 @@ func (a *App) handleError(c *fiber.Ctx, err error) error {
 	return nil
 }
 
-func utilsStatus(code int) string {
-	if m := fiber.NewError(code).Message; m != "" {
-		return m
-	}
-	return "Error"
-}
+// utilsStatus is the standard text of a status, e.g. "Not Found".
+func utilsStatus(code int) string { return fiber.NewError(code).Message }
 
 // wantsJSON: API paths always, browsers by Accept.
 func wantsJSON(c *fiber.Ctx) bool {
-	if len(c.Path()) >= 5 && c.Path()[:5] == "/api/" {
+	if strings.HasPrefix(c.Path(), "/api/") {
 		return true
 	}
 	switch c.Accepts("text/html", "application/json", "application/problem+json") {

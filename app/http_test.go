@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -431,5 +432,39 @@ func TestExpiredResetLink(t *testing.T) {
 	ts.clock.Advance(61 * time.Minute)
 	if r := b.get(acmeHost, path); r.status != http.StatusNotFound {
 		t.Fatalf("expired link: %d", r.status)
+	}
+}
+
+// TestConcurrentPagesStayTheirOwn: pages rendered at the same time for two
+// resellers each arrive whole and in their own brand (a pooled render
+// buffer handed to the response once served one reseller's bytes to
+// another's visitor).
+func TestConcurrentPagesStayTheirOwn(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	var wg sync.WaitGroup
+	errs := make(chan string, 64)
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b := ts.browser()
+			host, want, other := acmeHost, "Acme Voice", "Globex"
+			if i%2 == 1 {
+				host, want, other = globexHost, "Globex Lines", "Acme"
+			}
+			for range 100 {
+				r := b.get(host, "/login")
+				if !strings.Contains(r.body, want) || strings.Contains(r.body, other) || !strings.HasSuffix(strings.TrimSpace(r.body), "</html>") {
+					errs <- host + ": wrong or torn page"
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }

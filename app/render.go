@@ -174,7 +174,12 @@ func (a *App) render(c *fiber.Ctx, status int, name string, title string, data a
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Type("html", "utf-8")
-	return c.Status(status).Send(buf.Bytes())
+	c.Status(status)
+	// SetBody copies: the pooled buffer is reused as soon as we return,
+	// while fasthttp writes the response later (c.Send would keep the
+	// slice and could serve one reseller's bytes to another's visitor).
+	c.Response().SetBody(buf.Bytes())
+	return nil
 }
 
 // navigation is the console menu for the user's side and role.
