@@ -67,7 +67,7 @@ func (t *tenantCache) lookup(host string) *store.Reseller {
 	if len(t.hosts) > 10000 {
 		t.hosts = map[string]*store.Reseller{}
 	}
-	t.hosts[host] = r
+	t.hosts[strings.Clone(host)] = r // the host may alias Fiber's request buffer
 	t.mu.Unlock()
 	return r
 }
@@ -253,7 +253,7 @@ func (l *limiter) check(key string, count bool) (bool, time.Duration) {
 			l.sweep(now)
 		}
 		w = &windowCount{start: now}
-		l.counts[key] = w
+		l.counts[strings.Clone(key)] = w // keys may alias Fiber's request buffer
 	}
 	if w.n >= l.limit {
 		return false, w.start.Add(l.window).Sub(now)
