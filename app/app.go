@@ -52,9 +52,11 @@ type App struct {
 	touches     *sessionTouches
 	limits      *authLimits
 	metricsFrom []netip.Prefix
-	stopOnce    sync.Once
-	stop        chan struct{}
-	done        chan struct{}
+	// brandVersions memoises brandVersion: colours → stylesheet version.
+	brandVersions sync.Map
+	stopOnce      sync.Once
+	stop          chan struct{}
+	done          chan struct{}
 }
 
 // BodyLimit is the largest request body accepted (413 beyond).

@@ -160,7 +160,7 @@ func (a *App) requestPasswordReset(c *fiber.Ctx) error {
 	}
 	token, hash := auth.NewToken()
 	link := c.Protocol() + "://" + c.Hostname() + "/password/reset?token=" + token
-	brand := brandOf(tenant)
+	brand := a.brandOf(tenant)
 	queued := false
 	err := a.store.Update(func(tx *store.Tx) error {
 		user, err := tx.UserByEmail(tenant.ID, email)
@@ -175,7 +175,7 @@ func (a *App) requestPasswordReset(c *fiber.Ctx) error {
 			return err
 		}
 		if err := a.mail.Enqueue(tx, &store.MailMessage{
-			ResellerID: tenant.ID, FromName: senderName(tenant), To: user.Email,
+			ResellerID: tenant.ID, FromName: a.senderName(tenant), To: user.Email,
 			Subject: "Reset your " + brand.Name + " password",
 			Text: "Someone asked to reset the password of your " + brand.Name + " account.\n\n" +
 				"To choose a new password, open this link within one hour. It works once:\n\n" + link + "\n\n" +
@@ -283,11 +283,11 @@ func safeNext(next string) string {
 	return next
 }
 
-func senderName(r *store.Reseller) string {
+func (a *App) senderName(r *store.Reseller) string {
 	if r.Brand.MailSender != "" {
 		return r.Brand.MailSender
 	}
-	return brandOf(r).Name
+	return a.brandOf(r).Name
 }
 
 func truncate(s string, n int) string {

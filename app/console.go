@@ -72,9 +72,8 @@ func (a *App) listActivity(c *fiber.Ctx) error {
 	}
 	var data activityData
 	err = a.store.View(func(tx *store.Tx) error {
-		events, err := tx.AuditEvents(tenant.ID, before, activityPageSize+1)
-		if len(events) > activityPageSize {
-			events = events[:activityPageSize]
+		events, more, err := tx.AuditEvents(tenant.ID, before, activityPageSize)
+		if more {
 			data.Older = events[len(events)-1].ID
 		}
 		data.Events = events

@@ -37,10 +37,17 @@ func (a *App) showMetrics(c *fiber.Ctx) error {
 	return adaptor.HTTPHandler(a.metrics.Handler())(c)
 }
 
-// brandVersion changes whenever the brand's stylesheet would.
-func brandVersion(r *store.Reseller) string {
+// brandVersion changes whenever the brand's stylesheet would. Every page
+// asks for it, so it is memoised by the colours it depends on.
+func (a *App) brandVersion(r *store.Reseller) string {
+	key := r.Brand.PrimaryColor + r.Brand.AccentColor
+	if v, ok := a.brandVersions.Load(key); ok {
+		return v.(string)
+	}
 	sum := sha256.Sum256([]byte(brandCSS(r)))
-	return hex.EncodeToString(sum[:6])
+	v := hex.EncodeToString(sum[:6])
+	a.brandVersions.Store(key, v)
+	return v
 }
 
 // brandCSS is the reseller's colours as CSS custom properties; the colours
@@ -55,8 +62,8 @@ func brandCSS(r *store.Reseller) string {
 func (a *App) showBrandCSS(c *fiber.Ctx) error {
 	r := tenantOf(c)
 	c.Set(fiber.HeaderCacheControl, "public, max-age=31536000, immutable")
-	c.Set(fiber.HeaderETag, `"`+brandVersion(r)+`"`)
-	if c.Get(fiber.HeaderIfNoneMatch) == `"`+brandVersion(r)+`"` {
+	c.Set(fiber.HeaderETag, `"`+a.brandVersion(r)+`"`)
+	if c.Get(fiber.HeaderIfNoneMatch) == `"`+a.brandVersion(r)+`"` {
 		return c.SendStatus(fiber.StatusNotModified)
 	}
 	c.Type("css", "utf-8")

@@ -123,7 +123,7 @@ type Page struct {
 	Data      any
 }
 
-func brandOf(r *store.Reseller) Brand {
+func (a *App) brandOf(r *store.Reseller) Brand {
 	if r == nil {
 		return Brand{} // neutral: names no reseller
 	}
@@ -135,7 +135,7 @@ func brandOf(r *store.Reseller) Brand {
 	return Brand{
 		Name:         name,
 		Initial:      string(unicode.ToUpper(initial)),
-		CSSURL:       "/brand.css?v=" + brandVersion(r),
+		CSSURL:       "/brand.css?v=" + a.brandVersion(r),
 		SupportEmail: r.Brand.SupportEmail,
 		Footer:       r.Brand.FooterText,
 	}
@@ -153,7 +153,7 @@ func (a *App) render(c *fiber.Ctx, status int, name string, title string, data a
 	tenant := tenantOf(c)
 	user := userOf(c)
 	p := &Page{
-		Brand:     brandOf(tenant),
+		Brand:     a.brandOf(tenant),
 		User:      user,
 		Title:     title,
 		Data:      data,

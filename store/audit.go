@@ -33,8 +33,9 @@ func (tx *Tx) AddAudit(e *AuditEvent) error {
 }
 
 // AuditEvents lists a reseller's events newest first, starting below
-// beforeID (0 for the newest), at most limit of them.
-func (tx *Tx) AuditEvents(rid uint64, beforeID uint64, limit int) ([]*AuditEvent, error) {
+// beforeID (0 for the newest), at most limit of them; more tells whether
+// older events remain (found without decoding them).
+func (tx *Tx) AuditEvents(rid uint64, beforeID uint64, limit int) (events []*AuditEvent, more bool, err error) {
 	prefix := u64(rid)
 	c := tx.bucket(bucketAudit).Cursor()
 	seek := u64(rid + 1) // just past the tenant's last event
@@ -47,13 +48,15 @@ func (tx *Tx) AuditEvents(rid uint64, beforeID uint64, limit int) ([]*AuditEvent
 	} else {
 		k, v = c.Prev()
 	}
-	var out []*AuditEvent
-	for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, v = c.Prev() {
+	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Prev() {
+		if len(events) == limit {
+			return events, true, nil
+		}
 		var e AuditEvent
 		if err := unmarshal(v, &e); err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		out = append(out, &e)
+		events = append(events, &e)
 	}
-	return out, nil
+	return events, false, nil
 }

@@ -489,11 +489,15 @@ func TestAuditPagesNewestFirst(t *testing.T) {
 		}
 	}
 	var first, second []*AuditEvent
+	var moreFirst, moreSecond bool
 	s.View(func(tx *Tx) error {
-		first, _ = tx.AuditEvents(rs["acme"].ID, 0, 5)
-		second, _ = tx.AuditEvents(rs["acme"].ID, first[len(first)-1].ID, 5)
+		first, moreFirst, _ = tx.AuditEvents(rs["acme"].ID, 0, 5)
+		second, moreSecond, _ = tx.AuditEvents(rs["acme"].ID, first[len(first)-1].ID, 5)
 		return nil
 	})
+	if !moreFirst || moreSecond {
+		t.Fatalf("more flags: %v %v", moreFirst, moreSecond)
+	}
 	var got []string
 	for _, e := range append(first, second...) {
 		if e.Actor != "acme" {

@@ -32,6 +32,19 @@ const (
 	argonSaltLen = 16
 )
 
+// argonSlots bounds how many argon2id computations run at once. Each
+// holds 19 MiB while it runs, so a burst of sign-ins from many addresses
+// (which per-IP limits do not cap) would otherwise grow memory without
+// bound; extra callers wait their turn. It is process-wide on purpose:
+// memory is.
+var argonSlots = make(chan struct{}, 4)
+
+func argonKey(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
+	argonSlots <- struct{}{}
+	defer func() { <-argonSlots }()
+	return argon2.IDKey(password, salt, time, memory, threads, keyLen)
+}
+
 // ErrMismatch is returned when a password does not match its hash.
 var ErrMismatch = errors.New("auth: password does not match")
 
@@ -41,7 +54,7 @@ func HashPassword(password string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	key := argonKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
 		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
@@ -72,7 +85,10 @@ func CheckPassword(encoded, password string) error {
 	if err != nil {
 		return fmt.Errorf("auth: bad key")
 	}
-	got := argon2.IDKey([]byte(password), salt, iterations, memory, threads, uint32(len(want)))
+	if memory > 256*1024 || iterations > 16 || threads == 0 || len(want) == 0 || len(want) > 64 {
+		return fmt.Errorf("auth: argon2 parameters out of range")
+	}
+	got := argonKey([]byte(password), salt, iterations, memory, threads, uint32(len(want)))
 	if subtle.ConstantTimeCompare(got, want) != 1 {
 		return ErrMismatch
 	}

@@ -1,0 +1,151 @@
+package main
+
+// Handler-level benchmarks: the same three pages as `go run ./bench`, but
+// called in-process through each Fiber app's handler, with no network and
+// no load generator, so that a CPU profile shows only the server's work:
+//
+//	go test -run '^$' -bench . -benchmem ./bench
+//	go test -run '^$' -bench Console -cpuprofile /tmp/cpu.out ./bench && go tool pprof -top /tmp/cpu.out
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+
+	"portico/app"
+	"portico/app/auth"
+	"portico/app/config"
+	"portico/app/mail"
+	"portico/app/metrics"
+	"portico/app/tenancy"
+	"portico/store"
+)
+
+// BenchmarkCeilingRender is the ceiling's template execution alone.
+func BenchmarkCeilingRender(b *testing.B) {
+	t, err := parseCeiling("../views")
+	if err != nil {
+		b.Fatal(err)
+	}
+	page := ceilingPage()
+	var buf bytes.Buffer
+	b.ReportAllocs()
+	for b.Loop() {
+		buf.Reset()
+		if err := t.ExecuteTemplate(&buf, "page", page); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCeilingHandler is the ceiling app's whole request.
+func BenchmarkCeilingHandler(b *testing.B) {
+	f, err := newCeiling("../views")
+	if err != nil {
+		b.Fatal(err)
+	}
+	serve(b, f.Handler(), ceilingPath, "", "")
+}
+
+// BenchmarkConsoleHandler is the real app's activity page, signed in, with
+// 51 audit events in the store (a full page of 50 rows).
+func BenchmarkConsoleHandler(b *testing.B) {
+	a, session := realApp(b)
+	serve(b, a.Fiber().Handler(), consolePath, "localhost:8080", sessionCookie+"="+session)
+}
+
+// BenchmarkLoginHandler is the real app's sign-in page.
+func BenchmarkLoginHandler(b *testing.B) {
+	a, _ := realApp(b)
+	serve(b, a.Fiber().Handler(), loginPath, "localhost:8080", "")
+}
+
+// serve calls h for GET path until the benchmark ends; the first response
+// must be a 200 (with a 50-row table for the activity page).
+func serve(b *testing.B, h fasthttp.RequestHandler, path, host, cookie string) {
+	var req fasthttp.Request
+	req.SetRequestURI(path)
+	if host != "" {
+		req.Header.SetHost(host)
+	}
+	if cookie != "" {
+		req.Header.Set("Cookie", cookie)
+	}
+	remote := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
+	var ctx fasthttp.RequestCtx
+	ctx.Init(&req, remote, nil)
+	h(&ctx)
+	body := string(ctx.Response.Body())
+	if ctx.Response.StatusCode() != 200 {
+		b.Fatalf("GET %s: status %d\n%s", path, ctx.Response.StatusCode(), body)
+	}
+	if path == consolePath && tableRows(body) != 50 {
+		b.Fatalf("GET %s: %d rows, want 50", path, tableRows(body))
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		ctx.Init(&req, remote, nil)
+		h(&ctx)
+	}
+}
+
+// realApp is the real application over a bbolt file in a temp dir with
+// the default reseller (Host localhost), 51 audit events and one session
+// of its owner, whose token it returns.
+func realApp(b *testing.B) (*app.App, string) {
+	b.Helper()
+	dir := b.TempDir()
+	cfg, err := config.Load(config.Source{Flags: map[string]string{"store.path": filepath.Join(dir, "portico.db")}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := metrics.New()
+	s, err := store.Open(cfg.Store.Path, store.Options{Observe: m.ObserveStore, NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	if _, _, err := tenancy.Reconcile(s, cfg); err != nil {
+		b.Fatal(err)
+	}
+	token, hash := auth.NewToken()
+	err = s.Update(func(tx *store.Tx) error {
+		r, err := tx.ResellerBySlug(config.DefaultSlug)
+		if err != nil {
+			return err
+		}
+		owner, err := tx.ResellerOwner(r.ID)
+		if err != nil {
+			return err
+		}
+		for i := range 51 {
+			action := "login"
+			if i%2 == 1 {
+				action = "logout"
+			}
+			if err := tx.AddAudit(&store.AuditEvent{ResellerID: r.ID, Actor: owner.Email, Action: action, IP: "127.0.0.1"}); err != nil {
+				return err
+			}
+		}
+		return tx.CreateSession(&store.Session{Hash: hash, ResellerID: r.ID, UserID: owner.ID,
+			ExpiresAt: tx.Now().Add(cfg.Session.MaxAge.Duration), IdleTimeout: cfg.Session.IdleTimeout.Duration,
+			IP: "127.0.0.1", UserAgent: "bench"})
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	a, err := app.New(app.Deps{Config: cfg, Store: s, Mail: mail.NewQueue(s, nil, log), Metrics: m, Log: log,
+		Views: os.DirFS("../views"), Static: os.DirFS("../static"), Version: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return a, token
+}
