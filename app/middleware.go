@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"log/slog"
 	"net"
 	"net/url"
 	"strings"
@@ -69,6 +70,9 @@ func (a *App) observe(c *fiber.Ctx) error {
 	elapsed := time.Since(start)
 	if a.metrics != nil {
 		a.metrics.ObserveRequest(route, strings.Clone(c.Method()), status, elapsed)
+	}
+	if !a.log.Enabled(c.Context(), slog.LevelDebug) {
+		return nil // building the attributes costs more than the rest of this function
 	}
 	attrs := []any{"request_id", id, "method", c.Method(), "path", c.Path(), "status", status,
 		"duration_ms", float64(elapsed.Microseconds()) / 1000, "ip", c.IP()}
