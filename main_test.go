@@ -12,35 +12,18 @@ import (
 	"testing"
 	"time"
 
+	"portico/app/testkit"
 	"portico/store"
 )
-
-// syncBuffer is a bytes.Buffer safe to read while the server writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 var servingPattern = regexp.MustCompile(`msg="portico is serving" http=(\S+)`)
 
 // startServe runs `portico serve` until the test ends and returns its
 // address and output.
-func startServe(t *testing.T, args ...string) (addr string, stdout *syncBuffer, stop func() error) {
+func startServe(t *testing.T, args ...string) (addr string, stdout *testkit.Buffer, stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	stdout, stderr := &testkit.Buffer{}, &testkit.Buffer{}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, append(args, "--http", "127.0.0.1:0"), strings.NewReader(""), stdout, stderr) }()
 	deadline := time.After(20 * time.Second)

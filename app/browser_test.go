@@ -28,6 +28,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"portico/app/testkit"
 )
 
 const (
@@ -84,7 +86,7 @@ func newChrome(t *testing.T) context.Context {
 		chromedp.UserDataDir(filepath.Join(t.TempDir(), "chromium-profile")),
 	)
 	// What the browser prints, shown only when the test fails.
-	output := &syncBuffer{}
+	output := &testkit.Buffer{}
 	opts = append(opts, chromedp.CombinedOutput(output))
 
 	// The browser lives until the cleanup closes it, with a deadline of its

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"portico/app/mail"
 	"portico/app/metrics"
 	"portico/app/tenancy"
+	"portico/app/testkit"
 	"portico/store"
 )
 
@@ -38,40 +38,9 @@ type testServer struct {
 	store *store.Store
 	cfg   *config.Config
 	addr  string // 127.0.0.1:port
-	clock *testClock
+	clock *testkit.Clock
 	ids   map[string]uint64 // reseller slug → id
-	logs  *syncBuffer       // everything the app logged
-}
-
-// syncBuffer collects log output written from server goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// testClock is a settable clock shared by the app and the store.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
+	logs  *testkit.Buffer   // everything the app logged
 }
 
 func newTestServer(t *testing.T) *testServer {
@@ -104,7 +73,7 @@ func newServerWith(t *testing.T, baseDomain string, resellers []config.Reseller)
 	if p := cfg.Validate(); len(p) > 0 {
 		t.Fatal(p)
 	}
-	clock := &testClock{now: time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)}
+	clock := testkit.NewClock(time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC))
 	m := metrics.New()
 	s, err := store.Open(cfg.Store.Path, store.Options{Now: clock.Now, NoSync: true, Observe: m.ObserveStore})
 	if err != nil {
@@ -145,7 +114,7 @@ func newServerWith(t *testing.T, baseDomain string, resellers []config.Reseller)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.logs = &syncBuffer{}
+	ts.logs = &testkit.Buffer{}
 	var logOut io.Writer = ts.logs
 	if testing.Verbose() {
 		logOut = io.MultiWriter(ts.logs, os.Stderr)

@@ -6,30 +6,18 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"portico/app/config"
+	"portico/app/testkit"
 	"portico/store"
 )
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-func newScheduler(t *testing.T, keep int) (*Scheduler, *store.Store, *clock, string) {
+func newScheduler(t *testing.T, keep int) (*Scheduler, *store.Store, *testkit.Clock, string) {
 	t.Helper()
 	dir := t.TempDir()
-	c := &clock{now: time.Date(2026, 11, 2, 3, 30, 0, 0, time.UTC)}
+	c := testkit.NewClock(time.Date(2026, 11, 2, 3, 30, 0, 0, time.UTC))
 	s, err := store.Open(filepath.Join(dir, "portico.db"), store.Options{Now: c.Now, NoSync: true})
 	if err != nil {
 		t.Fatal(err)

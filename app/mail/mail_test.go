@@ -16,6 +16,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"portico/app/config"
+	"portico/app/testkit"
 	"portico/store"
 )
 
@@ -75,19 +76,7 @@ func startSMTP(t *testing.T, refuse int) (*smtpBackend, config.Mail) {
 	return be, config.Mail{Host: host, Port: p, From: "Portico <noreply@portico.example>", Security: "none"}
 }
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-func openStore(t *testing.T, c *clock) *store.Store {
+func openStore(t *testing.T, c *testkit.Clock) *store.Store {
 	t.Helper()
 	s, err := store.Open(filepath.Join(t.TempDir(), "p.db"), store.Options{Now: c.Now, NoSync: true})
 	if err != nil {
@@ -133,7 +122,7 @@ func enqueue(t *testing.T, s *store.Store, q *Queue) uint64 {
 
 func TestDeliversOverSMTP(t *testing.T) {
 	t.Parallel()
-	c := &clock{now: time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)}
+	c := testkit.NewClock(time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC))
 	s := openStore(t, c)
 	be, cfg := startSMTP(t, 0)
 	sender, err := NewSMTP(cfg)
@@ -173,7 +162,7 @@ func TestDeliversOverSMTP(t *testing.T) {
 
 func TestRetriesAfterRefusal(t *testing.T) {
 	t.Parallel()
-	c := &clock{now: time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)}
+	c := testkit.NewClock(time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC))
 	s := openStore(t, c)
 	be, cfg := startSMTP(t, 1)
 	sender, _ := NewSMTP(cfg)
@@ -212,7 +201,7 @@ func (failingSender) Send(context.Context, *store.MailMessage) error {
 
 func TestGivesUpAfterLastRetry(t *testing.T) {
 	t.Parallel()
-	c := &clock{now: time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)}
+	c := testkit.NewClock(time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC))
 	s := openStore(t, c)
 	q := NewQueue(s, failingSender{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	attempts := runQueue(t, q)
@@ -239,7 +228,7 @@ func TestGivesUpAfterLastRetry(t *testing.T) {
 
 func TestWithoutSMTPKeepsAndLogs(t *testing.T) {
 	t.Parallel()
-	c := &clock{now: time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)}
+	c := testkit.NewClock(time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC))
 	s := openStore(t, c)
 	var logged strings.Builder
 	q := NewQueue(s, nil, slog.New(slog.NewTextHandler(&logged, nil)))
