@@ -56,6 +56,21 @@ var (
 
 	// bucketAudit: rid|seq → AuditEvent.
 	bucketAudit = []byte("audit")
+
+	// Added by migration 3:
+	// bucketClients: rid|cid → Client.
+	bucketClients = []byte("clients")
+	// bucketClientUsernames: rid|lower(username) → cid.
+	bucketClientUsernames = []byte("idx_client_username")
+	// bucketClientEmails: rid|lower(email) → cid.
+	bucketClientEmails = []byte("idx_client_email")
+	// bucketClientsDisabled: disabledAt(unix nanos)|rid|cid → nil.
+	bucketClientsDisabled = []byte("idx_client_disabled")
+	// bucketClientUsers: rid|cid|uid → nil.
+	bucketClientUsers = []byte("idx_client_user")
+	// bucketClientLedger: rid|cid|ledger seq → nil, every ledger
+	// transaction with a leg on one of the client's accounts.
+	bucketClientLedger = []byte("idx_client_ledger")
 )
 
 var (
@@ -118,3 +133,31 @@ func (a AccountKey) bytes() []byte {
 func accountKeyFrom(b []byte) AccountKey {
 	return AccountKey{ResellerID: readU64(b[:8]), ClientID: readU64(b[8:16]), Kind: string(b[16:])}
 }
+
+func clientUserKey(rid, cid, uid uint64) []byte {
+	return append(tenantKey(rid, cid), u64(uid)...)
+}
+
+func clientLedgerKey(rid, cid, seq uint64) []byte {
+	return append(tenantKey(rid, cid), u64(seq)...)
+}
+
+func disabledKey(at time.Time, rid, cid uint64) []byte {
+	return append(u64(uint64(at.UnixNano())), tenantKey(rid, cid)...)
+}
+
+// Account kinds of a client and of a reseller.
+const (
+	AccountPool     = "pool"     // the reseller's source of granted credit
+	AccountWallet   = "wallet"   // a client's spendable credit
+	AccountReserved = "reserved" // a client's credit held for calls in progress
+	AccountUsage    = "usage"    // the reseller's revenue from a client's usage
+)
+
+// WalletOf is a client's wallet account.
+func WalletOf(rid, cid uint64) AccountKey {
+	return AccountKey{ResellerID: rid, ClientID: cid, Kind: AccountWallet}
+}
+
+// PoolOf is a reseller's pool account.
+func PoolOf(rid uint64) AccountKey { return AccountKey{ResellerID: rid, Kind: AccountPool} }

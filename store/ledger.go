@@ -32,15 +32,18 @@ type Leg struct {
 
 // LedgerTx is one append-only movement of credit. Its legs sum to zero.
 type LedgerTx struct {
-	ID             uint64    `json:"id"`
-	ResellerID     uint64    `json:"reseller_id"`
-	Kind           string    `json:"kind"`
-	Legs           []Leg     `json:"legs"`
-	Reference      string    `json:"reference,omitempty"`
-	IdempotencyKey string    `json:"idempotency_key,omitempty"`
-	Actor          string    `json:"actor"`
-	Note           string    `json:"note,omitempty"`
-	At             time.Time `json:"at"`
+	ID             uint64 `json:"id"`
+	ResellerID     uint64 `json:"reseller_id"`
+	Kind           string `json:"kind"`
+	Legs           []Leg  `json:"legs"`
+	Reference      string `json:"reference,omitempty"`
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
+	// RequestHash fingerprints the request behind an idempotency key, so
+	// the same key with another request is refused.
+	RequestHash string    `json:"request_hash,omitempty"`
+	Actor       string    `json:"actor"`
+	Note        string    `json:"note,omitempty"`
+	At          time.Time `json:"at"`
 }
 
 // ErrUnbalanced means a ledger transaction's legs do not sum to zero.
@@ -95,6 +98,14 @@ func (tx *Tx) PostLedger(t *LedgerTx) (replayed bool, err error) {
 	if t.IdempotencyKey != "" {
 		if err := keys.Put(tenantStringKey(t.ResellerID, t.IdempotencyKey), key); err != nil {
 			return false, err
+		}
+	}
+	clientIdx := tx.bucket(bucketClientLedger)
+	for _, l := range t.Legs {
+		if l.Account.ClientID != 0 {
+			if err := clientIdx.Put(clientLedgerKey(t.ResellerID, l.Account.ClientID, id), nil); err != nil {
+				return false, err
+			}
 		}
 	}
 	return false, put(b, key, t)

@@ -42,6 +42,27 @@ var migrations = []func(*bolt.Tx) error{
 			return idx.Put(tenantStringKey(d.ResellerID, d.Host), nil)
 		})
 	},
+	// 3: clients, their indexes, and the index of users by client
+	// (backfilled from existing client users).
+	func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketClients, bucketClientUsernames, bucketClientEmails,
+			bucketClientsDisabled, bucketClientUsers, bucketClientLedger} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		idx := tx.Bucket(bucketClientUsers)
+		return tx.Bucket(bucketUsers).ForEach(func(k, v []byte) error {
+			var u User
+			if err := unmarshal(v, &u); err != nil {
+				return fmt.Errorf("user %x: %w", k, err)
+			}
+			if u.ClientID == 0 {
+				return nil
+			}
+			return idx.Put(clientUserKey(u.ResellerID, u.ClientID, u.ID), nil)
+		})
+	},
 }
 
 // SchemaVersion is the version this binary writes.

@@ -105,7 +105,13 @@ func (tx *Tx) CreateUser(u *User) error {
 		return fmt.Errorf("store: user email %q: %w", NormalizeEmail(u.Email), ErrConflict)
 	}
 	if u.Role == RoleOwner {
-		users, err := tx.Users(u.ResellerID)
+		var users []*User
+		var err error
+		if u.ClientID != 0 {
+			users, err = tx.ClientUsers(u.ResellerID, u.ClientID)
+		} else {
+			users, err = tx.Users(u.ResellerID)
+		}
 		if err != nil {
 			return err
 		}
@@ -128,6 +134,11 @@ func (tx *Tx) CreateUser(u *User) error {
 	u.CreatedAt, u.UpdatedAt = tx.now, tx.now
 	if err := emails.Put(ek, u64(id)); err != nil {
 		return err
+	}
+	if u.ClientID != 0 {
+		if err := tx.bucket(bucketClientUsers).Put(clientUserKey(u.ResellerID, u.ClientID, id), nil); err != nil {
+			return err
+		}
 	}
 	return put(b, tenantKey(u.ResellerID, id), u)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"sort"
+	"strings"
 )
 
 // Verify checks what must always hold and returns every problem found
@@ -26,6 +27,9 @@ func (s *Store) Verify() ([]string, error) {
 			return err
 		}
 		if err := tx.verifyAPIKeys(add); err != nil {
+			return err
+		}
+		if err := tx.verifyClients(add); err != nil {
 			return err
 		}
 		return tx.verifyLedger(add)
@@ -194,4 +198,52 @@ func (tx *Tx) verifyLedger(add addFunc) error {
 		add("ledger: all accounts sum to %d, not 0", all)
 	}
 	return nil
+}
+
+func (tx *Tx) verifyClients(add addFunc) error {
+	err := tx.bucket(bucketClients).ForEach(func(k, v []byte) error {
+		var c Client
+		if err := unmarshal(v, &c); err != nil {
+			return err
+		}
+		credit := tx.Credit(&c)
+		if credit.Available != c.CreditAssigned-c.CreditUsed-credit.Reserved {
+			add("client %d/%d: wallet %d but assigned %d − used %d − reserved %d = %d", c.ResellerID, c.ID,
+				credit.Available, c.CreditAssigned, c.CreditUsed, credit.Reserved, c.CreditAssigned-c.CreditUsed-credit.Reserved)
+		}
+		if c.Status == ClientDeleted {
+			return nil
+		}
+		if id := tx.bucket(bucketClientUsernames).Get(tenantStringKey(c.ResellerID, strings.ToLower(c.Username))); id == nil || readU64(id) != c.ID {
+			add("client %d/%d: username %q is not indexed to it", c.ResellerID, c.ID, c.Username)
+		}
+		if id := tx.bucket(bucketClientEmails).Get(emailKey(c.ResellerID, c.Email)); id == nil || readU64(id) != c.ID {
+			add("client %d/%d: email %q is not indexed to it", c.ResellerID, c.ID, c.Email)
+		}
+		if c.Status == ClientDisabled && tx.bucket(bucketClientsDisabled).Get(disabledKey(c.DisabledAt, c.ResellerID, c.ID)) == nil {
+			add("client %d/%d: disabled but not in the clean-up index", c.ResellerID, c.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, idx := range [][]byte{bucketClientUsernames, bucketClientEmails} {
+		err := tx.bucket(idx).ForEach(func(k, v []byte) error {
+			if _, err := tx.Client(readU64(k[:8]), readU64(v)); err != nil {
+				add("%s entry %d/%q points at a missing client %d", idx, readU64(k[:8]), k[8:], readU64(v))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return tx.bucket(bucketClientUsers).ForEach(func(k, _ []byte) error {
+		u, err := tx.User(readU64(k[:8]), readU64(k[16:]))
+		if err != nil || u.ClientID != readU64(k[8:16]) {
+			add("client user index %d/%d/%d has no matching user", readU64(k[:8]), readU64(k[8:16]), readU64(k[16:]))
+		}
+		return nil
+	})
 }
