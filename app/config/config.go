@@ -24,6 +24,8 @@ import (
 	"github.com/robfig/cron/v3"
 	"golang.org/x/net/idna"
 	"golang.org/x/text/currency"
+
+	"portico/app/money"
 )
 
 // Config is the whole effective configuration.
@@ -438,7 +440,7 @@ func (c *Config) validateResellers(base string) Problems {
 			r.AccentColor = "#f59e0b"
 		}
 		if r.CreditLimit != "" {
-			if _, err := ParseAmount(r.CreditLimit); err != nil {
+			if _, err := money.Parse(r.CreditLimit); err != nil {
 				add("credit_limit", "%v", err)
 			}
 		}

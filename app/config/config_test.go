@@ -178,18 +178,3 @@ func TestNormalizeHost(t *testing.T) {
 		}
 	}
 }
-
-func TestParseAmount(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]int64{"12.50": 125000, "0.0125": 125, "7": 70000, ".5": 5000} {
-		got, err := ParseAmount(in)
-		if err != nil || got != want {
-			t.Errorf("ParseAmount(%q) = %d, %v; want %d", in, got, err, want)
-		}
-	}
-	for _, bad := range []string{"", ".", "-1", "1e3", "1.00001", "abc", "99999999999999999999"} {
-		if _, err := ParseAmount(bad); err == nil {
-			t.Errorf("ParseAmount(%q) accepted", bad)
-		}
-	}
-}

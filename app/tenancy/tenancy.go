@@ -12,6 +12,7 @@ import (
 
 	"portico/app/auth"
 	"portico/app/config"
+	"portico/app/money"
 	"portico/store"
 )
 
@@ -29,7 +30,7 @@ func Specs(cfg *config.Config) ([]store.ResellerSpec, error) {
 	for _, r := range cfg.Resellers {
 		var limit int64
 		if r.CreditLimit != "" {
-			v, err := config.ParseAmount(r.CreditLimit)
+			v, err := money.Parse(r.CreditLimit)
 			if err != nil {
 				return nil, fmt.Errorf("tenancy: reseller %s: credit_limit: %w", r.Slug, err)
 			}
