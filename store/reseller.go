@@ -64,10 +64,15 @@ type Reseller struct {
 	Brand          Brand          `json:"brand"`
 	PasswordPolicy PasswordPolicy `json:"password_policy"`
 	// CreditLimit caps the reseller's pool in minor units; 0 is unlimited.
-	CreditLimit int64     `json:"credit_limit,omitempty"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
-	DisabledAt  time.Time `json:"disabled_at,omitzero"`
+	CreditLimit int64 `json:"credit_limit,omitempty"`
+	// MaxRecharge caps one recharge in minor units; 0 is the default.
+	MaxRecharge int64 `json:"max_recharge,omitempty"`
+	// LowCreditPercent is when a client's credit meter turns orange
+	// (percent of assigned credit left); 0 is the default 25.
+	LowCreditPercent int       `json:"low_credit_percent,omitempty"`
+	CreatedAt        time.Time `json:"created_at"`
+	UpdatedAt        time.Time `json:"updated_at"`
+	DisabledAt       time.Time `json:"disabled_at,omitzero"`
 }
 
 // Active reports whether the reseller serves pages.
@@ -222,6 +227,7 @@ type ResellerSpec struct {
 	PrimaryColor string
 	AccentColor  string
 	CreditLimit  int64
+	MaxRecharge  int64
 }
 
 // ReconcileResult tells what ReconcileResellers changed.
@@ -319,6 +325,7 @@ func applySpec(r *Reseller, spec ResellerSpec) {
 	r.Timezone = spec.Timezone
 	r.OwnerEmail = spec.OwnerEmail
 	r.CreditLimit = spec.CreditLimit
+	r.MaxRecharge = spec.MaxRecharge
 	r.Brand.ProductName = spec.Name
 	r.Brand.PrimaryColor = spec.PrimaryColor
 	r.Brand.AccentColor = spec.AccentColor

@@ -83,6 +83,7 @@ type Jobs struct {
 	SessionCleanup string `toml:"session_cleanup"`
 	Backup         string `toml:"backup"`
 	BackupKeep     int    `toml:"backup_keep"`
+	ClientCleanup  string `toml:"client_cleanup"`
 }
 
 // Session is [session].
@@ -104,6 +105,9 @@ type Reseller struct {
 	// CreditLimit caps the credit the reseller may grant, in currency
 	// units as a decimal string ("5000.00"); empty is unlimited.
 	CreditLimit string `toml:"credit_limit"`
+	// MaxRecharge caps one recharge, in currency units ("10000.00");
+	// empty is 100000.
+	MaxRecharge string `toml:"max_recharge"`
 }
 
 // Duration is a time.Duration written as "12h" in TOML and env.
@@ -137,7 +141,7 @@ func Defaults() *Config {
 		TLS:   TLS{CA: "https://acme-v02.api.letsencrypt.org/directory"},
 		Mail:  Mail{Port: 587, From: "Portico <noreply@localhost>", Security: "starttls"},
 		Log:   Log{Level: "info", Format: "text"},
-		Jobs:  Jobs{SessionCleanup: "@every 1h", Backup: "30 3 * * *", BackupKeep: 7},
+		Jobs:  Jobs{SessionCleanup: "@every 1h", Backup: "30 3 * * *", BackupKeep: 7, ClientCleanup: "15 4 * * *"},
 		Session: Session{IdleTimeout: Duration{12 * time.Hour},
 			MaxAge: Duration{7 * 24 * time.Hour}},
 	}
@@ -366,7 +370,8 @@ func (c *Config) Validate() Problems {
 		add("log.format", "%q must be text or json", c.Log.Format)
 	}
 	parser := cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
-	for key, spec := range map[string]string{"jobs.session_cleanup": c.Jobs.SessionCleanup, "jobs.backup": c.Jobs.Backup} {
+	for key, spec := range map[string]string{"jobs.session_cleanup": c.Jobs.SessionCleanup, "jobs.backup": c.Jobs.Backup,
+		"jobs.client_cleanup": c.Jobs.ClientCleanup} {
 		if spec == "" || spec == "off" {
 			continue
 		}
@@ -439,9 +444,14 @@ func (c *Config) validateResellers(base string) Problems {
 		if r.AccentColor == "" {
 			r.AccentColor = "#f59e0b"
 		}
-		if r.CreditLimit != "" {
-			if _, err := money.Parse(r.CreditLimit); err != nil {
-				add("credit_limit", "%v", err)
+		for _, amount := range []struct{ field, value string }{{"credit_limit", r.CreditLimit}, {"max_recharge", r.MaxRecharge}} {
+			if amount.value == "" {
+				continue
+			}
+			if v, err := money.Parse(amount.value); err != nil {
+				add(amount.field, "%v", err)
+			} else if v == 0 {
+				add(amount.field, "must be above zero (leave it out for the default)")
 			}
 		}
 		for j, d := range r.Domains {

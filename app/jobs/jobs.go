@@ -15,6 +15,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"portico/app/clients"
 	"portico/app/config"
 	"portico/store"
 )
@@ -42,6 +43,7 @@ func New(cfg config.Jobs, s *store.Store, backupDir string, log *slog.Logger) (*
 	}{
 		{"session_cleanup", cfg.SessionCleanup, sch.CleanupSessions},
 		{"backup", cfg.Backup, sch.Backup},
+		{"client_cleanup", cfg.ClientCleanup, sch.CleanupClients},
 	}
 	for _, j := range jobs {
 		if j.spec == "" || j.spec == "off" {
@@ -91,6 +93,16 @@ func (s *Scheduler) CleanupSessions(context.Context) error {
 		return fmt.Errorf("jobs: reset clean-up: %w", err)
 	}
 	s.log.Info("expired sessions removed", "job", "session_cleanup", "sessions", n, "password_resets", resets)
+	return nil
+}
+
+// CleanupClients deletes clients disabled for 90 days or more.
+func (s *Scheduler) CleanupClients(context.Context) error {
+	n, err := clients.New(s.store).Cleanup(s.store.Now())
+	if err != nil {
+		return fmt.Errorf("jobs: client clean-up: %w", err)
+	}
+	s.log.Info("disabled clients deleted", "job", "client_cleanup", "clients", n)
 	return nil
 }
 

@@ -28,18 +28,24 @@ type FirstOwner struct {
 func Specs(cfg *config.Config) ([]store.ResellerSpec, error) {
 	specs := make([]store.ResellerSpec, 0, len(cfg.Resellers))
 	for _, r := range cfg.Resellers {
-		var limit int64
-		if r.CreditLimit != "" {
-			v, err := money.Parse(r.CreditLimit)
-			if err != nil {
-				return nil, fmt.Errorf("tenancy: reseller %s: credit_limit: %w", r.Slug, err)
+		var limit, maxRecharge int64
+		for _, amount := range []struct {
+			text string
+			dst  *int64
+		}{{r.CreditLimit, &limit}, {r.MaxRecharge, &maxRecharge}} {
+			if amount.text == "" {
+				continue
 			}
-			limit = v
+			v, err := money.Parse(amount.text)
+			if err != nil {
+				return nil, fmt.Errorf("tenancy: reseller %s: %w", r.Slug, err)
+			}
+			*amount.dst = v
 		}
 		specs = append(specs, store.ResellerSpec{
 			Slug: r.Slug, Name: r.Name, Currency: r.Currency, Timezone: r.Timezone,
 			Domains: slices.Clone(r.Domains), OwnerEmail: r.OwnerEmail,
-			PrimaryColor: r.PrimaryColor, AccentColor: r.AccentColor, CreditLimit: limit,
+			PrimaryColor: r.PrimaryColor, AccentColor: r.AccentColor, CreditLimit: limit, MaxRecharge: maxRecharge,
 		})
 	}
 	return specs, nil

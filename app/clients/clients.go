@@ -1,0 +1,228 @@
+package clients
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"portico/app/auth"
+	"portico/app/money"
+	"portico/app/tenancy"
+	"portico/store"
+)
+
+// Retention is how long a disabled client waits before the clean-up job
+// deletes it.
+const Retention = 90 * 24 * time.Hour
+
+// DefaultMaxRecharge caps one recharge when the reseller sets no maximum:
+// 100,000 currency units.
+const DefaultMaxRecharge = 100_000 * money.Unit
+
+// Actor is who makes a change and from where, for the audit log.
+type Actor struct {
+	Name string // email of a user, or "api:<key prefix>"
+	IP   string
+}
+
+// Service changes clients; every change commits with its audit event.
+type Service struct {
+	store *store.Store
+}
+
+// New returns the service.
+func New(s *store.Store) *Service { return &Service{store: s} }
+
+// DeletionDate is when a disabled client will be deleted.
+func DeletionDate(c *store.Client) time.Time {
+	if c.Status != store.ClientDisabled {
+		return time.Time{}
+	}
+	return c.DisabledAt.Add(Retention)
+}
+
+// Create validates in and creates the client and its owner user, who can
+// sign in at once. Nothing is saved when anything is wrong.
+func (s *Service) Create(r *store.Reseller, in Input, by Actor) (*store.Client, error) {
+	if errs := in.Validate(tenancy.Policy(r), true); len(errs) > 0 {
+		return nil, errs
+	}
+	hash, err := auth.HashPassword(in.Password)
+	if err != nil {
+		return nil, err
+	}
+	c := &store.Client{ResellerID: r.ID}
+	apply(c, in)
+	owner := &store.User{Email: in.Email, Name: strings.TrimSpace(in.FirstName + " " + in.LastName), PasswordHash: hash}
+	err = s.store.Update(func(tx *store.Tx) error {
+		if err := tx.CreateClient(c, owner, by.Name); err != nil {
+			return err
+		}
+		return tx.AddAudit(&store.AuditEvent{ResellerID: r.ID, ClientID: c.ID, Actor: by.Name, Action: "client.create", Target: c.Username, IP: by.IP})
+	})
+	return c, conflictToField(err)
+}
+
+// Update saves edited details (not password, status or credit).
+func (s *Service) Update(r *store.Reseller, cid uint64, in Input, by Actor) (*store.Client, error) {
+	if errs := in.Validate(tenancy.Policy(r), false); len(errs) > 0 {
+		return nil, errs
+	}
+	var c *store.Client
+	err := s.store.Update(func(tx *store.Tx) error {
+		var err error
+		if c, err = tx.Client(r.ID, cid); err != nil {
+			return err
+		}
+		apply(c, in)
+		if err := tx.UpdateClient(c); err != nil {
+			return err
+		}
+		return tx.AddAudit(&store.AuditEvent{ResellerID: r.ID, ClientID: c.ID, Actor: by.Name, Action: "client.update", Target: c.Username, IP: by.IP})
+	})
+	return c, conflictToField(err)
+}
+
+func apply(c *store.Client, in Input) {
+	c.Username, c.FirstName, c.LastName, c.Email = in.Username, in.FirstName, in.LastName, store.NormalizeEmail(in.Email)
+	c.Phone, c.Country, c.State, c.City, c.Zip = in.Phone, in.Country, in.State, in.City, in.Zip
+	c.Address1, c.Address2, c.Company, c.Role = in.Address1, in.Address2, in.Company, in.Role
+}
+
+// InputOf is the editable form of a client.
+func InputOf(c *store.Client) Input {
+	return Input{Username: c.Username, FirstName: c.FirstName, LastName: c.LastName, Email: c.Email, Phone: c.Phone,
+		Country: c.Country, State: c.State, City: c.City, Zip: c.Zip, Address1: c.Address1, Address2: c.Address2,
+		Company: c.Company, Role: c.Role}
+}
+
+func conflictToField(err error) error {
+	switch {
+	case errors.Is(err, store.ErrUsernameTaken):
+		return Errors{{Field: "username", Message: "This username is taken."}}
+	case errors.Is(err, store.ErrEmailTaken):
+		return Errors{{Field: "email", Message: "This email is used by another client or user."}}
+	}
+	return err
+}
+
+// Recharge is the outcome of a credit recharge.
+type Recharge struct {
+	Entry    *store.LedgerTx
+	Client   *store.Client
+	Credit   store.Credit
+	Replayed bool // the idempotency key was seen before: nothing moved
+}
+
+// Recharge grants amount (a decimal in the reseller's currency) to the
+// client. The idempotency key makes a retried or double-submitted request
+// recharge once; the same key with another amount or note is a conflict.
+func (s *Service) Recharge(r *store.Reseller, cid uint64, amount, note, key string, by Actor) (*Recharge, error) {
+	v, err := money.Parse(amount)
+	note = strings.TrimSpace(note)
+	maxAmount := r.MaxRecharge
+	if maxAmount == 0 {
+		maxAmount = DefaultMaxRecharge
+	}
+	switch {
+	case err != nil:
+		return nil, Errors{{Field: "amount", Message: "Enter an amount such as 25.00."}}
+	case v <= 0:
+		return nil, Errors{{Field: "amount", Message: "Enter an amount above zero."}}
+	case v > maxAmount:
+		return nil, Errors{{Field: "amount", Message: "At most " + money.Format(maxAmount, r.Currency) + " at once."}}
+	case money.Round(v, r.Currency) != v:
+		return nil, Errors{{Field: "amount", Message: fmt.Sprintf("Use at most %d decimals.", money.Digits(r.Currency))}}
+	case len(note) > 500:
+		return nil, Errors{{Field: "note", Message: "Use at most 500 characters."}}
+	}
+	sum := sha256.Sum256([]byte(strconv.FormatUint(cid, 10) + "\x00" + strconv.FormatInt(v, 10) + "\x00" + note))
+	fingerprint := hex.EncodeToString(sum[:])
+	out := &Recharge{}
+	err = s.store.Update(func(tx *store.Tx) error {
+		entry, replayed, err := tx.GrantCredit(r.ID, cid, v, key, fingerprint, by.Name, note)
+		if err != nil {
+			return err
+		}
+		out.Entry, out.Replayed = entry, replayed
+		if out.Client, err = tx.Client(r.ID, cid); err != nil {
+			return err
+		}
+		out.Credit = tx.Credit(out.Client)
+		if replayed {
+			return nil
+		}
+		return tx.AddAudit(&store.AuditEvent{ResellerID: r.ID, ClientID: cid, Actor: by.Name, Action: "client.recharge",
+			Target: out.Client.Username + " " + money.Decimal(v, r.Currency) + " " + r.Currency, IP: by.IP})
+	})
+	if errors.Is(err, store.ErrCreditLimit) {
+		return nil, Errors{{Field: "amount", Message: "This recharge would pass your credit limit of " + money.Format(r.CreditLimit, r.Currency) + "."}}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// SetStatus disables or enables a client; see store.SetClientStatus.
+func (s *Service) SetStatus(r *store.Reseller, cid uint64, status string, restrictAPI bool, note string, by Actor) (*store.Client, error) {
+	if status != store.ClientActive && status != store.ClientDisabled {
+		return nil, Errors{{Field: "status", Message: "Use active or disabled."}}
+	}
+	var c *store.Client
+	err := s.store.Update(func(tx *store.Tx) error {
+		var err error
+		before, err := tx.Client(r.ID, cid)
+		if err != nil {
+			return err
+		}
+		if c, err = tx.SetClientStatus(r.ID, cid, status, restrictAPI, by.Name, strings.TrimSpace(note)); err != nil {
+			return err
+		}
+		if before.Status == c.Status && before.RestrictAPI == c.RestrictAPI {
+			return nil
+		}
+		action := "client.enable"
+		if status == store.ClientDisabled {
+			action = "client.disable"
+		}
+		return tx.AddAudit(&store.AuditEvent{ResellerID: r.ID, ClientID: cid, Actor: by.Name, Action: action, Target: c.Username, IP: by.IP})
+	})
+	return c, err
+}
+
+// Cleanup deletes every client disabled for Retention or longer at now,
+// each in its own transaction with its audit event. Running it again the
+// same day deletes nothing more.
+func (s *Service) Cleanup(now time.Time) (int, error) {
+	var due []*store.Client
+	err := s.store.View(func(tx *store.Tx) (err error) {
+		due, err = tx.ClientsDisabledBefore(now.Add(-Retention))
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	deleted := 0
+	for _, c := range due {
+		err := s.store.Update(func(tx *store.Tx) error {
+			if err := tx.DeleteClient(c.ResellerID, c.ID); err != nil {
+				return err
+			}
+			return tx.AddAudit(&store.AuditEvent{ResellerID: c.ResellerID, ClientID: c.ID, Actor: "system", Action: "client.delete",
+				Target: fmt.Sprintf("client %d (disabled %s)", c.ID, c.DisabledAt.UTC().Format("2006-01-02"))})
+		})
+		if errors.Is(err, store.ErrNotFound) {
+			continue // deleted meanwhile
+		}
+		if err != nil {
+			return deleted, fmt.Errorf("clients: delete %d/%d: %w", c.ResellerID, c.ID, err)
+		}
+		deleted++
+	}
+	return deleted, nil
+}
