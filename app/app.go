@@ -16,6 +16,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"portico/app/clients"
 	"portico/app/config"
 	"portico/app/mail"
 	"portico/app/metrics"
@@ -41,6 +42,7 @@ type App struct {
 	cfg         *config.Config
 	store       *store.Store
 	mail        *mail.Queue
+	clients     *clients.Service
 	metrics     *metrics.Metrics
 	log         *slog.Logger
 	now         func() time.Time
@@ -73,7 +75,7 @@ func New(d Deps) (*App, error) {
 		return nil, err
 	}
 	a := &App{
-		cfg: d.Config, store: d.Store, mail: d.Mail, metrics: d.Metrics, log: d.Log, now: d.Now,
+		cfg: d.Config, store: d.Store, mail: d.Mail, clients: clients.New(d.Store), metrics: d.Metrics, log: d.Log, now: d.Now,
 		version: d.Version, views: v, static: d.Static,
 		tenants: newTenantCache(d.Store, d.Config.Server.BaseDomain),
 		touches: newSessionTouches(),

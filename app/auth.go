@@ -88,6 +88,12 @@ func (a *App) login(c *fiber.Ctx) error {
 		form.Error = "This account is disabled. Contact your administrator to restore access."
 		return a.render(c, fiber.StatusUnprocessableEntity, "auth/login", "Sign in", data)
 	}
+	if blocked, err := a.clientBlocked(user); err != nil {
+		return err
+	} else if blocked {
+		form.Error = "Your company's account with " + a.brandOf(tenant).Name + " is disabled, so you cannot sign in. Contact " + a.brandOf(tenant).Name + " to restore access."
+		return a.render(c, fiber.StatusUnprocessableEntity, "auth/login", "Sign in", data)
+	}
 	token, hash := auth.NewToken()
 	err = a.store.Update(func(tx *store.Tx) error {
 		if err := tx.CreateSession(&store.Session{
@@ -113,6 +119,23 @@ func (a *App) login(c *fiber.Ctx) error {
 		next, _ = navigation(user, "")
 	}
 	return c.Redirect(next, fiber.StatusSeeOther)
+}
+
+// clientBlocked reports whether a client user's business may not sign in
+// (disabled, closed or deleted).
+func (a *App) clientBlocked(u *store.User) (bool, error) {
+	if u.Staff() {
+		return false, nil
+	}
+	var cl *store.Client
+	err := a.store.View(func(tx *store.Tx) (err error) { cl, err = tx.Client(u.ResellerID, u.ClientID); return err })
+	if errors.Is(err, store.ErrNotFound) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return cl.Status == store.ClientDisabled || cl.Status == store.ClientClosed, nil
 }
 
 // logout ends the session.

@@ -85,9 +85,27 @@ func (a *App) listActivity(c *fiber.Ctx) error {
 	return a.render(c, fiber.StatusOK, "console/activity", "Activity", data)
 }
 
-// showClientHome is the client portal's start page.
+type clientHomeData struct {
+	Client *store.Client
+	Meter  Meter
+}
+
+// showClientHome is the client portal's start page with the credit meter.
 func (a *App) showClientHome(c *fiber.Ctx) error {
-	return a.render(c, fiber.StatusOK, "console/client_home", "Dashboard", nil)
+	tenant, user := tenantOf(c), userOf(c)
+	var data clientHomeData
+	err := a.store.View(func(tx *store.Tx) error {
+		cl, err := tx.Client(tenant.ID, user.ClientID) // tenant and client scope from the session
+		if err != nil {
+			return err
+		}
+		data.Client, data.Meter = cl, meterOf(tenant, tx.Credit(cl))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return a.render(c, fiber.StatusOK, "console/client_home", "Dashboard", data)
 }
 
 func cutPort(host string) (string, string, bool) {

@@ -109,7 +109,9 @@ func newServerWith(t *testing.T, baseDomain string, resellers []config.Reseller)
 		if err := tx.CreateUser(&store.User{ResellerID: ts.ids["acme"], Email: "support@acme.example", Role: store.RoleSupport, PasswordHash: hash}); err != nil {
 			return err
 		}
-		return tx.CreateUser(&store.User{ResellerID: ts.ids["acme"], ClientID: 7, Email: "client@acme.example", Name: "Cleo Client", Role: store.RoleOwner, PasswordHash: hash})
+		cl := &store.Client{ResellerID: ts.ids["acme"], Username: "cleo", FirstName: "Cleo", LastName: "Client",
+			Email: "client@acme.example", Country: "US", Company: "Cleo Calls"}
+		return tx.CreateClient(cl, &store.User{Email: "client@acme.example", Name: "Cleo Client", PasswordHash: hash}, "seed")
 	})
 	if err != nil {
 		t.Fatal(err)

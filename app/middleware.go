@@ -152,7 +152,15 @@ func (a *App) loadSession(c *fiber.Ctx) error {
 		if sess.ResellerID != tenant.ID { // tenant scope: a session is valid on its own reseller only
 			return store.ErrNotFound
 		}
-		user, err = tx.User(sess.ResellerID, sess.UserID)
+		if user, err = tx.User(sess.ResellerID, sess.UserID); err != nil || user.Staff() {
+			return err
+		}
+		// a disabled client's users are signed out (their sessions were
+		// revoked when it was disabled; this also covers a race with it)
+		cl, err := tx.Client(user.ResellerID, user.ClientID)
+		if err == nil && (cl.Status == store.ClientDisabled || cl.Status == store.ClientClosed) {
+			return store.ErrNotFound
+		}
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -221,9 +229,14 @@ func (a *App) requireClient(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// staffPermissions says which staff role may use which console area.
+// staffPermissions says which staff role may use which console area; the
+// same table is in docs/roles.md. Every staff role may see clients.
 var staffPermissions = map[string][]string{
-	"activity": {store.RoleOwner, store.RoleAdmin},
+	"clients":      {store.RoleOwner, store.RoleAdmin, store.RoleBilling, store.RoleSupport},
+	"clients.edit": {store.RoleOwner, store.RoleAdmin, store.RoleSupport}, // create, edit, disable, enable
+	"credit":       {store.RoleOwner, store.RoleAdmin, store.RoleBilling}, // recharge
+	"staff":        {store.RoleOwner, store.RoleAdmin},
+	"activity":     {store.RoleOwner, store.RoleAdmin},
 }
 
 func staffMay(u *store.User, area string) bool {

@@ -52,6 +52,8 @@ func parseViews(viewFS, staticFS fs.FS) (*views, error) {
 		"asset":    func(name string) string { return "/static/" + name + "?v=" + v.assetVersion },
 		"rfc3339":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"datetime": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+		"date":     func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
+		"list":     func(items ...string) []string { return items },
 	}
 	shared, err := fs.Glob(viewFS, "layouts/*.html")
 	if err != nil {
@@ -187,6 +189,9 @@ func navigation(u *store.User, current string) (home string, items []NavItem) {
 	if u.Staff() {
 		home = "/reseller"
 		items = []NavItem{{Label: "Overview", URL: "/reseller"}}
+		if staffMay(u, "clients") {
+			items = append(items, NavItem{Label: "Clients", URL: "/reseller/clients"})
+		}
 		if staffMay(u, "activity") {
 			items = append(items, NavItem{Label: "Activity", URL: "/reseller/activity"})
 		}
@@ -195,7 +200,8 @@ func navigation(u *store.User, current string) (home string, items []NavItem) {
 		items = []NavItem{{Label: "Dashboard", URL: "/dashboard"}}
 	}
 	for i := range items {
-		items[i].Current = items[i].URL == current
+		// the section is current on its own pages too (/reseller/clients/7)
+		items[i].Current = items[i].URL == current || items[i].URL != home && strings.HasPrefix(current, items[i].URL+"/")
 	}
 	return home, items
 }
@@ -224,6 +230,9 @@ func (f *Form) Field(name, label, typ, autocomplete string, autofocus bool) Fiel
 	return Field{Name: name, Label: label, Type: typ, Autocomplete: autocomplete, Value: v,
 		Error: f.Errors[name], Required: true, Autofocus: autofocus}
 }
+
+// Optional marks the input as not required.
+func (f Field) Optional() Field { f.Required = false; return f }
 
 // WithHint adds a hint under the input.
 func (f Field) WithHint(hint string) Field { f.Hint = hint; return f }

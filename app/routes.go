@@ -22,7 +22,14 @@ func (a *App) routes() {
 	}))
 
 	// Everything below belongs to the reseller that owns the Host.
-	f.Use(a.resolveTenant, a.loadSession, a.checkCSRF)
+	f.Use(a.resolveTenant)
+
+	// The JSON API authenticates with API keys, not cookies: no session,
+	// no CSRF (app/api.go lists its routes).
+	a.apiRoutes(f.Group("/api/v1"))
+
+	// Browser pages: session cookie and CSRF tokens.
+	f.Use(a.loadSession, a.checkCSRF)
 	f.Get("/brand.css", a.showBrandCSS)
 	f.Get("/", a.showHome)
 
@@ -37,6 +44,17 @@ func (a *App) routes() {
 	reseller := f.Group("/reseller", a.requireUser, a.requireStaff)
 	reseller.Get("/", a.showResellerHome)
 	reseller.Get("/activity", a.requireStaffArea("activity"), a.listActivity)
+	clientsView, clientsEdit, credit := a.requireStaffArea("clients"), a.requireStaffArea("clients.edit"), a.requireStaffArea("credit")
+	reseller.Get("/clients", clientsView, a.listClients)
+	reseller.Get("/clients/new", clientsEdit, a.showNewClient)
+	reseller.Post("/clients", clientsEdit, a.createClient)
+	reseller.Get("/clients/:id<int>", clientsView, a.showClient)
+	reseller.Get("/clients/:id<int>/movements.csv", clientsView, a.exportMovements)
+	reseller.Get("/clients/:id<int>/edit", clientsEdit, a.showEditClient)
+	reseller.Post("/clients/:id<int>", clientsEdit, a.updateClient)
+	reseller.Post("/clients/:id<int>/status", clientsEdit, a.setClientStatus)
+	reseller.Get("/clients/:id<int>/recharge", credit, a.showRecharge)
+	reseller.Post("/clients/:id<int>/recharge", credit, a.rechargeClient)
 
 	client := f.Group("/dashboard", a.requireUser, a.requireClient)
 	client.Get("/", a.showClientHome)

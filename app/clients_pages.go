@@ -1,0 +1,437 @@
+package app
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"portico/app/auth"
+	"portico/app/clients"
+	"portico/app/money"
+	"portico/app/tenancy"
+	"portico/store"
+)
+
+// clientsPageSize is how many clients one page of the list shows.
+const clientsPageSize = 50
+
+// Meter is a client's credit meter as the pages show it.
+type Meter struct {
+	Available, Used, Assigned string
+	Percent                   int    // available as a share of assigned, 0–100
+	Level                     string // ok, low, critical or none
+}
+
+// meterOf builds the meter: primary when sufficient, orange under the
+// reseller's low threshold (default 25 %), red under 10 %.
+func meterOf(r *store.Reseller, credit store.Credit) Meter {
+	m := Meter{Available: money.Format(credit.Available, r.Currency), Used: money.Format(credit.Used, r.Currency),
+		Assigned: money.Format(credit.Assigned, r.Currency), Level: "none"}
+	if credit.Assigned <= 0 {
+		return m
+	}
+	m.Percent = int(max(0, min(100, credit.Available*100/credit.Assigned)))
+	low := int64(r.LowCreditPercent)
+	if low == 0 {
+		low = 25
+	}
+	switch {
+	case credit.Available*100 < credit.Assigned*10:
+		m.Level = "critical"
+	case credit.Available*100 < credit.Assigned*low:
+		m.Level = "low"
+	default:
+		m.Level = "ok"
+	}
+	return m
+}
+
+// clientRow is one line of the clients table.
+type clientRow struct {
+	Client     *store.Client
+	Meter      Meter
+	available  int64
+	DeletionAt time.Time
+}
+
+type clientsListData struct {
+	Rows                []clientRow
+	Query, Status, Sort string
+	Page, Pages, Total  int
+	CanEdit, CanCredit  bool
+	PrevURL, NextURL    string
+}
+
+// listClients shows the clients table with search, status filter, sort
+// and pagination.
+func (a *App) listClients(c *fiber.Ctx) error {
+	tenant, user := tenantOf(c), userOf(c)
+	q := strings.ToLower(strings.TrimSpace(c.Query("q")))
+	status := c.Query("status")
+	sortBy := c.Query("sort", "name")
+	page, _ := strconv.Atoi(c.Query("page", "1"))
+	page = max(page, 1)
+	var rows []clientRow
+	err := a.store.View(func(tx *store.Tx) error {
+		return tx.Clients(tenant.ID, func(cl *store.Client) bool {
+			if status != "" && cl.Status != status || q != "" && !clientMatches(cl, q) {
+				return true
+			}
+			credit := tx.Credit(cl)
+			rows = append(rows, clientRow{Client: cl, Meter: meterOf(tenant, credit), available: credit.Available, DeletionAt: clients.DeletionDate(cl)})
+			return true
+		})
+	})
+	if err != nil {
+		return err
+	}
+	sortClientRows(rows, sortBy)
+	data := clientsListData{Query: c.Query("q"), Status: status, Sort: sortBy, Page: page, Total: len(rows),
+		CanEdit: staffMay(user, "clients.edit"), CanCredit: staffMay(user, "credit")}
+	data.Pages = max(1, (len(rows)+clientsPageSize-1)/clientsPageSize)
+	page = min(page, data.Pages)
+	data.Page = page
+	data.Rows = rows[min(len(rows), (page-1)*clientsPageSize):min(len(rows), page*clientsPageSize)]
+	link := func(p int) string {
+		v := url.Values{"q": {data.Query}, "status": {status}, "sort": {sortBy}, "page": {strconv.Itoa(p)}}
+		return "/reseller/clients?" + v.Encode()
+	}
+	if page > 1 {
+		data.PrevURL = link(page - 1)
+	}
+	if page < data.Pages {
+		data.NextURL = link(page + 1)
+	}
+	return a.render(c, fiber.StatusOK, "clients/list", "Clients", data)
+}
+
+func clientMatches(cl *store.Client, q string) bool {
+	for _, s := range []string{cl.FirstName + " " + cl.LastName, cl.Company, cl.Username, cl.Email} {
+		if strings.Contains(strings.ToLower(s), q) {
+			return true
+		}
+	}
+	return false
+}
+
+func sortClientRows(rows []clientRow, by string) {
+	key := func(r clientRow) string { return strings.ToLower(r.Client.LastName + " " + r.Client.FirstName) }
+	switch by {
+	case "company":
+		key = func(r clientRow) string { return strings.ToLower(r.Client.Company) }
+	case "username":
+		key = func(r clientRow) string { return strings.ToLower(r.Client.Username) }
+	case "newest":
+		slices.SortStableFunc(rows, func(x, y clientRow) int { return y.Client.CreatedAt.Compare(x.Client.CreatedAt) })
+		return
+	case "credit":
+		slices.SortStableFunc(rows, func(x, y clientRow) int { return int(min(max(x.available-y.available, -1), 1)) })
+		return
+	}
+	slices.SortStableFunc(rows, func(x, y clientRow) int { return strings.Compare(key(x), key(y)) })
+}
+
+type clientFormData struct {
+	Form       *Form
+	Countries  []clients.Country
+	PolicyHint string
+	Client     *store.Client
+}
+
+func (a *App) clientForm(tenant *store.Reseller, form *Form, cl *store.Client) clientFormData {
+	return clientFormData{Form: form, Countries: clients.Countries(), PolicyHint: a.policyHint(tenant), Client: cl}
+}
+
+// showNewClient renders the empty create form.
+func (a *App) showNewClient(c *fiber.Ctx) error {
+	form := newForm()
+	return a.render(c, fiber.StatusOK, "clients/new", "New client", a.clientForm(tenantOf(c), form, nil))
+}
+
+// clientInput reads the client fields of a form.
+func clientInput(c *fiber.Ctx) (clients.Input, *Form) {
+	in := clients.Input{Username: c.FormValue("username"), FirstName: c.FormValue("first_name"), LastName: c.FormValue("last_name"),
+		Email: c.FormValue("email"), Phone: c.FormValue("phone"), Country: c.FormValue("country"), State: c.FormValue("state"),
+		City: c.FormValue("city"), Zip: c.FormValue("zip"), Address1: c.FormValue("address1"), Address2: c.FormValue("address2"),
+		Company: c.FormValue("company"), Role: c.FormValue("role"), Password: c.FormValue("password"), Confirm: c.FormValue("confirm")}
+	form := newForm()
+	for k, v := range map[string]string{"username": in.Username, "first_name": in.FirstName, "last_name": in.LastName, "email": in.Email,
+		"phone": in.Phone, "country": in.Country, "state": in.State, "city": in.City, "zip": in.Zip, "address1": in.Address1,
+		"address2": in.Address2, "company": in.Company, "role": in.Role} {
+		form.Values[k] = v
+	}
+	return in, form
+}
+
+// createClient saves a new client and its owner, or shows the form again
+// with a message at each wrong field.
+func (a *App) createClient(c *fiber.Ctx) error {
+	tenant := tenantOf(c)
+	in, form := clientInput(c)
+	cl, err := a.clients.Create(tenant, in, a.actor(c))
+	var errs clients.Errors
+	if errors.As(err, &errs) {
+		form.Errors = errs.Map()
+		form.Error = "Please correct the fields marked below."
+		return a.render(c, fiber.StatusUnprocessableEntity, "clients/new", "New client", a.clientForm(tenant, form, nil))
+	}
+	if err != nil {
+		return err
+	}
+	a.setFlash(c, "success", "Client "+cl.Username+" created. Its owner can sign in now with "+cl.Email+".")
+	return c.Redirect(clientURL(cl), fiber.StatusSeeOther)
+}
+
+func clientURL(cl *store.Client) string { return "/reseller/clients/" + strconv.FormatUint(cl.ID, 10) }
+
+// clientParam loads the client named in the URL; another reseller's
+// client is not found.
+func (a *App) clientParam(c *fiber.Ctx) (*store.Client, error) {
+	id, err := strconv.ParseUint(c.Params("id"), 10, 64)
+	if err != nil {
+		return nil, fiber.ErrNotFound
+	}
+	var cl *store.Client
+	err = a.store.View(func(tx *store.Tx) (err error) {
+		cl, err = tx.Client(tenantOf(c).ID, id) // tenant scope: the reseller id comes from the host
+		return err
+	})
+	return cl, err
+}
+
+type movementView struct {
+	At                   time.Time
+	Kind, Who, Note      string
+	Amount, BalanceAfter string
+}
+
+type clientPageData struct {
+	Client             *store.Client
+	Meter              Meter
+	Movements          []movementView
+	Users              []*store.User
+	CountryName        string
+	DeletionAt         time.Time
+	CanEdit, CanCredit bool
+}
+
+// showClient is one client's page: details, meter, credit movements,
+// status history and users.
+func (a *App) showClient(c *fiber.Ctx) error {
+	tenant, user := tenantOf(c), userOf(c)
+	cl, err := a.clientParam(c)
+	if err != nil {
+		return err
+	}
+	data := clientPageData{Client: cl, CountryName: clients.CountryName(cl.Country), DeletionAt: clients.DeletionDate(cl),
+		CanEdit: staffMay(user, "clients.edit"), CanCredit: staffMay(user, "credit")}
+	err = a.store.View(func(tx *store.Tx) error {
+		data.Meter = meterOf(tenant, tx.Credit(cl))
+		ledger, err := tx.ClientLedger(tenant.ID, cl.ID)
+		if err != nil {
+			return err
+		}
+		data.Movements = movements(tenant, cl, ledger)
+		data.Users, err = tx.ClientUsers(tenant.ID, cl.ID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return a.render(c, fiber.StatusOK, "clients/show", cl.Username, data)
+}
+
+// movements turns ledger transactions into the client's wallet movements.
+func movements(r *store.Reseller, cl *store.Client, ledger []*store.LedgerTx) []movementView {
+	wallet := store.WalletOf(r.ID, cl.ID)
+	var out []movementView
+	for _, t := range ledger {
+		for _, leg := range t.Legs {
+			if leg.Account != wallet {
+				continue
+			}
+			out = append(out, movementView{At: t.At, Kind: t.Kind, Who: t.Actor, Note: t.Note,
+				Amount: money.Decimal(leg.Amount, r.Currency), BalanceAfter: money.Decimal(leg.BalanceAfter, r.Currency)})
+		}
+	}
+	return out
+}
+
+// exportMovements sends the client's credit movements as CSV.
+func (a *App) exportMovements(c *fiber.Ctx) error {
+	tenant := tenantOf(c)
+	cl, err := a.clientParam(c)
+	if err != nil {
+		return err
+	}
+	var ledger []*store.LedgerTx
+	if err := a.store.View(func(tx *store.Tx) (err error) { ledger, err = tx.ClientLedger(tenant.ID, cl.ID); return err }); err != nil {
+		return err
+	}
+	var b strings.Builder
+	w := csvWriter(&b)
+	_ = w.Write([]string{"date", "kind", "amount", "currency", "balance_after", "who", "note"})
+	for _, m := range movements(tenant, cl, ledger) {
+		_ = w.Write([]string{m.At.UTC().Format(time.RFC3339), m.Kind, m.Amount, tenant.Currency, m.BalanceAfter, m.Who, csvSafe(m.Note)})
+	}
+	w.Flush()
+	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s-credit-movements.csv"`, cl.Username))
+	return c.SendString(b.String())
+}
+
+// showEditClient renders the edit form filled with the client's details.
+func (a *App) showEditClient(c *fiber.Ctx) error {
+	cl, err := a.clientParam(c)
+	if err != nil {
+		return err
+	}
+	form := newForm()
+	in := clients.InputOf(cl)
+	for k, v := range map[string]string{"username": in.Username, "first_name": in.FirstName, "last_name": in.LastName, "email": in.Email,
+		"phone": in.Phone, "country": in.Country, "state": in.State, "city": in.City, "zip": in.Zip, "address1": in.Address1,
+		"address2": in.Address2, "company": in.Company, "role": in.Role} {
+		form.Values[k] = v
+	}
+	return a.render(c, fiber.StatusOK, "clients/edit", "Edit "+cl.Username, a.clientForm(tenantOf(c), form, cl))
+}
+
+// updateClient saves the edited details.
+func (a *App) updateClient(c *fiber.Ctx) error {
+	tenant := tenantOf(c)
+	cl, err := a.clientParam(c)
+	if err != nil {
+		return err
+	}
+	in, form := clientInput(c)
+	updated, err := a.clients.Update(tenant, cl.ID, in, a.actor(c))
+	var errs clients.Errors
+	if errors.As(err, &errs) {
+		form.Errors = errs.Map()
+		form.Error = "Please correct the fields marked below."
+		return a.render(c, fiber.StatusUnprocessableEntity, "clients/edit", "Edit "+cl.Username, a.clientForm(tenant, form, cl))
+	}
+	if err != nil {
+		return err
+	}
+	a.setFlash(c, "success", "Changes to "+updated.Username+" saved.")
+	return c.Redirect(clientURL(updated), fiber.StatusSeeOther)
+}
+
+type rechargeData struct {
+	Client   *store.Client
+	Meter    Meter
+	Form     *Form
+	Key      string
+	Max      string
+	Currency string
+}
+
+// showRecharge renders the recharge dialog with a fresh idempotency key,
+// so a double click or a resubmitted form recharges once.
+func (a *App) showRecharge(c *fiber.Ctx) error {
+	tenant := tenantOf(c)
+	cl, err := a.clientParam(c)
+	if err != nil {
+		return err
+	}
+	key, _ := auth.NewToken()
+	return a.render(c, fiber.StatusOK, "clients/recharge", "Recharge "+cl.Username, a.rechargeData(tenant, cl, newForm(), key))
+}
+
+func (a *App) rechargeData(tenant *store.Reseller, cl *store.Client, form *Form, key string) rechargeData {
+	limit := tenant.MaxRecharge
+	if limit == 0 {
+		limit = clients.DefaultMaxRecharge
+	}
+	var credit store.Credit
+	_ = a.store.View(func(tx *store.Tx) error { credit = tx.Credit(cl); return nil })
+	return rechargeData{Client: cl, Meter: meterOf(tenant, credit), Form: form, Key: key, Max: money.Format(limit, tenant.Currency), Currency: tenant.Currency}
+}
+
+// rechargeClient posts the recharge as one ledger transaction.
+func (a *App) rechargeClient(c *fiber.Ctx) error {
+	tenant := tenantOf(c)
+	cl, err := a.clientParam(c)
+	if err != nil {
+		return err
+	}
+	key := c.FormValue("idempotency_key")
+	if len(key) < 16 || len(key) > 100 {
+		return fiber.NewError(fiber.StatusBadRequest, "The form is missing its one-time key. Reload the page and try again.")
+	}
+	res, err := a.clients.Recharge(tenant, cl.ID, c.FormValue("amount"), c.FormValue("note"), "form:"+key, a.actor(c))
+	var errs clients.Errors
+	if errors.As(err, &errs) || errors.Is(err, store.ErrConflict) {
+		form := newForm()
+		form.Values["amount"], form.Values["note"] = c.FormValue("amount"), c.FormValue("note")
+		if errs != nil {
+			form.Errors = errs.Map()
+		} else {
+			form.Error = "This form was already used for another amount. Check the movements below before recharging again."
+		}
+		newKey, _ := auth.NewToken()
+		return a.render(c, fiber.StatusUnprocessableEntity, "clients/recharge", "Recharge "+cl.Username, a.rechargeData(tenant, cl, form, newKey))
+	}
+	if err != nil {
+		return err
+	}
+	amount := money.Format(-res.Entry.Legs[0].Amount, tenant.Currency)
+	msg := "Recharged " + amount + ". Available now: " + money.Format(res.Credit.Available, tenant.Currency) + "."
+	if res.Replayed {
+		msg = "This recharge of " + amount + " was already made; nothing was charged twice."
+	}
+	a.setFlash(c, "success", msg)
+	return c.Redirect(clientURL(cl), fiber.StatusSeeOther)
+}
+
+// setClientStatus disables or enables a client.
+func (a *App) setClientStatus(c *fiber.Ctx) error {
+	tenant := tenantOf(c)
+	cl, err := a.clientParam(c)
+	if err != nil {
+		return err
+	}
+	status := c.FormValue("status")
+	updated, err := a.clients.SetStatus(tenant, cl.ID, status, c.FormValue("restrict_api") == "on", c.FormValue("note"), a.actor(c))
+	var errs clients.Errors
+	if errors.As(err, &errs) {
+		return fiber.NewError(fiber.StatusBadRequest, "Unknown status.")
+	}
+	if err != nil {
+		return err
+	}
+	if updated.Status == store.ClientDisabled {
+		a.setFlash(c, "success", updated.Username+" is disabled: its users are signed out and cannot sign in. It will be deleted on "+
+			clients.DeletionDate(updated).UTC().Format("2 January 2006")+" unless enabled again.")
+	} else {
+		a.setFlash(c, "success", updated.Username+" is enabled again.")
+	}
+	return c.Redirect(clientURL(updated), fiber.StatusSeeOther)
+}
+
+// actor is who makes a change from this request, for the audit log.
+func (a *App) actor(c *fiber.Ctx) clients.Actor {
+	return clients.Actor{Name: userOf(c).Email, IP: c.IP()}
+}
+
+func (a *App) policyHint(r *store.Reseller) string { return tenancy.Policy(r).Describe() }
+
+func csvWriter(w io.Writer) *csv.Writer { return csv.NewWriter(w) }
+
+// csvSafe keeps a spreadsheet from running text typed by someone else as
+// a formula.
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}

@@ -1,0 +1,259 @@
+package app
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"portico/app/auth"
+	"portico/store"
+)
+
+// cleo returns the seeded acme client.
+func (ts *testServer) cleo() *store.Client {
+	ts.t.Helper()
+	var cl *store.Client
+	err := ts.store.View(func(tx *store.Tx) (err error) { cl, err = tx.ClientByUsername(ts.ids["acme"], "cleo"); return err })
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	return cl
+}
+
+// addStaff creates a staff user of acme with testPassword.
+func (ts *testServer) addStaff(email, role string) {
+	ts.t.Helper()
+	hash, _ := auth.HashPassword(testPassword)
+	err := ts.store.Update(func(tx *store.Tx) error {
+		return tx.CreateUser(&store.User{ResellerID: ts.ids["acme"], Email: email, Role: role, PasswordHash: hash})
+	})
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+}
+
+func TestClientPagesAccess(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	ts.addStaff("billing@acme.example", store.RoleBilling)
+	cleo := "/reseller/clients/" + strconv.FormatUint(ts.cleo().ID, 10)
+	who := map[string]*browser{"anon": ts.browser()}
+	for name, email := range map[string]string{"owner": "owner@acme.example", "support": "support@acme.example", "billing": "billing@acme.example"} {
+		who[name] = ts.browser()
+		who[name].login(acmeHost, email, "/reseller")
+	}
+	who["client"] = ts.browser()
+	who["client"].login(acmeHost, "client@acme.example", "/dashboard")
+	who["globex"] = ts.browser()
+	who["globex"].login(globexHost, "owner@globex.example", "/reseller")
+	cases := []struct {
+		who, host, path string
+		status          int
+		contains        string
+	}{
+		{"anon", acmeHost, "/reseller/clients", 303, ""},
+		{"client", acmeHost, "/reseller/clients", 403, ""},
+		{"owner", acmeHost, "/reseller/clients", 200, "Cleo Client"},
+		{"owner", acmeHost, "/reseller/clients/new", 200, "Confirm password"},
+		{"owner", acmeHost, cleo, 200, "Cleo Calls"},
+		{"owner", acmeHost, cleo + "/edit", 200, `value="cleo"`},
+		{"owner", acmeHost, cleo + "/recharge", 200, "Recharge Credits"},
+		{"owner", acmeHost, cleo + "/movements.csv", 200, "date,kind,amount"},
+		{"owner", acmeHost, "/reseller/clients/999", 404, ""},
+		{"support", acmeHost, "/reseller/clients/new", 200, ""},
+		{"support", acmeHost, cleo + "/recharge", 403, ""},
+		{"billing", acmeHost, cleo + "/recharge", 200, ""},
+		{"billing", acmeHost, "/reseller/clients/new", 403, ""},
+		{"billing", acmeHost, cleo + "/edit", 403, ""},
+		{"globex", globexHost, cleo, 404, ""}, // another reseller's client is not found
+		{"globex", globexHost, cleo + "/recharge", 404, ""},
+		{"globex", globexHost, "/reseller/clients", 200, "No clients yet"},
+		{"client", acmeHost, "/dashboard", 200, "Cleo Calls"},
+	}
+	for _, tc := range cases {
+		b := who[tc.who]
+		r := b.get(tc.host, tc.path)
+		if r.status != tc.status || !strings.Contains(r.body, tc.contains) {
+			t.Errorf("%s GET %s%s: %d, want %d with %q", tc.who, tc.host, tc.path, r.status, tc.status, tc.contains)
+		}
+	}
+	// another reseller cannot post to acme's client either
+	r := who["globex"].post(globexHost, "/reseller", cleo+"/recharge", url.Values{"amount": {"5"}, "idempotency_key": {strings.Repeat("k", 20)}})
+	if r.status != http.StatusNotFound {
+		t.Errorf("globex recharges acme's client: %d", r.status)
+	}
+}
+
+func clientForm(username, email string) url.Values {
+	return url.Values{"username": {username}, "first_name": {"Dana"}, "last_name": {"Diaz"}, "email": {email},
+		"phone": {"020 7946 0018"}, "country": {"GB"}, "city": {"London"}, "company": {"Diaz Ltd"},
+		"password": {"N3w-Client!pw"}, "confirm": {"N3w-Client!pw"}}
+}
+
+func TestCreateClientThroughForm(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	b := ts.browser()
+	b.login(acmeHost, "owner@acme.example", "/reseller")
+	bad := clientForm("cleo", "not-an-email")
+	bad.Set("phone", "123")
+	bad.Set("confirm", "other")
+	r := b.post(acmeHost, "/reseller/clients/new", "/reseller/clients", bad)
+	if r.status != http.StatusUnprocessableEntity {
+		t.Fatalf("bad form: %d", r.status)
+	}
+	for _, want := range []string{"Enter an email address", "valid phone number", "Please correct", `value="Diaz Ltd"`, `value="GB" selected`} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("bad form lacks %q", want)
+		}
+	}
+	if strings.Contains(r.body, "N3w-Client!pw") {
+		t.Errorf("password echoed")
+	}
+	r = b.post(acmeHost, "/reseller/clients/new", "/reseller/clients", clientForm("cleo", "dana@example.com"))
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "This username is taken") {
+		t.Fatalf("duplicate username: %d", r.status)
+	}
+	r = b.post(acmeHost, "/reseller/clients/new", "/reseller/clients", clientForm("dana", "dana@example.com"))
+	if r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), "/reseller/clients/") {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	page := b.get(acmeHost, r.header.Get("Location"))
+	for _, want := range []string{"Client dana created", "442079460018", "United Kingdom", "Diaz Ltd"} {
+		if !strings.Contains(page.body, want) {
+			t.Errorf("client page lacks %q", want)
+		}
+	}
+	// the new owner signs in at once
+	owner := ts.browser()
+	r = owner.post(acmeHost, "/login", "/login", url.Values{"email": {"dana@example.com"}, "password": {"N3w-Client!pw"}})
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/dashboard" {
+		t.Fatalf("new owner sign-in: %d %s", r.status, r.header.Get("Location"))
+	}
+	if problems, _ := ts.store.Verify(); len(problems) > 0 {
+		t.Fatal(problems)
+	}
+}
+
+var keyPattern = regexp.MustCompile(`name="idempotency_key" value="([^"]+)"`)
+
+func TestRechargeThroughForm(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	b := ts.browser()
+	b.login(acmeHost, "owner@acme.example", "/reseller")
+	cleo := "/reseller/clients/" + strconv.FormatUint(ts.cleo().ID, 10)
+	page := b.get(acmeHost, cleo+"/recharge")
+	key := keyPattern.FindStringSubmatch(page.body)[1]
+	csrf := csrfPattern.FindStringSubmatch(page.body)[1]
+	form := url.Values{"_csrf": {csrf}, "idempotency_key": {key}, "amount": {"100"}, "note": {"first top-up"}}
+	for i := range 2 { // a double click sends the form twice
+		r := b.do(http.MethodPost, acmeHost, cleo+"/recharge", form, nil)
+		if r.status != http.StatusSeeOther {
+			t.Fatalf("submit %d: %d %s", i, r.status, r.body)
+		}
+	}
+	r := b.get(acmeHost, cleo)
+	if !strings.Contains(r.body, "already made; nothing was charged twice") || strings.Count(r.body, "100.00 USD") < 2 {
+		t.Fatalf("after double submit:\n%s", r.body)
+	}
+	if strings.Count(r.body, "first top-up") != 1 {
+		t.Errorf("movement listed %d times", strings.Count(r.body, "first top-up"))
+	}
+	// the same form with another amount is refused, nothing moves
+	form.Set("amount", "5")
+	r = b.do(http.MethodPost, acmeHost, cleo+"/recharge", form, nil)
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "already used for another amount") {
+		t.Fatalf("reused key: %d", r.status)
+	}
+	// bad amount
+	r = b.post(acmeHost, cleo+"/recharge", cleo+"/recharge", url.Values{"amount": {"-3"}, "idempotency_key": {strings.Repeat("x", 20)}})
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "Enter an amount") {
+		t.Fatalf("bad amount: %d", r.status)
+	}
+	// the client sees the new figures on its next page view
+	client := ts.browser()
+	client.login(acmeHost, "client@acme.example", "/dashboard")
+	if r := client.get(acmeHost, "/dashboard"); !strings.Contains(r.body, "100.00 USD") || !strings.Contains(r.body, "meter-ok") {
+		t.Errorf("client dashboard lacks the meter")
+	}
+	csv := b.get(acmeHost, cleo+"/movements.csv")
+	if !strings.Contains(csv.body, ",grant,100.00,USD,100.00,owner@acme.example,first top-up") {
+		t.Errorf("csv:\n%s", csv.body)
+	}
+}
+
+func TestDisableSignsClientOut(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	staff := ts.browser()
+	staff.login(acmeHost, "owner@acme.example", "/reseller")
+	client := ts.browser()
+	client.login(acmeHost, "client@acme.example", "/dashboard")
+	cleo := "/reseller/clients/" + strconv.FormatUint(ts.cleo().ID, 10)
+	r := staff.post(acmeHost, cleo, cleo+"/status", url.Values{"status": {"disabled"}, "note": {"unpaid"}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("disable: %d", r.status)
+	}
+	page := staff.get(acmeHost, cleo)
+	if !strings.Contains(page.body, "will be deleted for good on") || !strings.Contains(page.body, "unpaid") {
+		t.Errorf("client page does not show the deletion date and note")
+	}
+	if r := staff.get(acmeHost, "/reseller/clients?status=disabled"); !strings.Contains(r.body, "Cleo Client") || !strings.Contains(r.body, "deleted 31 Jan 2027") {
+		t.Errorf("list does not show the deletion date")
+	}
+	if r := client.get(acmeHost, "/dashboard"); r.status != http.StatusSeeOther {
+		t.Errorf("disabled client's session still works: %d", r.status)
+	}
+	r = ts.browser().post(acmeHost, "/login", "/login", url.Values{"email": {"client@acme.example"}, "password": {testPassword}})
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "is disabled, so you cannot sign in") {
+		t.Fatalf("disabled sign-in: %d", r.status)
+	}
+	staff.post(acmeHost, cleo, cleo+"/status", url.Values{"status": {"active"}})
+	fresh := ts.browser()
+	fresh.login(acmeHost, "client@acme.example", "/dashboard")
+}
+
+func TestClientListSearchAndPages(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	err := ts.store.Update(func(tx *store.Tx) error {
+		for i := range 60 {
+			c := &store.Client{ResellerID: ts.ids["acme"], Username: fmt.Sprintf("user%02d", i), FirstName: "F", LastName: fmt.Sprintf("L%02d", i),
+				Email: fmt.Sprintf("u%02d@example.com", i), Company: map[bool]string{true: "Zebra Inc", false: "Yak Co"}[i%2 == 0]}
+			if err := tx.CreateClient(c, &store.User{Email: c.Email, PasswordHash: "h"}, "seed"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := ts.browser()
+	b.login(acmeHost, "owner@acme.example", "/reseller")
+	r := b.get(acmeHost, "/reseller/clients")
+	if strings.Count(r.body, "<tr>")-1 != 50 || !strings.Contains(r.body, "Page 1 of 2 · 61 clients") {
+		t.Fatalf("first page: %d rows", strings.Count(r.body, "<tr>")-1)
+	}
+	r = b.get(acmeHost, "/reseller/clients?page=2")
+	if strings.Count(r.body, "<tr>")-1 != 11 {
+		t.Errorf("second page: %d rows", strings.Count(r.body, "<tr>")-1)
+	}
+	r = b.get(acmeHost, "/reseller/clients?q=zebra")
+	if !strings.Contains(r.body, "30 clients") {
+		t.Errorf("search by company")
+	}
+	r = b.get(acmeHost, "/reseller/clients?q=U07%40EXAMPLE")
+	if !strings.Contains(r.body, "1 clients") || !strings.Contains(r.body, "user07") {
+		t.Errorf("search by email")
+	}
+	r = b.get(acmeHost, "/reseller/clients?status=disabled")
+	if !strings.Contains(r.body, "No client matches") {
+		t.Errorf("status filter")
+	}
+}
