@@ -257,3 +257,28 @@ func TestClientListSearchAndPages(t *testing.T) {
 		t.Errorf("status filter")
 	}
 }
+
+func TestActivityFilters(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	b := ts.browser()
+	b.login(acmeHost, "owner@acme.example", "/reseller")
+	support := ts.browser()
+	support.login(acmeHost, "support@acme.example", "/reseller")
+	cleo := "/reseller/clients/" + strconv.FormatUint(ts.cleo().ID, 10)
+	support.post(acmeHost, cleo, cleo+"/status", url.Values{"status": {"disabled"}})
+	r := b.get(acmeHost, "/reseller/activity?action=client.&actor=SUPPORT")
+	if !strings.Contains(r.body, "client.disable") || strings.Contains(r.body, "<td>login</td>") || strings.Contains(r.body, "owner@acme.example</td>") {
+		t.Errorf("filtered activity:\n%s", r.body)
+	}
+	r = b.get(acmeHost, "/reseller/activity?action=login&from=2026-11-02&to=2026-11-02")
+	if strings.Count(r.body, "<td>login</td>") != 2 {
+		t.Errorf("two sign-ins on that day, got %d", strings.Count(r.body, "<td>login</td>"))
+	}
+	if r := b.get(acmeHost, "/reseller/activity?from=2026-11-03"); !strings.Contains(r.body, "No event matches") {
+		t.Errorf("future filter")
+	}
+	if r := b.get(acmeHost, "/reseller/activity?from=yesterday"); r.status != http.StatusBadRequest {
+		t.Errorf("bad date: %d", r.status)
+	}
+}

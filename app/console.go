@@ -1,7 +1,10 @@
 package app
 
 import (
+	"net/url"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -59,22 +62,43 @@ func (a *App) showResellerHome(c *fiber.Ctx) error {
 const activityPageSize = 50
 
 type activityData struct {
-	Events []*store.AuditEvent
-	Older  uint64
+	Events                  []*store.AuditEvent
+	OlderURL                string
+	Actor, Action, From, To string
+	Filtered                bool
 }
 
-// listActivity shows the reseller's audit log, newest first, 50 a page.
+// listActivity shows the reseller's audit log, newest first, 50 a page,
+// filtered by who, what and when.
 func (a *App) listActivity(c *fiber.Ctx) error {
 	tenant := tenantOf(c)
 	before, err := strconv.ParseUint(c.Query("before", "0"), 10, 64)
 	if err != nil {
 		return fiber.NewError(fiber.StatusBadRequest, "The page address is malformed.")
 	}
-	var data activityData
+	data := activityData{Actor: strings.TrimSpace(c.Query("actor")), Action: strings.TrimSpace(c.Query("action")),
+		From: c.Query("from"), To: c.Query("to")}
+	from, errFrom := parseDay(data.From)
+	to, errTo := parseDay(data.To)
+	if errFrom != nil || errTo != nil {
+		return fiber.NewError(fiber.StatusBadRequest, "Dates must look like 2026-11-22.")
+	}
+	actor, action := strings.ToLower(data.Actor), strings.ToLower(data.Action)
+	var match func(*store.AuditEvent) bool
+	if actor != "" || action != "" || !from.IsZero() || !to.IsZero() {
+		data.Filtered = true
+		match = func(e *store.AuditEvent) bool {
+			return (actor == "" || strings.Contains(strings.ToLower(e.Actor), actor)) &&
+				(action == "" || strings.HasPrefix(e.Action, action)) &&
+				(from.IsZero() || !e.At.Before(from)) && (to.IsZero() || e.At.Before(to.AddDate(0, 0, 1)))
+		}
+	}
 	err = a.store.View(func(tx *store.Tx) error {
-		events, more, err := tx.AuditEvents(tenant.ID, before, activityPageSize)
+		events, more, err := tx.AuditEventsMatching(tenant.ID, before, activityPageSize, match)
 		if more {
-			data.Older = events[len(events)-1].ID
+			q := url.Values{"actor": {data.Actor}, "action": {data.Action}, "from": {data.From}, "to": {data.To},
+				"before": {strconv.FormatUint(events[len(events)-1].ID, 10)}}
+			data.OlderURL = "/reseller/activity?" + q.Encode()
 		}
 		data.Events = events
 		return err
@@ -83,6 +107,14 @@ func (a *App) listActivity(c *fiber.Ctx) error {
 		return err
 	}
 	return a.render(c, fiber.StatusOK, "console/activity", "Activity", data)
+}
+
+// parseDay reads a YYYY-MM-DD date (UTC); "" is the zero time.
+func parseDay(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	return time.Parse("2006-01-02", s)
 }
 
 type clientHomeData struct {

@@ -192,6 +192,9 @@ func navigation(u *store.User, current string) (home string, items []NavItem) {
 		if staffMay(u, "clients") {
 			items = append(items, NavItem{Label: "Clients", URL: "/reseller/clients"})
 		}
+		if staffMay(u, "staff") {
+			items = append(items, NavItem{Label: "Staff", URL: "/reseller/staff"})
+		}
 		if staffMay(u, "activity") {
 			items = append(items, NavItem{Label: "Activity", URL: "/reseller/activity"})
 		}

@@ -79,6 +79,8 @@ func parseCeiling(views string) (*template.Template, error) {
 		"asset":    func(name string) string { return "/static/" + name + "?v=0123456789ab" },
 		"rfc3339":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"datetime": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+		"date":     func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
+		"list":     func(items ...string) []string { return items },
 	}
 	vfs := os.DirFS(views)
 	files := []string{"console/activity.html"}
@@ -123,8 +125,10 @@ func newCeiling(views string) (*fiber.App, error) {
 func ceilingPage() *app.Page {
 	const email = "owner@example.com"
 	type activity struct { // the fields views/console/activity.html reads
-		Events []*store.AuditEvent
-		Older  uint64
+		Events                  []*store.AuditEvent
+		OlderURL                string
+		Actor, Action, From, To string
+		Filtered                bool
 	}
 	var data activity
 	now := time.Now().UTC()
@@ -137,14 +141,14 @@ func ceilingPage() *app.Page {
 		data.Events = append(data.Events, &store.AuditEvent{ID: id, ResellerID: 1, Actor: email, Action: action,
 			IP: "127.0.0.1", At: now.Add(-time.Duration(i) * time.Second)})
 	}
-	data.Older = data.Events[len(data.Events)-1].ID
+	data.OlderURL = fmt.Sprintf("/reseller/activity?action=&actor=&before=%d&from=&to=", data.Events[len(data.Events)-1].ID)
 	return &app.Page{
 		Brand: app.Brand{Name: "Demo Telecom", Initial: "D", CSSURL: "/brand.css?v=0123456789ab"},
 		User:  &store.User{ID: 1, ResellerID: 1, Email: email, Role: store.RoleOwner, Status: store.UserActive},
 		CSRF:  "c2lnbmVkLWNzcmYtdG9rZW4tb2YtNDMtY2hhcmFjdGVycw",
 		Title: "Activity",
 		Nav: []app.NavItem{{Label: "Overview", URL: "/reseller"},
-			{Label: "Activity", URL: "/reseller/activity", Current: true}},
+			{Label: "Clients", URL: "/reseller/clients"}, {Label: "Activity", URL: "/reseller/activity", Current: true}},
 		Home:      "/reseller",
 		RequestID: "0123456789abcdef",
 		Data:      data,

@@ -36,6 +36,12 @@ func (tx *Tx) AddAudit(e *AuditEvent) error {
 // beforeID (0 for the newest), at most limit of them; more tells whether
 // older events remain (found without decoding them).
 func (tx *Tx) AuditEvents(rid uint64, beforeID uint64, limit int) (events []*AuditEvent, more bool, err error) {
+	return tx.AuditEventsMatching(rid, beforeID, limit, nil)
+}
+
+// AuditEventsMatching is AuditEvents keeping only events for which match
+// (when not nil) is true; more then tells whether another match exists.
+func (tx *Tx) AuditEventsMatching(rid uint64, beforeID uint64, limit int, match func(*AuditEvent) bool) (events []*AuditEvent, more bool, err error) {
 	prefix := u64(rid)
 	c := tx.bucket(bucketAudit).Cursor()
 	seek := u64(rid + 1) // just past the tenant's last event
@@ -49,12 +55,18 @@ func (tx *Tx) AuditEvents(rid uint64, beforeID uint64, limit int) (events []*Aud
 		k, v = c.Prev()
 	}
 	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Prev() {
-		if len(events) == limit {
+		if len(events) == limit && match == nil {
 			return events, true, nil
 		}
 		var e AuditEvent
 		if err := unmarshal(v, &e); err != nil {
 			return nil, false, err
+		}
+		if match != nil && !match(&e) {
+			continue
+		}
+		if len(events) == limit {
+			return events, true, nil
 		}
 		events = append(events, &e)
 	}

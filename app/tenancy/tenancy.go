@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/mail"
 	"slices"
+	"strings"
 
 	"portico/app/auth"
 	"portico/app/config"
@@ -154,4 +155,91 @@ func Policy(r *store.Reseller) auth.Policy {
 	return auth.Policy{MinLength: p.MinLength, MaxLength: p.MaxLength, RequireDigit: p.RequireDigit,
 		RequireUpper: p.RequireUpper, RequireLower: p.RequireLower, RequireSpecial: p.RequireSpecial,
 		RejectCommon: p.RejectCommon}
+}
+
+// StaffInput is a new staff member as the staff page submits it.
+type StaffInput struct {
+	Name, Email, Role, Password, Confirm string
+}
+
+// AssignableStaffRoles are the roles the staff page can give: the owner
+// is set from config.toml and never assigned here.
+var AssignableStaffRoles = []string{store.RoleAdmin, store.RoleBilling, store.RoleSupport}
+
+// AddStaff validates and creates a staff user of r; problems come back
+// by field name. actor and ip are recorded in the audit log.
+func AddStaff(s *store.Store, r *store.Reseller, in StaffInput, actor, ip string) (map[string]string, error) {
+	problems := map[string]string{}
+	in.Name, in.Email = strings.TrimSpace(in.Name), strings.TrimSpace(in.Email)
+	if in.Name == "" || len(in.Name) > 100 {
+		problems["name"] = "Enter a name of at most 100 characters."
+	}
+	if a, err := mail.ParseAddress(in.Email); err != nil || a.Address != in.Email {
+		problems["email"] = "Enter an email address such as name@example.com."
+	}
+	if !slices.Contains(AssignableStaffRoles, in.Role) {
+		problems["role"] = "Choose admin, billing or support."
+	}
+	if p := Policy(r).Check(in.Password); p != "" {
+		problems["password"] = p
+	} else if in.Confirm != in.Password {
+		problems["confirm"] = "The two passwords differ."
+	}
+	if len(problems) > 0 {
+		return problems, nil
+	}
+	hash, err := auth.HashPassword(in.Password)
+	if err != nil {
+		return nil, err
+	}
+	err = s.Update(func(tx *store.Tx) error {
+		u := &store.User{ResellerID: r.ID, Email: in.Email, Name: in.Name, Role: in.Role, PasswordHash: hash}
+		if err := tx.CreateUser(u); err != nil {
+			return err
+		}
+		return tx.AddAudit(&store.AuditEvent{ResellerID: r.ID, Actor: actor, Action: "user.create", Target: u.Email + " (" + u.Role + ")", IP: ip})
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return map[string]string{"email": "Another user of this portal already has this email."}, nil
+	}
+	return nil, err
+}
+
+// ErrNotAllowed refuses a change to the owner or to oneself.
+var ErrNotAllowed = errors.New("not allowed")
+
+// UpdateStaff changes a staff member's role and status. The owner, and the
+// acting user's own account, cannot be changed here (no lock-out by
+// mistake); another reseller's user is not found.
+func UpdateStaff(s *store.Store, rid, uid, actorID uint64, role, status, actor, ip string) (*store.User, error) {
+	if !slices.Contains(AssignableStaffRoles, role) || status != store.UserActive && status != store.UserDisabled {
+		return nil, fmt.Errorf("role %q, status %q: %w", role, status, ErrInput)
+	}
+	var u *store.User
+	err := s.Update(func(tx *store.Tx) error {
+		var err error
+		if u, err = tx.User(rid, uid); err != nil { // tenant scope: rid comes from the host
+			return err
+		}
+		if !u.Staff() {
+			return fmt.Errorf("user %d: %w", uid, store.ErrNotFound)
+		}
+		if u.Role == store.RoleOwner || u.ID == actorID {
+			return ErrNotAllowed
+		}
+		if u.Role == role && u.Status == status {
+			return nil
+		}
+		u.Role, u.Status = role, status
+		if err := tx.UpdateUser(u); err != nil {
+			return err
+		}
+		if status == store.UserDisabled {
+			if _, err := tx.DeleteUserSessions(rid, uid); err != nil {
+				return err
+			}
+		}
+		return tx.AddAudit(&store.AuditEvent{ResellerID: rid, Actor: actor, Action: "user.update", Target: u.Email + " (" + role + ", " + status + ")", IP: ip})
+	})
+	return u, err
 }
