@@ -33,7 +33,7 @@ const testPassword = "Sup3r-Secret!x"
 // (globex.test.portico), each with an owner, and acme with a support
 // staff user and a client user.
 type testServer struct {
-	t     *testing.T
+	t     testing.TB
 	app   *App
 	store *store.Store
 	cfg   *config.Config
@@ -43,7 +43,7 @@ type testServer struct {
 	logs  *testkit.Buffer   // everything the app logged
 }
 
-func newTestServer(t *testing.T) *testServer {
+func newTestServer(t testing.TB) *testServer {
 	t.Helper()
 	return newServerWith(t, "test.portico", []config.Reseller{
 		{Slug: "acme", Name: "Acme Voice", Currency: "USD", Timezone: "UTC", Domains: []string{"portal.acme.example"},
@@ -55,12 +55,12 @@ func newTestServer(t *testing.T) *testServer {
 
 // newDemoServer is the default `go run .` set-up: reseller demo at
 // localhost and demo.localhost, owner owner@example.com with testPassword.
-func newDemoServer(t *testing.T) *testServer {
+func newDemoServer(t testing.TB) *testServer {
 	t.Helper()
 	return newServerWith(t, "localhost", []config.Reseller{config.DefaultReseller()})
 }
 
-func newServerWith(t *testing.T, baseDomain string, resellers []config.Reseller) *testServer {
+func newServerWith(t testing.TB, baseDomain string, resellers []config.Reseller) *testServer {
 	t.Helper()
 	dir := t.TempDir()
 	cfg, err := config.Load(config.Source{Flags: map[string]string{
@@ -151,7 +151,7 @@ func (ts *testServer) port() string {
 // the test server whatever the host in the URL, like a browser whose DNS
 // points all test hosts here. It does not follow redirects.
 type browser struct {
-	t      *testing.T
+	t      testing.TB
 	ts     *testServer
 	client *http.Client
 	ip     string

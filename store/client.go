@@ -133,6 +133,7 @@ func (tx *Tx) Clients(rid uint64, fn func(*Client) bool) error {
 // username and email must be free within the reseller (ErrUsernameTaken,
 // ErrEmailTaken).
 func (tx *Tx) CreateClient(c *Client, owner *User, by string) error {
+	tx.markClientsChanged()
 	if c.ResellerID == 0 || c.Username == "" || c.Email == "" {
 		return fmt.Errorf("store: client: reseller, username and email required: %w", ErrInvalid)
 	}
@@ -171,6 +172,7 @@ func (tx *Tx) CreateClient(c *Client, owner *User, by string) error {
 // UpdateClient saves edited fields of a client, keeping the username and
 // email indexes in step. Status and credit are not changed here.
 func (tx *Tx) UpdateClient(c *Client) error {
+	tx.markClientsChanged()
 	old, err := tx.Client(c.ResellerID, c.ID)
 	if err != nil {
 		return err
@@ -211,6 +213,7 @@ func (tx *Tx) UpdateClient(c *Client) error {
 // it. Disabling revokes every session of the client's users at once;
 // restrictAPI also stops its API keys until it is enabled again.
 func (tx *Tx) SetClientStatus(rid, cid uint64, status string, restrictAPI bool, by, note string) (*Client, error) {
+	tx.markClientsChanged()
 	c, err := tx.Client(rid, cid)
 	if err != nil {
 		return nil, err
@@ -291,6 +294,7 @@ func (tx *Tx) ClientsDisabledBefore(t time.Time) ([]*Client, error) {
 // or address) because ledger entries, and the invoices behind them, must
 // still name it.
 func (tx *Tx) DeleteClient(rid, cid uint64) error {
+	tx.markClientsChanged()
 	c, err := tx.Client(rid, cid)
 	if err != nil {
 		return err

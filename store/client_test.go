@@ -276,3 +276,35 @@ func TestDeleteClientKeepsLedger(t *testing.T) {
 		t.Fatal(problems)
 	}
 }
+
+// TestClientSummariesFollowChanges: the cached list reflects every commit
+// that changes clients or credit, and nothing else invalidates it.
+func TestClientSummariesFollowChanges(t *testing.T) {
+	t.Parallel()
+	s := openTest(t)
+	rid := seed(t, s)["acme"].ID
+	c := newClient(t, s, rid, "ann")
+	first, _ := s.ClientSummaries(rid)
+	again, _ := s.ClientSummaries(rid)
+	if len(first) != 1 || &first[0] != &again[0] {
+		t.Fatalf("second call not served from the cache")
+	}
+	s.Update(func(tx *Tx) error { return tx.AddAudit(&AuditEvent{ResellerID: rid, Action: "x"}) })
+	if same, _ := s.ClientSummaries(rid); &same[0] != &first[0] {
+		t.Errorf("an unrelated write dropped the cache")
+	}
+	s.Update(func(tx *Tx) error { _, _, err := tx.GrantCredit(rid, c.ID, 5, "", "", "x", ""); return err })
+	after, _ := s.ClientSummaries(rid)
+	if after[0].Credit.Available != 5 {
+		t.Errorf("credit not refreshed: %+v", after[0].Credit)
+	}
+	// a failed write leaves the cache valid
+	s.Update(func(tx *Tx) error { tx.GrantCredit(rid, c.ID, 5, "", "", "x", ""); return errors.New("rollback") })
+	if again, _ := s.ClientSummaries(rid); again[0].Credit.Available != 5 || &again[0] != &after[0] {
+		t.Errorf("rolled-back write changed the summaries")
+	}
+	newClient(t, s, rid, "bob")
+	if list, _ := s.ClientSummaries(rid); len(list) != 2 {
+		t.Errorf("new client missing: %d", len(list))
+	}
+}

@@ -54,6 +54,7 @@ var ErrUnbalanced = errors.New("ledger legs do not sum to zero")
 // idempotency key seen before, it returns the first transaction and
 // changes nothing (replayed is then true).
 func (tx *Tx) PostLedger(t *LedgerTx) (replayed bool, err error) {
+	tx.markClientsChanged() // balances change the meters
 	if len(t.Legs) < 2 {
 		return false, fmt.Errorf("store: ledger: at least two legs: %w", ErrInvalid)
 	}

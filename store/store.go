@@ -57,6 +57,9 @@ type Store struct {
 	observe func(kind string, d time.Duration)
 	secret  []byte
 	writes  atomic.Int64
+	// summaries caches each reseller's decoded client list; see
+	// ClientSummaries.
+	summaries summaryCache
 }
 
 // Tx is a transaction. Its methods compose: a service can make several
@@ -64,6 +67,10 @@ type Store struct {
 type Tx struct {
 	tx  *bolt.Tx
 	now time.Time
+	s   *Store
+	// clientsChanged is set once a write touched clients or credit, so the
+	// summaries cache is dropped when (and only if) the write commits.
+	clientsChanged bool
 }
 
 // Open opens (creating when missing) the store at path, waits at most the
@@ -126,7 +133,7 @@ func (s *Store) Update(fn func(*Tx) error) error {
 	start := time.Now()
 	s.writes.Add(1)
 	err := s.db.Update(func(btx *bolt.Tx) error {
-		return fn(&Tx{tx: btx, now: s.now().UTC()})
+		return fn(&Tx{tx: btx, now: s.now().UTC(), s: s})
 	})
 	if s.observe != nil {
 		s.observe("update", time.Since(start))
@@ -142,7 +149,7 @@ func (s *Store) Writes() int64 { return s.writes.Load() }
 func (s *Store) View(fn func(*Tx) error) error {
 	start := time.Now()
 	err := s.db.View(func(btx *bolt.Tx) error {
-		return fn(&Tx{tx: btx, now: s.now().UTC()})
+		return fn(&Tx{tx: btx, now: s.now().UTC(), s: s})
 	})
 	if s.observe != nil {
 		s.observe("view", time.Since(start))
