@@ -1,8 +1,312 @@
 package app
 
-import "github.com/gofiber/fiber/v2"
+import (
+	"bytes"
+	"crypto/subtle"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"mime"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
 
-// apiRoutes lists every route of the JSON API (../shared/API.md).
+	"github.com/gofiber/fiber/v2"
+
+	"portico/app/auth"
+	"portico/app/clients"
+	"portico/store"
+)
+
+// apiRoutes lists every route of the JSON API (../shared/API.md, described
+// for programs in openapi.json and for people in docs/api.md). routes.go
+// mounts it after tenant resolution and before the session and CSRF
+// middleware, which the API must never reach.
 func (a *App) apiRoutes(api fiber.Router) {
-	_ = api
+	api.Get("/openapi.json", a.showOpenAPI) // public: describes the API, reveals no tenant data
+
+	api.Use(a.authenticateAPIKey) // everything below needs a key of this host's reseller
+
+	// Client endpoints: a client key acts for its own client.
+	api.Get("/account", a.requireClientKey, a.showAPIAccount)
+
+	// Reseller endpoints: a reseller key names the client in the path.
+	api.Get("/clients", a.requireResellerKey, a.listAPIClients)
+	api.Post("/clients", a.requireResellerKey, a.createAPIClient)
+	api.Get("/clients/:client", a.requireResellerKey, a.showAPIClient)
+	api.Patch("/clients/:client", a.requireResellerKey, a.updateAPIClient)
+	api.Post("/clients/:client/credits", a.requireResellerKey, a.rechargeAPIClient)
+	api.Post("/clients/:client/api-keys", a.requireResellerKey, a.createAPIClientKey)
+	api.Get("/clients/:client/account", a.requireResellerKey, a.showAPIAccount)
+
+	// Nothing else under /api/v1 may fall through to the browser
+	// middleware (sessions from cookies, CSRF).
+	api.Use(func(*fiber.Ctx) error { return apiError(fiber.StatusNotFound, "There is no such API endpoint.") })
+}
+
+//go:embed openapi.json
+var openAPIDocument []byte
+
+// showOpenAPI serves the OpenAPI description. It needs no key so that
+// tools can read it before anyone has one.
+func (a *App) showOpenAPI(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
+	return c.Send(openAPIDocument)
+}
+
+// API limits.
+const (
+	// apiRequestsPerMinute is how many requests one key may make per minute.
+	apiRequestsPerMinute = 600
+	// apiKeyNameMax is the longest key name (characters).
+	apiKeyNameMax = 100
+	// idempotencyKeyMax is the longest Idempotency-Key (bytes).
+	idempotencyKeyMax = 255
+)
+
+// apiState is what the API keeps in memory between requests.
+type apiState struct {
+	perKey *limiter // requests per key per minute
+	used   *keyUses // when each key was last used, waiting to be written
+}
+
+func newAPIState(now func() time.Time) *apiState {
+	return &apiState{perKey: newLimiter(apiRequestsPerMinute, time.Minute, now), used: newKeyUses()}
+}
+
+// keyUses gathers API keys' last-used times in memory, like
+// sessionTouches, so that requests never write for bookkeeping; a time is
+// recorded at most once a minute per key.
+type keyUses struct {
+	mu   sync.Mutex
+	seen map[store.APIKeyRef]time.Time // key → last use
+}
+
+func newKeyUses() *keyUses { return &keyUses{seen: map[store.APIKeyRef]time.Time{}} }
+
+// drain hands the gathered times to the writer and starts afresh.
+func (u *keyUses) drain() map[store.APIKeyRef]time.Time {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	out := u.seen
+	u.seen = map[store.APIKeyRef]time.Time{}
+	return out
+}
+
+// record notes a use of key at now unless one was noted, or stored, less
+// than a minute before.
+func (u *keyUses) record(key *store.APIKey, now time.Time) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	ref := store.APIKeyRef{ResellerID: key.ResellerID, KeyID: key.ID}
+	last := key.LastUsedAt
+	if mem, ok := u.seen[ref]; ok && mem.After(last) {
+		last = mem
+	}
+	if now.Sub(last) >= touchEvery {
+		u.seen[ref] = now
+	}
+}
+
+// lastUsed is the newest use of a key noted in memory.
+func (u *keyUses) lastUsed(ref store.APIKeyRef) (time.Time, bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	at, ok := u.seen[ref]
+	return at, ok
+}
+
+// apiCaller is who makes an API request: a reseller key (client nil) or a
+// client key with its client as it was when the request began.
+type apiCaller struct {
+	key    *store.APIKey
+	client *store.Client
+}
+
+// apiCallerKey is the Locals key of the caller; its own type so that it can
+// never collide with the page keys in middleware.go.
+type apiCallerKey struct{}
+
+func callerOf(c *fiber.Ctx) *apiCaller {
+	caller, _ := c.Locals(apiCallerKey{}).(*apiCaller)
+	return caller
+}
+
+// apiActor is who the audit log names for an API change: the key's
+// visible prefix (never the secret) and the caller's address.
+func apiActor(c *fiber.Ctx) clients.Actor {
+	return clients.Actor{Name: "api:" + callerOf(c).key.Prefix, IP: strings.Clone(c.IP())} // c.IP may alias Fiber's buffer
+}
+
+// authenticateAPIKey admits requests with a valid key of this host's
+// reseller. Every refusal is the same 401, so a caller cannot tell a
+// revoked key from another reseller's or a made-up one.
+func (a *App) authenticateAPIKey(c *fiber.Ctx) error {
+	tenant := tenantOf(c)
+	c.Set(fiber.HeaderCacheControl, "no-store") // replies carry account data and, once, new keys
+	token, ok := bearerToken(c.Get(fiber.HeaderAuthorization))
+	if !ok {
+		return apiUnauthorized(c, "Send an API key as Authorization: Bearer <key>.")
+	}
+	hash := auth.HashToken(token) // only the SHA-256 of a key is stored
+	var caller apiCaller
+	err := a.store.View(func(tx *store.Tx) error {
+		key, err := tx.APIKeyByHash(hash)
+		if err != nil {
+			return err
+		}
+		if subtle.ConstantTimeCompare(key.Hash, hash) != 1 { // security: compare secrets in constant time
+			return store.ErrNotFound
+		}
+		if key.ResellerID != tenant.ID || !key.RevokedAt.IsZero() { // tenant scope: a key works on its own reseller's hosts only
+			return store.ErrNotFound
+		}
+		caller.key = key
+		if key.ClientID == 0 {
+			return nil
+		}
+		caller.client, err = tx.Client(tenant.ID, key.ClientID) // tenant scope: the key's client, within this reseller
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return apiUnauthorized(c, "The API key is not valid for this site.")
+	}
+	if err != nil {
+		return err
+	}
+	if cl := caller.client; cl != nil && cl.Status == store.ClientDisabled && cl.RestrictAPI { // the reseller cut this client's API access
+		return apiError(fiber.StatusForbidden, "The API access of this account has been suspended by your provider.")
+	}
+	if ok, wait := a.api.perKey.allow(strconv.FormatUint(caller.key.ID, 10)); !ok {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		return apiError(fiber.StatusTooManyRequests, fmt.Sprintf("This key may make %d requests a minute; retry after the time in Retry-After.", apiRequestsPerMinute))
+	}
+	a.api.used.record(caller.key, a.now())
+	c.Locals(apiCallerKey{}, &caller)
+	return c.Next()
+}
+
+// bearerToken takes the key out of an Authorization header and checks its
+// shape (pk_<8 char id>_<secret>) before any lookup.
+func bearerToken(header string) (string, bool) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
+	token = strings.TrimSpace(token)
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	id, secret, ok := strings.Cut(strings.TrimPrefix(token, "pk_"), "_")
+	if !strings.HasPrefix(token, "pk_") || !ok || len(id) != 8 || len(secret) < 32 || len(secret) > 128 {
+		return "", false
+	}
+	return token, true
+}
+
+// apiUnauthorized is a 401 that tells the caller which scheme to use.
+func apiUnauthorized(c *fiber.Ctx, detail string) error {
+	c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="api"`)
+	return apiError(fiber.StatusUnauthorized, detail)
+}
+
+// requireResellerKey admits reseller keys only: a client key must never
+// reach another client's records, nor list them.
+func (a *App) requireResellerKey(c *fiber.Ctx) error {
+	if callerOf(c).client != nil { // scope: client keys act for their own client only
+		return apiError(fiber.StatusForbidden, "This endpoint needs a reseller key.")
+	}
+	return c.Next()
+}
+
+// requireClientKey admits client keys only; a reseller key names the
+// client under /clients/{client} instead.
+func (a *App) requireClientKey(c *fiber.Ctx) error {
+	if callerOf(c).client == nil {
+		return apiError(fiber.StatusForbidden, "This endpoint needs a client key; with a reseller key use /clients/{client}"+strings.TrimPrefix(c.Path(), "/api/v1")+".")
+	}
+	return c.Next()
+}
+
+// apiError is a problem+json reply (written by handleError).
+func apiError(status int, detail string) error {
+	return &problemError{status: status, detail: detail}
+}
+
+// invalidFields is a 422 that lists every field at fault.
+func invalidFields(errs clients.Errors) error {
+	fields := make([]problemField, len(errs))
+	for i, e := range errs {
+		fields[i] = problemField{Field: e.Field, Message: e.Message}
+	}
+	return &problemError{status: fiber.StatusUnprocessableEntity, detail: "Some fields are invalid; see errors.", fields: fields}
+}
+
+// decodeJSON reads the body into dst strictly: a JSON object, nothing
+// after it, and no field that dst does not know, so that a typo is an
+// error rather than a silently ignored setting. encoding/json copies every
+// string it decodes, so dst never aliases Fiber's request buffer.
+func decodeJSON(c *fiber.Ctx, dst any) error {
+	media, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
+	if err != nil || (media != fiber.MIMEApplicationJSON && !(strings.HasPrefix(media, "application/") && strings.HasSuffix(media, "+json"))) {
+		return apiError(fiber.StatusUnsupportedMediaType, "Send the body as application/json.")
+	}
+	body := bytes.TrimSpace(c.Body())
+	if len(body) == 0 || body[0] != '{' {
+		return apiError(fiber.StatusBadRequest, "The body must be a JSON object.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return badJSON(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return apiError(fiber.StatusBadRequest, "The body has data after the JSON object.")
+	}
+	return nil
+}
+
+// badJSON turns a decoding error into a 400 that says what to fix without
+// echoing the body.
+func badJSON(err error) error {
+	var syntax *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return apiError(fiber.StatusBadRequest, fmt.Sprintf("The body is not valid JSON (near byte %d).", syntax.Offset))
+	case errors.As(err, &typeErr):
+		field := typeErr.Field[strings.LastIndex(typeErr.Field, ".")+1:] // bodies are flat; drop Go's embedded struct names
+		return &problemError{status: fiber.StatusBadRequest, detail: "A field has the wrong JSON type; see errors.",
+			fields: []problemField{{Field: field, Message: "Must be a JSON " + jsonKind(typeErr.Type.Kind()) + "."}}}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return &problemError{status: fiber.StatusBadRequest, detail: "The body has a field this endpoint does not accept; see errors.",
+			fields: []problemField{{Field: field, Message: "Unknown field."}}}
+	}
+	return apiError(fiber.StatusBadRequest, "The body is not valid JSON.")
+}
+
+// jsonKind names a Go kind the way JSON does.
+func jsonKind(kind reflect.Kind) string {
+	switch kind {
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Struct, reflect.Map:
+		return "object"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	}
+	return "number"
+}
+
+// apiTime writes a time as RFC 3339 in UTC; the zero time is "".
+func apiTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
 }

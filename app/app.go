@@ -53,6 +53,7 @@ type App struct {
 	tenants     *tenantCache
 	touches     *sessionTouches
 	limits      *authLimits
+	api         *apiState // API keys' rate limits and last-used times
 	metricsFrom []netip.Prefix
 	// brandVersions memoises brandVersion: colours → stylesheet version.
 	brandVersions sync.Map
@@ -80,6 +81,7 @@ func New(d Deps) (*App, error) {
 		tenants: newTenantCache(d.Store, d.Config.Server.BaseDomain),
 		touches: newSessionTouches(),
 		limits:  newAuthLimits(d.Now),
+		api:     newAPIState(d.Now),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
@@ -167,5 +169,8 @@ func (a *App) writeTouches() {
 	seen := a.touches.drain()
 	if err := a.store.TouchSessions(seen); err != nil {
 		a.log.Error("sessions: write last-seen times", "err", err)
+	}
+	if err := a.store.TouchAPIKeys(a.api.used.drain()); err != nil {
+		a.log.Error("api keys: write last-used times", "err", err)
 	}
 }

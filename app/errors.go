@@ -28,6 +28,16 @@ type problemField struct {
 	Message string `json:"message"`
 }
 
+// problemError is an API error with a detail written for the caller and,
+// for 400 and 422, the fields at fault (see apiError in api.go).
+type problemError struct {
+	status int
+	detail string
+	fields []problemField
+}
+
+func (e *problemError) Error() string { return fmt.Sprintf("%d: %s", e.status, e.detail) }
+
 // errorText is what a person is told for each status; internal details
 // never reach them.
 var errorText = map[int][2]string{
@@ -47,8 +57,12 @@ var errorText = map[int][2]string{
 func (a *App) handleError(c *fiber.Ctx, err error) error {
 	status := fiber.StatusInternalServerError
 	detail := ""
+	var fields []problemField
 	var fe *fiber.Error
+	var pe *problemError
 	switch {
+	case errors.As(err, &pe):
+		status, detail, fields = pe.status, pe.detail, pe.fields
 	case errors.As(err, &fe):
 		status = fe.Code
 		if fe.Message != utilsStatus(fe.Code) {
@@ -83,9 +97,13 @@ func (a *App) handleError(c *fiber.Ctx, err error) error {
 		}
 	}
 	if wantsJSON(c) {
+		title := text[0]
+		if strings.HasPrefix(c.Path(), "/api/") {
+			title = utilsStatus(status) // RFC 9457: with type about:blank the title is the status phrase
+		}
 		c.Set(fiber.HeaderContentType, "application/problem+json")
-		return c.Status(status).JSON(problem{Type: "about:blank", Title: text[0], Status: status,
-			Detail: detail, RequestID: requestID}, "application/problem+json")
+		return c.Status(status).JSON(problem{Type: "about:blank", Title: title, Status: status,
+			Detail: detail, Errors: fields, RequestID: requestID}, "application/problem+json")
 	}
 	data := map[string]string{"Heading": text[0], "Message": detail, "RequestID": requestID}
 	if limited {

@@ -167,3 +167,36 @@ func (tx *Tx) APIKeyByHash(hash []byte) (*APIKey, error) {
 	}
 	return &k, nil
 }
+
+// APIKeyRef names one API key.
+type APIKeyRef struct{ ResellerID, KeyID uint64 }
+
+// TouchAPIKeys records last-used times gathered in memory, in one
+// transaction, so that API requests themselves never write. Times only
+// move forward; keys deleted meanwhile are skipped.
+func (s *Store) TouchAPIKeys(used map[APIKeyRef]time.Time) error {
+	if len(used) == 0 {
+		return nil
+	}
+	return s.Update(func(tx *Tx) error {
+		b := tx.bucket(bucketAPIKeys)
+		for ref, at := range used {
+			var k APIKey
+			err := get(b, tenantKey(ref.ResellerID, ref.KeyID), &k)
+			if isNotFound(err) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if !at.After(k.LastUsedAt) {
+				continue
+			}
+			k.LastUsedAt = at.UTC()
+			if err := put(b, tenantKey(ref.ResellerID, ref.KeyID), &k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,349 @@
+package app
+
+import (
+	"encoding/base64"
+	"errors"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"portico/app/clients"
+	"portico/app/money"
+	"portico/app/tenancy"
+	"portico/store"
+)
+
+// List sizes of GET /clients.
+const (
+	apiDefaultLimit = 50
+	apiMaxLimit     = 500
+)
+
+// apiCredit is a client's meter as decimal strings in the reseller's
+// currency: money never travels as a float.
+type apiCredit struct {
+	Available string `json:"available"`
+	Used      string `json:"used"`
+	Assigned  string `json:"assigned"`
+	Reserved  string `json:"reserved"`
+	Currency  string `json:"currency"`
+}
+
+func creditView(r *store.Reseller, credit store.Credit) apiCredit {
+	return apiCredit{Available: money.Decimal(credit.Available, r.Currency), Used: money.Decimal(credit.Used, r.Currency),
+		Assigned: money.Decimal(credit.Assigned, r.Currency), Reserved: money.Decimal(credit.Reserved, r.Currency), Currency: r.Currency}
+}
+
+// apiClient is a client as the API shows it, everywhere the same.
+type apiClient struct {
+	ID          uint64 `json:"id"`
+	Username    string `json:"username"`
+	FirstName   string `json:"first_name"`
+	LastName    string `json:"last_name"`
+	Email       string `json:"email"`
+	Phone       string `json:"phone"`
+	Country     string `json:"country"`
+	State       string `json:"state"`
+	City        string `json:"city"`
+	Zip         string `json:"zip"`
+	Address1    string `json:"address1"`
+	Address2    string `json:"address2"`
+	Company     string `json:"company"`
+	Role        string `json:"role"`
+	Status      string `json:"status"`
+	RestrictAPI bool   `json:"restrict_api"`
+	DisabledAt  string `json:"disabled_at,omitempty"`
+	// DeletionAt is when the clean-up job will delete a disabled client.
+	DeletionAt string    `json:"deletion_at,omitempty"`
+	CreatedAt  string    `json:"created_at"`
+	UpdatedAt  string    `json:"updated_at"`
+	Credit     apiCredit `json:"credit"`
+}
+
+func clientView(r *store.Reseller, cl *store.Client, credit store.Credit) apiClient {
+	return apiClient{ID: cl.ID, Username: cl.Username, FirstName: cl.FirstName, LastName: cl.LastName, Email: cl.Email,
+		Phone: cl.Phone, Country: cl.Country, State: cl.State, City: cl.City, Zip: cl.Zip, Address1: cl.Address1,
+		Address2: cl.Address2, Company: cl.Company, Role: cl.Role, Status: cl.Status, RestrictAPI: cl.RestrictAPI,
+		DisabledAt: apiTime(cl.DisabledAt), DeletionAt: apiTime(clients.DeletionDate(cl)),
+		CreatedAt: apiTime(cl.CreatedAt), UpdatedAt: apiTime(cl.UpdatedAt), Credit: creditView(r, credit)}
+}
+
+// apiAccount is what a client's program needs to know about its account.
+type apiAccount struct {
+	ID       uint64    `json:"id"`
+	Username string    `json:"username"`
+	Company  string    `json:"company"`
+	Status   string    `json:"status"`
+	Currency string    `json:"currency"`
+	Credit   apiCredit `json:"credit"`
+}
+
+// apiList is the envelope of every list; NextCursor is absent on the last
+// page.
+type apiList[T any] struct {
+	Data       []T    `json:"data"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// clientByRef finds {client} — a numeric id, or else a username — among
+// the reseller's clients. Digits are always an id, so a path never means
+// one client today and another tomorrow.
+func clientByRef(tx *store.Tx, rid uint64, ref string) (*store.Client, error) {
+	if id, err := strconv.ParseUint(ref, 10, 64); err == nil {
+		return tx.Client(rid, id) // tenant scope: rid comes from the host, never the request
+	}
+	return tx.ClientByUsername(rid, ref) // tenant scope: usernames are looked up within rid only
+}
+
+// loadAPIClient reads the client the request is about, with its credit:
+// the {client} of the path for a reseller key, the key's own client for a
+// client key. Another reseller's client is not found (404).
+func (a *App) loadAPIClient(c *fiber.Ctx) (*store.Client, store.Credit, error) {
+	tenant, caller := tenantOf(c), callerOf(c)
+	var cl *store.Client
+	var credit store.Credit
+	err := a.store.View(func(tx *store.Tx) (err error) {
+		if caller.client != nil {
+			cl, err = tx.Client(tenant.ID, caller.client.ID) // scope: a client key only ever reads its own client
+		} else {
+			cl, err = clientByRef(tx, tenant.ID, c.Params("client"))
+		}
+		if err != nil {
+			return err
+		}
+		credit = tx.Credit(cl)
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, credit, apiError(fiber.StatusNotFound, "There is no such client.")
+	}
+	return cl, credit, err
+}
+
+// listAPIClients answers GET /clients: the reseller's clients in id order,
+// filtered by status and a search over name, company, username and email,
+// a page at a time. It reads the store's in-memory summaries, so a page
+// costs a walk in memory rather than decoding every client.
+func (a *App) listAPIClients(c *fiber.Ctx) error {
+	tenant := tenantOf(c)
+	query, err := clientQueryOf(c)
+	if err != nil {
+		return err
+	}
+	summaries, err := a.store.ClientSummaries(tenant.ID) // tenant scope: this reseller's clients only
+	if err != nil {
+		return err
+	}
+	start := sort.Search(len(summaries), func(i int) bool { return summaries[i].Client.ID > query.after }) // id order
+	list := apiList[apiClient]{Data: []apiClient{}}
+	for _, sum := range summaries[start:] {
+		if !query.matches(sum.Client) {
+			continue
+		}
+		if len(list.Data) == query.limit {
+			list.NextCursor = clientCursor(list.Data[len(list.Data)-1].ID)
+			break
+		}
+		list.Data = append(list.Data, clientView(tenant, sum.Client, sum.Credit))
+	}
+	return c.JSON(list)
+}
+
+// clientQuery is a parsed GET /clients query.
+type clientQuery struct {
+	status, q string
+	limit     int
+	after     uint64 // the last id of the previous page
+}
+
+func (q clientQuery) matches(cl *store.Client) bool {
+	return (q.status == "" || cl.Status == q.status) && (q.q == "" || clientMatches(cl, q.q))
+}
+
+// clientQueryOf reads status, q, limit and cursor (used within the
+// request only, so Fiber's strings need no copy).
+func clientQueryOf(c *fiber.Ctx) (clientQuery, error) {
+	q := clientQuery{status: c.Query("status"), q: strings.ToLower(strings.TrimSpace(c.Query("q"))), limit: apiDefaultLimit}
+	var errs clients.Errors
+	switch q.status {
+	case "", store.ClientActive, store.ClientDisabled, store.ClientPaused, store.ClientClosed:
+	default:
+		errs = append(errs, clients.FieldError{Field: "status", Message: "Use active, disabled, paused or closed."})
+	}
+	if s := c.Query("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > apiMaxLimit {
+			errs = append(errs, clients.FieldError{Field: "limit", Message: "Use a whole number from 1 to 500."})
+		}
+		q.limit = n
+	}
+	if len(errs) > 0 {
+		return q, invalidFields(errs)
+	}
+	if s := c.Query("cursor"); s != "" {
+		raw, decodeErr := base64.RawURLEncoding.DecodeString(s)
+		id, ok := strings.CutPrefix(string(raw), "clients:")
+		var err error
+		if q.after, err = strconv.ParseUint(id, 10, 64); decodeErr != nil || err != nil || !ok {
+			return q, apiError(fiber.StatusBadRequest, "The cursor is not one this API gave out; start again without it.")
+		}
+	}
+	return q, nil
+}
+
+// clientCursor is an opaque cursor for the page after id.
+func clientCursor(id uint64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("clients:" + strconv.FormatUint(id, 10)))
+}
+
+// apiNewClient is the body of POST /clients. Plans do not exist yet, so
+// plan is accepted only empty: silently ignoring one would bill the client
+// differently from what the caller asked.
+type apiNewClient struct {
+	clients.Input
+	Plan string `json:"plan"`
+}
+
+// createAPIClient answers POST /clients: the client and its owner user,
+// who can sign in at once with the password given.
+func (a *App) createAPIClient(c *fiber.Ctx) error {
+	tenant := tenantOf(c)
+	var body apiNewClient
+	if err := decodeJSON(c, &body); err != nil {
+		return err
+	}
+	body.Confirm = body.Password // the API has no confirmation field
+	if strings.TrimSpace(body.Plan) != "" {
+		errs := body.Validate(tenancy.Policy(tenant), true)
+		return invalidFields(append(errs, clients.FieldError{Field: "plan", Message: "Plans are not available yet; leave plan out."}))
+	}
+	cl, err := a.clients.Create(tenant, body.Input, apiActor(c)) // tenant scope: created under the host's reseller
+	var errs clients.Errors
+	if errors.As(err, &errs) {
+		return invalidFields(errs)
+	}
+	if err != nil {
+		return err
+	}
+	c.Location("/api/v1/clients/" + strconv.FormatUint(cl.ID, 10))
+	return c.Status(fiber.StatusCreated).JSON(clientView(tenant, cl, store.Credit{}))
+}
+
+// showAPIClient answers GET /clients/{client}.
+func (a *App) showAPIClient(c *fiber.Ctx) error {
+	cl, credit, err := a.loadAPIClient(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(clientView(tenantOf(c), cl, credit))
+}
+
+// showAPIAccount answers GET /account (client key) and
+// GET /clients/{client}/account (reseller key).
+func (a *App) showAPIAccount(c *fiber.Ctx) error {
+	tenant := tenantOf(c)
+	cl, credit, err := a.loadAPIClient(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(apiAccount{ID: cl.ID, Username: cl.Username, Company: cl.Company, Status: cl.Status,
+		Currency: tenant.Currency, Credit: creditView(tenant, credit)})
+}
+
+// apiClientPatch is the body of PATCH /clients/{client}: only the fields
+// present change. The password is not editable here (the owner resets it).
+type apiClientPatch struct {
+	Username    *string `json:"username"`
+	FirstName   *string `json:"first_name"`
+	LastName    *string `json:"last_name"`
+	Email       *string `json:"email"`
+	Phone       *string `json:"phone"`
+	Country     *string `json:"country"`
+	State       *string `json:"state"`
+	City        *string `json:"city"`
+	Zip         *string `json:"zip"`
+	Address1    *string `json:"address1"`
+	Address2    *string `json:"address2"`
+	Company     *string `json:"company"`
+	Role        *string `json:"role"`
+	Status      *string `json:"status"`
+	RestrictAPI *bool   `json:"restrict_api"`
+}
+
+// updateAPIClient answers PATCH /clients/{client}. Every field is checked
+// before anything is saved; details and status are then saved by the
+// service, each with its audit event, and only when they change.
+func (a *App) updateAPIClient(c *fiber.Ctx) error {
+	tenant := tenantOf(c)
+	var patch apiClientPatch
+	if err := decodeJSON(c, &patch); err != nil {
+		return err
+	}
+	cl, _, err := a.loadAPIClient(c) // tenant scope: 404 for another reseller's client
+	if err != nil {
+		return err
+	}
+	in := patch.applyTo(clients.InputOf(cl))
+	status, restrict, errs := patch.statusFor(cl)
+	if in != clients.InputOf(cl) { // a status-only patch does not re-judge stored details
+		errs = append(in.Validate(tenancy.Policy(tenant), false), errs...)
+	}
+	if len(errs) > 0 {
+		return invalidFields(errs)
+	}
+	by := apiActor(c)
+	if in != clients.InputOf(cl) { // compared again once normalised: "(415) 555-2671" is the stored +14155552671
+		_, err = a.clients.Update(tenant, cl.ID, in, by)
+	}
+	if err == nil && (status != cl.Status || restrict != cl.RestrictAPI) {
+		_, err = a.clients.SetStatus(tenant, cl.ID, status, restrict, "", by)
+	}
+	if errors.As(err, &errs) {
+		return invalidFields(errs)
+	}
+	if err != nil {
+		return err
+	}
+	return a.showAPIClient(c)
+}
+
+// applyTo sets the fields present in the patch.
+func (p *apiClientPatch) applyTo(in clients.Input) clients.Input {
+	for _, f := range []struct {
+		from *string
+		to   *string
+	}{{p.Username, &in.Username}, {p.FirstName, &in.FirstName}, {p.LastName, &in.LastName}, {p.Email, &in.Email},
+		{p.Phone, &in.Phone}, {p.Country, &in.Country}, {p.State, &in.State}, {p.City, &in.City}, {p.Zip, &in.Zip},
+		{p.Address1, &in.Address1}, {p.Address2, &in.Address2}, {p.Company, &in.Company}, {p.Role, &in.Role}} {
+		if f.from != nil {
+			*f.to = *f.from
+		}
+	}
+	return in
+}
+
+// statusFor is the status and API restriction the patch asks for. Only
+// active and disabled are the reseller's to set (paused and closed follow
+// billing), and restrict_api means something only for a disabled client.
+func (p *apiClientPatch) statusFor(cl *store.Client) (string, bool, clients.Errors) {
+	status, restrict := cl.Status, cl.RestrictAPI
+	var errs clients.Errors
+	if p.Status != nil {
+		status = *p.Status
+		if status != store.ClientActive && status != store.ClientDisabled {
+			errs = append(errs, clients.FieldError{Field: "status", Message: "Use active or disabled."})
+		}
+		if status == store.ClientActive {
+			restrict = false // enabling a client lifts its API restriction
+		}
+	}
+	if p.RestrictAPI != nil {
+		restrict = *p.RestrictAPI
+		if restrict && status != store.ClientDisabled {
+			errs = append(errs, clients.FieldError{Field: "restrict_api", Message: "Only a disabled client's API access can be restricted; send status disabled with it."})
+		}
+	}
+	return status, restrict, errs
+}
