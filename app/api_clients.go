@@ -295,7 +295,7 @@ func (a *App) updateAPIClient(c *fiber.Ctx) error {
 	}
 	by := apiActor(c)
 	if in != clients.InputOf(cl) { // compared again once normalised: "(415) 555-2671" is the stored +14155552671
-		_, err = a.clients.Update(tenant, cl.ID, in, by)
+		_, err = a.clients.Update(tenant, cl.ID, func(cur *clients.Input) { *cur = patch.applyTo(*cur) }, by)
 	}
 	if err == nil && (status != cl.Status || restrict != cl.RestrictAPI) {
 		_, err = a.clients.SetStatus(tenant, cl.ID, status, restrict, "", by)

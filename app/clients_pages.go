@@ -320,7 +320,7 @@ func (a *App) updateClient(c *fiber.Ctx) error {
 		return err
 	}
 	in, form := clientInput(c)
-	updated, err := a.clients.Update(tenant, cl.ID, in, a.actor(c))
+	updated, err := a.clients.Update(tenant, cl.ID, func(cur *clients.Input) { *cur = in }, a.actor(c))
 	var errs clients.Errors
 	if errors.As(err, &errs) {
 		form.Errors = errs.Map()

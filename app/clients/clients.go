@@ -67,16 +67,20 @@ func (s *Service) Create(r *store.Reseller, in Input, by Actor) (*store.Client, 
 	return c, conflictToField(err)
 }
 
-// Update saves edited details (not password, status or credit).
-func (s *Service) Update(r *store.Reseller, cid uint64, in Input, by Actor) (*store.Client, error) {
-	if errs := in.Validate(tenancy.Policy(r), false); len(errs) > 0 {
-		return nil, errs
-	}
+// Update applies edit to the client's current details and saves them
+// (not password, status or credit). The edit runs inside the write
+// transaction, so two concurrent edits of different fields both land.
+func (s *Service) Update(r *store.Reseller, cid uint64, edit func(*Input), by Actor) (*store.Client, error) {
 	var c *store.Client
 	err := s.store.Update(func(tx *store.Tx) error {
 		var err error
 		if c, err = tx.Client(r.ID, cid); err != nil {
 			return err
+		}
+		in := InputOf(c)
+		edit(&in)
+		if errs := in.Validate(tenancy.Policy(r), false); len(errs) > 0 {
+			return errs
 		}
 		apply(c, in)
 		if err := tx.UpdateClient(c); err != nil {

@@ -195,3 +195,38 @@ func TestCleanupAfter90Days(t *testing.T) {
 		t.Fatal(problems)
 	}
 }
+
+// TestConcurrentEditsBothLand: edits of different fields at the same time
+// are applied inside the transaction, so neither overwrites the other.
+func TestConcurrentEditsBothLand(t *testing.T) {
+	t.Parallel()
+	svc, s, r, _ := newService(t)
+	c, err := svc.Create(r, validInput(), Actor{Name: "staff"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 2)
+	go func() {
+		_, err := svc.Update(r, c.ID, func(in *Input) { in.City = "Oakland" }, Actor{Name: "a"})
+		done <- err
+	}()
+	go func() {
+		_, err := svc.Update(r, c.ID, func(in *Input) { in.Company = "Lee Holdings" }, Actor{Name: "b"})
+		done <- err
+	}()
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.View(func(tx *store.Tx) error {
+		got, _ := tx.Client(r.ID, c.ID)
+		if got.City != "Oakland" || got.Company != "Lee Holdings" {
+			t.Errorf("lost an edit: city %q company %q", got.City, got.Company)
+		}
+		return nil
+	})
+	if _, err := svc.Update(r, c.ID, func(in *Input) { in.Email = "bad" }, Actor{}); !errors.As(err, new(Errors)) {
+		t.Errorf("invalid edit saved: %v", err)
+	}
+}
