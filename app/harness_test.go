@@ -45,22 +45,35 @@ type testServer struct {
 
 func newTestServer(t testing.TB) *testServer {
 	t.Helper()
-	return newServerWith(t, "test.portico", []config.Reseller{
+	return newServerWith(t, false, "test.portico", twoResellers())
+}
+
+// newDurableTestServer is newTestServer with fsync on every commit, as in
+// production (benchmarks of writes).
+func newDurableTestServer(t testing.TB) *testServer {
+	t.Helper()
+	return newServerWith(t, true, "test.portico", twoResellers())
+}
+
+func twoResellers() []config.Reseller {
+	return []config.Reseller{
 		{Slug: "acme", Name: "Acme Voice", Currency: "USD", Timezone: "UTC", Domains: []string{"portal.acme.example"},
 			OwnerEmail: "owner@acme.example", PrimaryColor: "#aa0000", AccentColor: "#00aa00"},
 		{Slug: "globex", Name: "Globex Lines", Currency: "EUR", Timezone: "UTC",
 			OwnerEmail: "owner@globex.example", PrimaryColor: "#0000aa", AccentColor: "#aaaa00"},
-	})
+	}
 }
 
 // newDemoServer is the default `go run .` set-up: reseller demo at
 // localhost and demo.localhost, owner owner@example.com with testPassword.
 func newDemoServer(t testing.TB) *testServer {
 	t.Helper()
-	return newServerWith(t, "localhost", []config.Reseller{config.DefaultReseller()})
+	return newServerWith(t, false, "localhost", []config.Reseller{config.DefaultReseller()})
 }
 
-func newServerWith(t testing.TB, baseDomain string, resellers []config.Reseller) *testServer {
+// newServerWith builds the server; durable keeps bbolt's fsync, which tests
+// skip for speed (what they check does not depend on it).
+func newServerWith(t testing.TB, durable bool, baseDomain string, resellers []config.Reseller) *testServer {
 	t.Helper()
 	dir := t.TempDir()
 	cfg, err := config.Load(config.Source{Flags: map[string]string{
@@ -75,7 +88,7 @@ func newServerWith(t testing.TB, baseDomain string, resellers []config.Reseller)
 	}
 	clock := testkit.NewClock(time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC))
 	m := metrics.New()
-	s, err := store.Open(cfg.Store.Path, store.Options{Now: clock.Now, NoSync: true, Observe: m.ObserveStore})
+	s, err := store.Open(cfg.Store.Path, store.Options{Now: clock.Now, NoSync: !durable, Observe: m.ObserveStore})
 	if err != nil {
 		t.Fatal(err)
 	}
