@@ -147,7 +147,10 @@ func (s *Service) Recharge(r *store.Reseller, cid uint64, amount, note, key stri
 	sum := sha256.Sum256([]byte(strconv.FormatUint(cid, 10) + "\x00" + strconv.FormatInt(v, 10) + "\x00" + note))
 	fingerprint := hex.EncodeToString(sum[:])
 	out := &Recharge{}
-	err = s.store.Update(func(tx *store.Tx) error {
+	// Batch: concurrent recharges share one fsync. The function only sets
+	// out's fields, so running it again (as Batch may) is harmless.
+	err = s.store.Batch(func(tx *store.Tx) error {
+		*out = Recharge{}
 		entry, replayed, err := tx.GrantCredit(r.ID, cid, v, key, fingerprint, by.Name, note)
 		if err != nil {
 			return err
