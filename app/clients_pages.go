@@ -170,13 +170,18 @@ func clientInput(c *fiber.Ctx) (clients.Input, *Form) {
 		Email: c.FormValue("email"), Phone: c.FormValue("phone"), Country: c.FormValue("country"), State: c.FormValue("state"),
 		City: c.FormValue("city"), Zip: c.FormValue("zip"), Address1: c.FormValue("address1"), Address2: c.FormValue("address2"),
 		Company: c.FormValue("company"), Role: c.FormValue("role"), Password: c.FormValue("password"), Confirm: c.FormValue("confirm")}
+	return in, formOf(in)
+}
+
+// formOf fills a form with a client's fields (never the password).
+func formOf(in clients.Input) *Form {
 	form := newForm()
 	for k, v := range map[string]string{"username": in.Username, "first_name": in.FirstName, "last_name": in.LastName, "email": in.Email,
 		"phone": in.Phone, "country": in.Country, "state": in.State, "city": in.City, "zip": in.Zip, "address1": in.Address1,
 		"address2": in.Address2, "company": in.Company, "role": in.Role} {
 		form.Values[k] = v
 	}
-	return in, form
+	return form
 }
 
 // createClient saves a new client and its owner, or shows the form again
@@ -302,14 +307,7 @@ func (a *App) showEditClient(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	form := newForm()
-	in := clients.InputOf(cl)
-	for k, v := range map[string]string{"username": in.Username, "first_name": in.FirstName, "last_name": in.LastName, "email": in.Email,
-		"phone": in.Phone, "country": in.Country, "state": in.State, "city": in.City, "zip": in.Zip, "address1": in.Address1,
-		"address2": in.Address2, "company": in.Company, "role": in.Role} {
-		form.Values[k] = v
-	}
-	return a.render(c, fiber.StatusOK, "clients/edit", "Edit "+cl.Username, a.clientForm(tenantOf(c), form, cl))
+	return a.render(c, fiber.StatusOK, "clients/edit", "Edit "+cl.Username, a.clientForm(tenantOf(c), formOf(clients.InputOf(cl)), cl))
 }
 
 // updateClient saves the edited details.
