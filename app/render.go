@@ -48,13 +48,7 @@ func parseViews(viewFS, staticFS fs.FS) (*views, error) {
 		return nil, fmt.Errorf("app: static files: %w", err)
 	}
 	v.assetVersion = hex.EncodeToString(sum.Sum(nil))[:12]
-	funcs := template.FuncMap{
-		"asset":    func(name string) string { return "/static/" + name + "?v=" + v.assetVersion },
-		"rfc3339":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"datetime": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
-		"date":     func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
-		"list":     func(items ...string) []string { return items },
-	}
+	funcs := TemplateFuncs(v.assetVersion)
 	shared, err := fs.Glob(viewFS, "layouts/*.html")
 	if err != nil {
 		return nil, err
@@ -89,6 +83,19 @@ func parseViews(viewFS, staticFS fs.FS) (*views, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+// TemplateFuncs are the functions every view may call; assetVersion goes
+// into static URLs so that they change with the files. Exported for the
+// benchmark's ceiling, which must render the same templates.
+func TemplateFuncs(assetVersion string) template.FuncMap {
+	return template.FuncMap{
+		"asset":    func(name string) string { return "/static/" + name + "?v=" + assetVersion },
+		"rfc3339":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"datetime": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+		"date":     func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
+		"list":     func(items ...string) []string { return items },
+	}
 }
 
 // Brand is the reseller's identity as every page shows it.

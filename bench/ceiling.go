@@ -75,13 +75,7 @@ func serveCeiling(args []string) error {
 // parseCeiling parses the activity page with the layouts and partials
 // into one template set, with the functions the real views use.
 func parseCeiling(views string) (*template.Template, error) {
-	funcs := template.FuncMap{
-		"asset":    func(name string) string { return "/static/" + name + "?v=0123456789ab" },
-		"rfc3339":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"datetime": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
-		"date":     func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
-		"list":     func(items ...string) []string { return items },
-	}
+	funcs := app.TemplateFuncs("0123456789ab")
 	vfs := os.DirFS(views)
 	files := []string{"console/activity.html"}
 	for _, pattern := range []string{"layouts/*.html", "partials/*.html"} {
