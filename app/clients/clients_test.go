@@ -3,7 +3,10 @@ package clients
 import (
 	"errors"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -228,5 +231,48 @@ func TestConcurrentEditsBothLand(t *testing.T) {
 	})
 	if _, err := svc.Update(r, c.ID, func(in *Input) { in.Email = "bad" }, Actor{}); !errors.As(err, new(Errors)) {
 		t.Errorf("invalid edit saved: %v", err)
+	}
+}
+
+// TestConcurrentRechargesThroughService: 200 recharges with 100 distinct
+// keys at once, through the batched commit path, make exactly 100 ledger
+// entries, move 100 units, and leave a ledger that verifies.
+func TestConcurrentRechargesThroughService(t *testing.T) {
+	t.Parallel()
+	svc, s, r, _ := newService(t)
+	c, err := svc.Create(r, validInput(), Actor{Name: "staff"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var replays atomic.Int64
+	for i := range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := svc.Recharge(r, c.ID, "1", "", "key-"+strconv.Itoa(i%100), Actor{Name: "api"})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if res.Replayed {
+				replays.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if replays.Load() != 100 {
+		t.Errorf("%d replays, want 100", replays.Load())
+	}
+	s.View(func(tx *store.Tx) error {
+		ledger, _ := tx.ClientLedger(r.ID, c.ID)
+		cl, _ := tx.Client(r.ID, c.ID)
+		if len(ledger) != 100 || tx.Credit(cl).Available != 100*10000 {
+			t.Errorf("%d entries, available %d", len(ledger), tx.Credit(cl).Available)
+		}
+		return nil
+	})
+	if problems, _ := s.Verify(); len(problems) > 0 {
+		t.Fatal(problems)
 	}
 }
