@@ -71,6 +71,10 @@ var (
 	// bucketClientLedger: rid|cid|ledger seq → nil, every ledger
 	// transaction with a leg on one of the client's accounts.
 	bucketClientLedger = []byte("idx_client_ledger")
+
+	// Added by migration 4:
+	// bucketBrandAssets: rid|name ("logo", "favicon") → BrandAsset.
+	bucketBrandAssets = []byte("brand_assets")
 )
 
 var (

@@ -63,6 +63,11 @@ var migrations = []func(*bolt.Tx) error{
 			return idx.Put(clientUserKey(u.ResellerID, u.ClientID, u.ID), nil)
 		})
 	},
+	// 4: brand assets (logos, favicons) stored per reseller.
+	func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(bucketBrandAssets)
+		return err
+	},
 }
 
 // SchemaVersion is the version this binary writes.

@@ -54,14 +54,17 @@ func DefaultPasswordPolicy() PasswordPolicy {
 
 // Reseller is one tenant.
 type Reseller struct {
-	ID             uint64         `json:"id"`
-	Slug           string         `json:"slug"`
-	Name           string         `json:"name"`
-	Status         string         `json:"status"`
-	Currency       string         `json:"currency"`
-	Timezone       string         `json:"timezone"`
-	OwnerEmail     string         `json:"owner_email"`
-	Brand          Brand          `json:"brand"`
+	ID         uint64 `json:"id"`
+	Slug       string `json:"slug"`
+	Name       string `json:"name"`
+	Status     string `json:"status"`
+	Currency   string `json:"currency"`
+	Timezone   string `json:"timezone"`
+	OwnerEmail string `json:"owner_email"`
+	Brand      Brand  `json:"brand"`
+	// ConfigBrand remembers the brand values config.toml gave last, so that
+	// reconciling keeps edits made in the branding editor.
+	ConfigBrand    Brand          `json:"config_brand"`
 	PasswordPolicy PasswordPolicy `json:"password_policy"`
 	// CreditLimit caps the reseller's pool in minor units; 0 is unlimited.
 	CreditLimit int64 `json:"credit_limit,omitempty"`
@@ -78,7 +81,10 @@ type Reseller struct {
 // Active reports whether the reseller serves pages.
 func (r *Reseller) Active() bool { return r.Status == ResellerActive }
 
-// Domain maps a host to its reseller.
+// Domain maps a host to its reseller. A domain the reseller adds (Source
+// user) is pending until DNS proves it: a TXT record at _portico.<host>
+// holding Token, or a CNAME to <slug>.<base_domain>. Config domains are
+// verified when declared.
 type Domain struct {
 	Host       string    `json:"host"`
 	ResellerID uint64    `json:"reseller_id"`
@@ -86,6 +92,11 @@ type Domain struct {
 	Status     string    `json:"status"`
 	Token      string    `json:"token,omitempty"`
 	CreatedAt  time.Time `json:"created_at"`
+	// LastCheckAt and LastResult are the latest DNS check and its outcome
+	// in words ("TXT record not found").
+	LastCheckAt time.Time `json:"last_check_at,omitzero"`
+	LastResult  string    `json:"last_result,omitempty"`
+	VerifiedAt  time.Time `json:"verified_at,omitzero"`
 }
 
 func unmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
@@ -326,9 +337,17 @@ func applySpec(r *Reseller, spec ResellerSpec) {
 	r.OwnerEmail = spec.OwnerEmail
 	r.CreditLimit = spec.CreditLimit
 	r.MaxRecharge = spec.MaxRecharge
-	r.Brand.ProductName = spec.Name
-	r.Brand.PrimaryColor = spec.PrimaryColor
-	r.Brand.AccentColor = spec.AccentColor
+	// Brand values from config.toml are first values: the branding editor
+	// owns them afterwards. A value the operator changes in the file since
+	// the last start still wins, so an edit of the file is never ignored.
+	adopt := func(field *string, last *string, fromConfig string) {
+		if *last != fromConfig {
+			*field, *last = fromConfig, fromConfig
+		}
+	}
+	adopt(&r.Brand.ProductName, &r.ConfigBrand.ProductName, spec.Name)
+	adopt(&r.Brand.PrimaryColor, &r.ConfigBrand.PrimaryColor, spec.PrimaryColor)
+	adopt(&r.Brand.AccentColor, &r.ConfigBrand.AccentColor, spec.AccentColor)
 }
 
 // pruneConfigDomains removes the reseller's config-sourced domains that

@@ -537,3 +537,37 @@ func TestAPIKeysLimitAndLookup(t *testing.T) {
 		t.Fatalf("verify: %v %v", problems, err)
 	}
 }
+
+// TestReconcileKeepsBrandEdits: config colours are first values; an edit
+// in the console survives restarts, and a later change of the file wins.
+func TestReconcileKeepsBrandEdits(t *testing.T) {
+	t.Parallel()
+	s := openTest(t)
+	spec := ResellerSpec{Slug: "acme", Name: "Acme", Currency: "USD", OwnerEmail: "o@acme.example", PrimaryColor: "#111111", AccentColor: "#222222"}
+	if _, err := s.ReconcileResellers([]ResellerSpec{spec}); err != nil {
+		t.Fatal(err)
+	}
+	brand := func() Brand {
+		var b Brand
+		s.View(func(tx *Tx) error { r, _ := tx.ResellerBySlug("acme"); b = r.Brand; return nil })
+		return b
+	}
+	s.Update(func(tx *Tx) error {
+		r, _ := tx.ResellerBySlug("acme")
+		r.Brand.ProductName, r.Brand.PrimaryColor = "Acme Voice", "#333333"
+		return tx.UpdateReseller(r)
+	})
+	if _, err := s.ReconcileResellers([]ResellerSpec{spec}); err != nil {
+		t.Fatal(err)
+	}
+	if b := brand(); b.ProductName != "Acme Voice" || b.PrimaryColor != "#333333" || b.AccentColor != "#222222" {
+		t.Fatalf("restart undid the editor: %+v", b)
+	}
+	spec.PrimaryColor = "#444444"
+	if _, err := s.ReconcileResellers([]ResellerSpec{spec}); err != nil {
+		t.Fatal(err)
+	}
+	if b := brand(); b.PrimaryColor != "#444444" || b.ProductName != "Acme Voice" {
+		t.Fatalf("a changed config colour was ignored: %+v", b)
+	}
+}
