@@ -60,10 +60,18 @@ type App struct {
 	stopOnce      sync.Once
 	stop          chan struct{}
 	done          chan struct{}
+
+	// domainHooks connect custom domains to DNS and automatic HTTPS; see
+	// SetDomainHooks in domains.go.
+	domainHooks domainHookSet
 }
 
-// BodyLimit is the largest request body accepted (413 beyond).
-const BodyLimit = 1 << 20
+// BodyLimit is the largest request body accepted (413 beyond), except on
+// the routes that take image uploads, which allow UploadLimit.
+const (
+	BodyLimit   = 1 << 20
+	UploadLimit = 5 << 20
+)
 
 // New builds the application; templates are parsed here so a broken one
 // stops the start.
@@ -95,7 +103,7 @@ func New(d Deps) (*App, error) {
 	a.fiber = fiber.New(fiber.Config{
 		AppName:               "portico",
 		DisableStartupMessage: true,
-		BodyLimit:             BodyLimit,
+		BodyLimit:             UploadLimit, // the smaller limit is enforced per route by limitBody
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          60 * time.Second,
 		IdleTimeout:           120 * time.Second,

@@ -2,6 +2,7 @@ package app
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -270,14 +271,17 @@ func TestProblemJSON(t *testing.T) {
 func TestOversizedBody(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	// Only the headers: the server answers 413 from Content-Length and
-	// closes, which would race a client still writing a real 1 MiB body.
+	// Over a raw connection: the whole body is written before the answer
+	// is read (it is under the upload limit, so the server reads it all).
 	conn, err := net.Dial("tcp", ts.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
 	fmt.Fprintf(conn, "POST /login HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n", acmeHost, BodyLimit+1)
+	if _, err := conn.Write(bytes.Repeat([]byte("a"), BodyLimit+1)); err != nil {
+		t.Fatal(err)
+	}
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		t.Fatal(err)

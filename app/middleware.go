@@ -102,6 +102,22 @@ func (a *App) securityHeaders(c *fiber.Ctx) error {
 	return c.Next()
 }
 
+// uploadRoutes may carry bodies up to UploadLimit (images); every other
+// route, the API included, BodyLimit.
+var uploadRoutes = map[string]bool{"/reseller/branding": true}
+
+// limitBody answers 413 for a body over the route's limit.
+func (a *App) limitBody(c *fiber.Ctx) error {
+	limit := BodyLimit
+	if c.Method() == fiber.MethodPost && uploadRoutes[strings.TrimSuffix(c.Path(), "/")] {
+		limit = UploadLimit
+	}
+	if len(c.Request().Body()) > limit {
+		return fiber.ErrRequestEntityTooLarge
+	}
+	return c.Next()
+}
+
 // hostOf is the request's host name without port, lower-cased.
 func hostOf(c *fiber.Ctx) string {
 	host := c.Hostname()
@@ -236,6 +252,8 @@ var staffPermissions = map[string][]string{
 	"clients.edit": {store.RoleOwner, store.RoleAdmin, store.RoleSupport}, // create, edit, disable, enable
 	"credit":       {store.RoleOwner, store.RoleAdmin, store.RoleBilling}, // recharge
 	"staff":        {store.RoleOwner, store.RoleAdmin},
+	"branding":     {store.RoleOwner, store.RoleAdmin},
+	"domains":      {store.RoleOwner, store.RoleAdmin},
 	"activity":     {store.RoleOwner, store.RoleAdmin},
 }
 

@@ -104,7 +104,12 @@ type Brand struct {
 	Initial      string
 	CSSURL       string
 	SupportEmail string
+	SupportURL   string
 	Footer       string
+	// LogoURL and FaviconURL are the reseller's uploaded images ("" when
+	// none); their URLs change with the images (see app/branding.go).
+	LogoURL    string
+	FaviconURL string
 }
 
 // NavItem is one entry of the console navigation.
@@ -141,12 +146,16 @@ func (a *App) brandOf(r *store.Reseller) Brand {
 		name = r.Name
 	}
 	initial, _ := utf8.DecodeRuneInString(name)
+	logo, favicon := a.brandAssetURLs(r.ID)
 	return Brand{
 		Name:         name,
 		Initial:      string(unicode.ToUpper(initial)),
 		CSSURL:       "/brand.css?v=" + a.brandVersion(r),
 		SupportEmail: r.Brand.SupportEmail,
+		SupportURL:   r.Brand.SupportURL,
 		Footer:       r.Brand.FooterText,
+		LogoURL:      logo,
+		FaviconURL:   favicon,
 	}
 }
 
@@ -198,6 +207,12 @@ func navigation(u *store.User, current string) (home string, items []NavItem) {
 		items = []NavItem{{Label: "Overview", URL: "/reseller"}}
 		if staffMay(u, "clients") {
 			items = append(items, NavItem{Label: "Clients", URL: "/reseller/clients"})
+		}
+		if staffMay(u, "branding") {
+			items = append(items, NavItem{Label: "Branding", URL: "/reseller/branding"})
+		}
+		if staffMay(u, "domains") {
+			items = append(items, NavItem{Label: "Domains", URL: "/reseller/domains"})
 		}
 		if staffMay(u, "staff") {
 			items = append(items, NavItem{Label: "Staff", URL: "/reseller/staff"})

@@ -11,7 +11,7 @@ import (
 // routes lists every route on one screen.
 func (a *App) routes() {
 	f := a.fiber
-	f.Use(a.observe, recover.New(), a.securityHeaders)
+	f.Use(a.observe, recover.New(), a.securityHeaders, a.limitBody)
 
 	// Operations and assets answer on any host, before tenant resolution.
 	f.Get("/healthz", a.showHealth)
@@ -44,6 +44,8 @@ func (a *App) routes() {
 	reseller := f.Group("/reseller", a.requireUser, a.requireStaff)
 	reseller.Get("/", a.showResellerHome)
 	reseller.Get("/activity", a.requireStaffArea("activity"), a.listActivity)
+	a.brandingRoutes(f, reseller.Group("/branding", a.requireStaffArea("branding")))
+	a.domainRoutes(reseller.Group("/domains", a.requireStaffArea("domains")))
 	staff := a.requireStaffArea("staff")
 	reseller.Get("/staff", staff, a.listStaff)
 	reseller.Post("/staff", staff, a.addStaff)

@@ -84,6 +84,7 @@ type Jobs struct {
 	Backup         string `toml:"backup"`
 	BackupKeep     int    `toml:"backup_keep"`
 	ClientCleanup  string `toml:"client_cleanup"`
+	DomainCheck    string `toml:"domain_check"`
 }
 
 // Session is [session].
@@ -141,7 +142,7 @@ func Defaults() *Config {
 		TLS:   TLS{CA: "https://acme-v02.api.letsencrypt.org/directory"},
 		Mail:  Mail{Port: 587, From: "Portico <noreply@localhost>", Security: "starttls"},
 		Log:   Log{Level: "info", Format: "text"},
-		Jobs:  Jobs{SessionCleanup: "@every 1h", Backup: "30 3 * * *", BackupKeep: 7, ClientCleanup: "15 4 * * *"},
+		Jobs:  Jobs{SessionCleanup: "@every 1h", Backup: "30 3 * * *", BackupKeep: 7, ClientCleanup: "15 4 * * *", DomainCheck: "@every 5m"},
 		Session: Session{IdleTimeout: Duration{12 * time.Hour},
 			MaxAge: Duration{7 * 24 * time.Hour}},
 	}
@@ -371,7 +372,7 @@ func (c *Config) Validate() Problems {
 	}
 	parser := cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 	for key, spec := range map[string]string{"jobs.session_cleanup": c.Jobs.SessionCleanup, "jobs.backup": c.Jobs.Backup,
-		"jobs.client_cleanup": c.Jobs.ClientCleanup} {
+		"jobs.client_cleanup": c.Jobs.ClientCleanup, "jobs.domain_check": c.Jobs.DomainCheck} {
 		if spec == "" || spec == "off" {
 			continue
 		}

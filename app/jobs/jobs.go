@@ -29,7 +29,12 @@ type Scheduler struct {
 	keep      int
 	// OnRun, when set, is told every run's outcome (metrics).
 	OnRun func(job string, err error)
+	// Domains checks pending custom domains; set it before Start.
+	Domains DomainChecker
 }
+
+// DomainChecker checks pending custom domains (domains.Service).
+type DomainChecker interface{ CheckPending(context.Context) error }
 
 // New builds the scheduler; a spec of "" or "off" disables that job.
 func New(cfg config.Jobs, s *store.Store, backupDir string, log *slog.Logger) (*Scheduler, error) {
@@ -44,6 +49,7 @@ func New(cfg config.Jobs, s *store.Store, backupDir string, log *slog.Logger) (*
 		{"session_cleanup", cfg.SessionCleanup, sch.CleanupSessions},
 		{"backup", cfg.Backup, sch.Backup},
 		{"client_cleanup", cfg.ClientCleanup, sch.CleanupClients},
+		{"domain_check", cfg.DomainCheck, sch.CheckDomains},
 	}
 	for _, j := range jobs {
 		if j.spec == "" || j.spec == "off" {
@@ -104,6 +110,15 @@ func (s *Scheduler) CleanupClients(context.Context) error {
 	}
 	s.log.Info("disabled clients deleted", "job", "client_cleanup", "clients", n)
 	return nil
+}
+
+// CheckDomains checks every due pending domain and verifies those whose
+// DNS proves them.
+func (s *Scheduler) CheckDomains(ctx context.Context) error {
+	if s.Domains == nil {
+		return nil
+	}
+	return s.Domains.CheckPending(ctx)
 }
 
 // backupPrefix names the daily backups; only these are pruned.

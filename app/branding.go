@@ -1,0 +1,593 @@
+package app
+
+// The branding editor (/reseller/branding, owner and admin) and the public
+// brand images. Uploads are decoded, resized and re-encoded as PNG here,
+// so the store only ever holds, and visitors only ever get, pixels this
+// code wrote: nothing a browser could run.
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"io"
+	"math"
+	"mime/multipart"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
+	"golang.org/x/image/draw"
+	"golang.org/x/image/webp"
+
+	"portico/store"
+)
+
+// brandingRoutes lists the branding editor's routes (under
+// /reseller/branding, owner/admin) and the public brand asset routes on f.
+func (a *App) brandingRoutes(f *fiber.App, console fiber.Router) {
+	// Public: the sign-in page shows the logo before anyone signs in. The
+	// tenant comes from the host, like every page's.
+	f.Get("/brand/:file", a.showBrandAsset)
+	console.Get("/", a.showBranding)
+	console.Post("/", a.saveBranding)
+}
+
+// Limits of brand images.
+const (
+	// maxBrandImageBytes caps one uploaded file.
+	maxBrandImageBytes = 2 << 20
+	maxBrandImageSize  = "2 MiB"
+	// maxBrandImagePixels caps the decoded size (width × height), read
+	// from the header before decoding, so a small file that unpacks into a
+	// huge bitmap is refused without allocating it.
+	maxBrandImagePixels = 4096 * 4096
+	// logoMaxHeight and logoMaxWidth bound the stored logo (twice what the
+	// header shows, for sharp high-density screens); smaller logos are
+	// never enlarged.
+	logoMaxHeight = 96
+	logoMaxWidth  = 480
+	// faviconSize is the stored favicon's side; uploads are fitted into
+	// the square on a transparent background, keeping their proportions.
+	faviconSize = 64
+	// brandAssetDigest is how many hex digits of an image's SHA-256 its
+	// URL carries.
+	brandAssetDigest = 16
+)
+
+// errSVG is what a person is told when they upload an SVG. SVG is refused
+// outright: it is a document that can carry script, not just pixels.
+var errSVG = imageError("SVG is not accepted: upload PNG, JPEG, GIF or WebP")
+
+// imageError is a refusal written for the person who uploaded the file.
+type imageError string
+
+func (e imageError) Error() string { return string(e) }
+
+// Brand images: decoding and re-encoding.
+
+// imageCodec decodes one format with the format's own package, never
+// through image.Decode's registry, so only the four accepted formats are
+// ever parsed.
+type imageCodec struct {
+	config func(io.Reader) (image.Config, error)
+	decode func(io.Reader) (image.Image, error)
+}
+
+// sniffImage names the format by the file's first bytes; the name and the
+// declared content type of an upload are never trusted.
+func sniffImage(data []byte) (string, imageCodec) {
+	switch {
+	case bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")):
+		return "png", imageCodec{png.DecodeConfig, png.Decode}
+	case bytes.HasPrefix(data, []byte("\xff\xd8\xff")):
+		return "jpeg", imageCodec{jpeg.DecodeConfig, jpeg.Decode}
+	case bytes.HasPrefix(data, []byte("GIF87a")), bytes.HasPrefix(data, []byte("GIF89a")):
+		return "gif", imageCodec{gif.DecodeConfig, gif.Decode} // the first frame only
+	case len(data) >= 12 && string(data[:4]) == "RIFF" && string(data[8:12]) == "WEBP":
+		return "webp", imageCodec{webp.DecodeConfig, webp.Decode}
+	}
+	return "", imageCodec{}
+}
+
+// looksLikeSVG tells an SVG apart from other unknown files, only to give
+// the clearer message; either way the file is refused.
+func looksLikeSVG(filename string, data []byte) bool {
+	ext := strings.ToLower(filename)
+	if strings.HasSuffix(ext, ".svg") || strings.HasSuffix(ext, ".svgz") {
+		return true
+	}
+	return bytes.Contains(bytes.ToLower(data[:min(len(data), 4096)]), []byte("<svg"))
+}
+
+// processBrandImage turns an upload into the stored asset: decoded by its
+// actual format, fitted to the asset's place and encoded as a fresh PNG.
+// Whatever else the file held (metadata, a trailing HTML or script
+// payload, further GIF frames) is dropped with the original bytes.
+func processBrandImage(asset, filename string, data []byte) ([]byte, error) {
+	if len(data) > maxBrandImageBytes {
+		return nil, imageError("The file is larger than " + maxBrandImageSize + ".")
+	}
+	format, codec := sniffImage(data)
+	if format == "" {
+		if looksLikeSVG(filename, data) {
+			return nil, errSVG
+		}
+		return nil, imageError("This file is not a PNG, JPEG, GIF or WebP image.")
+	}
+	cfg, err := codec.config(bytes.NewReader(data))
+	if err != nil {
+		return nil, imageError("This " + strings.ToUpper(format) + " image could not be read; it may be damaged.")
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > maxBrandImagePixels/cfg.Height {
+		return nil, imageError(fmt.Sprintf("The image is %d × %d pixels; at most %d megapixels (e.g. 4096 × 4096) are accepted.",
+			cfg.Width, cfg.Height, maxBrandImagePixels/1_000_000))
+	}
+	src, err := codec.decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, imageError("This " + strings.ToUpper(format) + " image could not be read; it may be damaged.")
+	}
+	var out *image.RGBA
+	if asset == store.AssetFavicon {
+		out = fitSquare(src, faviconSize)
+	} else {
+		out = fitWithin(src, logoMaxWidth, logoMaxHeight)
+	}
+	var buf bytes.Buffer
+	if err := (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(&buf, out); err != nil {
+		return nil, fmt.Errorf("app: encode %s: %w", asset, err)
+	}
+	return buf.Bytes(), nil
+}
+
+// fitWithin scales src down, keeping its proportions, until it fits in
+// maxW × maxH; a smaller image keeps its size.
+func fitWithin(src image.Image, maxW, maxH int) *image.RGBA {
+	b := src.Bounds()
+	scale := min(1, float64(maxW)/float64(b.Dx()), float64(maxH)/float64(b.Dy()))
+	w := max(1, int(math.Round(float64(b.Dx())*scale)))
+	h := max(1, int(math.Round(float64(b.Dy())*scale)))
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	if w == b.Dx() && h == b.Dy() {
+		draw.Copy(dst, image.Point{}, src, b, draw.Src, nil)
+	} else {
+		draw.CatmullRom.Scale(dst, dst.Bounds(), src, b, draw.Src, nil)
+	}
+	return dst
+}
+
+// fitSquare scales src, up or down, to fit a side × side square, centred
+// on a transparent background.
+func fitSquare(src image.Image, side int) *image.RGBA {
+	b := src.Bounds()
+	scale := float64(side) / float64(max(b.Dx(), b.Dy()))
+	w := min(side, max(1, int(math.Round(float64(b.Dx())*scale))))
+	h := min(side, max(1, int(math.Round(float64(b.Dy())*scale))))
+	dst := image.NewRGBA(image.Rect(0, 0, side, side))
+	at := image.Pt((side-w)/2, (side-h)/2)
+	draw.CatmullRom.Scale(dst, image.Rectangle{Min: at, Max: at.Add(image.Pt(w, h))}, src, b, draw.Src, nil)
+	return dst
+}
+
+// Brand images: serving.
+
+// brandAssetURL is where an image is served; the digest in it changes
+// with the image, so the URL may be cached for good.
+func brandAssetURL(asset *store.BrandAsset) string {
+	return "/brand/" + asset.Name + "-" + asset.SHA256[:brandAssetDigest] + ".png"
+}
+
+// brandAssetURLs are the current addresses of a reseller's logo and
+// favicon ("" when none). Every page asks; the store answers from the
+// images' headers without reading the images. A failed read leaves the
+// page without images rather than failing it.
+func (a *App) brandAssetURLs(rid uint64) (logo, favicon string) {
+	_ = a.store.View(func(tx *store.Tx) error {
+		assets, err := tx.BrandAssetHeaders(rid) // tenant scope: this reseller's images only
+		for _, asset := range assets {
+			switch asset.Name {
+			case store.AssetLogo:
+				logo = brandAssetURL(asset)
+			case store.AssetFavicon:
+				favicon = brandAssetURL(asset)
+			}
+		}
+		return err
+	})
+	return logo, favicon
+}
+
+// assetFilePattern is <name>-<digest>.png, as brandAssetURL writes it.
+var assetFilePattern = regexp.MustCompile(`^(logo|favicon)-([0-9a-f]{16})\.png$`)
+
+// showBrandAsset serves one of the host's reseller's images, with an ETag
+// and a year of caching: the URL changes when the image does. A digest of
+// another reseller's image, or of a replaced one, is not found.
+func (a *App) showBrandAsset(c *fiber.Ctx) error {
+	m := assetFilePattern.FindStringSubmatch(c.Params("file"))
+	if m == nil {
+		return fiber.ErrNotFound
+	}
+	var asset *store.BrandAsset
+	err := a.store.View(func(tx *store.Tx) (err error) {
+		asset, err = tx.BrandAsset(tenantOf(c).ID, m[1]) // tenant scope: the reseller comes from the host
+		return err
+	})
+	if err != nil {
+		return err // ErrNotFound becomes a 404
+	}
+	if !strings.HasPrefix(asset.SHA256, m[2]) {
+		return fiber.ErrNotFound
+	}
+	etag := `"` + asset.SHA256 + `"`
+	c.Set(fiber.HeaderCacheControl, "public, max-age=31536000, immutable")
+	c.Set(fiber.HeaderETag, etag)
+	c.Set(fiber.HeaderXContentTypeOptions, "nosniff") // security: served as the PNG we encoded, never sniffed
+	if etagMatches(c.Get(fiber.HeaderIfNoneMatch), etag) {
+		return c.SendStatus(fiber.StatusNotModified)
+	}
+	c.Set(fiber.HeaderContentType, "image/png")
+	return c.Send(asset.Data)
+}
+
+// etagMatches reads If-None-Match: a list of tags, weak or strong, or *.
+func etagMatches(header, etag string) bool {
+	for _, tag := range strings.Split(header, ",") {
+		tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
+		if tag == etag || tag == "*" {
+			return true
+		}
+	}
+	return false
+}
+
+// Colours and contrast.
+
+var colorPattern = regexp.MustCompile(`^#[0-9a-f]{6}$`)
+
+// relativeLuminance is WCAG's relative luminance of a #rrggbb colour.
+func relativeLuminance(hexColor string) float64 {
+	var r, g, b int
+	if _, err := fmt.Sscanf(hexColor, "#%02x%02x%02x", &r, &g, &b); err != nil {
+		return 0
+	}
+	return 0.2126*channel(r) + 0.7152*channel(g) + 0.0722*channel(b)
+}
+
+// contrastRatio is WCAG's contrast ratio of two luminances, 1 to 21.
+func contrastRatio(l1, l2 float64) float64 {
+	return (max(l1, l2) + 0.05) / (min(l1, l2) + 0.05)
+}
+
+// bestTextContrast is the contrast of black or white text on the colour,
+// whichever reads better (readableOn picks the same one for pages).
+func bestTextContrast(hexColor string) float64 {
+	l := relativeLuminance(hexColor)
+	return max(contrastRatio(l, 0), contrastRatio(l, 1))
+}
+
+// wcagAA is the contrast WCAG 2 level AA asks for normal text.
+const wcagAA = 4.5
+
+// contrastWarnings tells, per colour field, where text would fail WCAG
+// AA: black or white text on the colour (buttons, the selected menu
+// entry), and the primary colour as text on the white page (links). They
+// are warnings: the reseller may still save.
+func contrastWarnings(primary, accent string) map[string]string {
+	out := map[string]string{}
+	ratio := func(r float64) string { return fmt.Sprintf("%.1f:1", math.Floor(r*10)/10) }
+	for field, c := range map[string]string{"primary_color": primary, "accent_color": accent} {
+		if !colorPattern.MatchString(c) {
+			continue
+		}
+		if best := bestTextContrast(c); best < wcagAA {
+			out[field] = "Text on this colour reaches only " + ratio(best) + " with black or white; WCAG AA asks for 4.5:1."
+		}
+	}
+	if _, warned := out["primary_color"]; !warned && colorPattern.MatchString(primary) {
+		if r := contrastRatio(relativeLuminance(primary), 1); r < wcagAA {
+			out["primary_color"] = "Links in this colour on the white page reach only " + ratio(r) +
+				"; WCAG AA asks for 4.5:1. You can save it, but a darker shade would be easier to read."
+		}
+	}
+	return out
+}
+
+// The editor.
+
+// brandingFields are the form's text inputs, in the order of the page.
+var brandingFields = []string{"product_name", "primary_color", "accent_color", "support_email", "support_url", "footer_text", "mail_sender"}
+
+type brandingData struct {
+	Form                *Form
+	Warnings            map[string]string // field → contrast warning
+	LogoURL, FaviconURL string            // the saved images
+	Initial             string            // the preview's brand mark
+	MaxSize             string
+}
+
+func (a *App) brandingData(tenant *store.Reseller, form *Form) brandingData {
+	logo, favicon := a.brandAssetURLs(tenant.ID)
+	name := form.Values["product_name"]
+	if name == "" {
+		name = tenant.Name
+	}
+	initial, _ := utf8.DecodeRuneInString(name)
+	return brandingData{Form: form, Warnings: contrastWarnings(form.Values["primary_color"], form.Values["accent_color"]),
+		LogoURL: logo, FaviconURL: favicon, Initial: string(unicode.ToUpper(initial)), MaxSize: maxBrandImageSize}
+}
+
+// brandImageField is the view of one image upload.
+type brandImageField struct {
+	Name, Label, Hint, URL, Error, MaxSize string
+	Remove                                 bool
+}
+
+// Image builds the view of the logo or favicon upload.
+func (d brandingData) Image(name, label, hint string) brandImageField {
+	f := brandImageField{Name: name, Label: label, Hint: hint, Error: d.Form.Errors[name], MaxSize: d.MaxSize,
+		Remove: d.Form.Values["remove_"+name] == "on"}
+	if name == store.AssetLogo {
+		f.URL = d.LogoURL
+	} else {
+		f.URL = d.FaviconURL
+	}
+	return f
+}
+
+// brandColorField is the view of one colour input.
+type brandColorField struct {
+	Name, Label, Hint, Value, Error, Warning string
+	Swatch                                   string // the picker's value: always a valid colour
+}
+
+// Color builds the view of a colour input with its contrast warning.
+func (d brandingData) Color(name, label, hint string) brandColorField {
+	f := brandColorField{Name: name, Label: label, Hint: hint, Value: d.Form.Values[name], Error: d.Form.Errors[name],
+		Warning: d.Warnings[name], Swatch: d.Form.Values[name]}
+	if !colorPattern.MatchString(f.Swatch) {
+		f.Swatch = "#000000"
+	}
+	return f
+}
+
+// showBranding renders the editor filled with the saved brand.
+func (a *App) showBranding(c *fiber.Ctx) error {
+	tenant := tenantOf(c)
+	b := tenant.Brand
+	form := newForm()
+	for field, v := range map[string]string{"product_name": b.ProductName, "primary_color": b.PrimaryColor, "accent_color": b.AccentColor,
+		"support_email": b.SupportEmail, "support_url": b.SupportURL, "footer_text": b.FooterText, "mail_sender": b.MailSender} {
+		form.Values[field] = v
+	}
+	if form.Values["product_name"] == "" {
+		form.Values["product_name"] = tenant.Name
+	}
+	form.Values["primary_color"] = strings.ToLower(form.Values["primary_color"])
+	form.Values["accent_color"] = strings.ToLower(form.Values["accent_color"])
+	return a.render(c, fiber.StatusOK, "branding/edit", "Branding", a.brandingData(tenant, form))
+}
+
+// brandingChange is a validated submission of the editor.
+type brandingChange struct {
+	Brand  store.Brand       // only the editor's fields are read
+	Images map[string][]byte // asset name → processed PNG
+	Remove map[string]bool   // asset name → remove the saved image
+	Fields map[string]string // field → submitted value, for the form
+	Errors map[string]string // field → message
+}
+
+// saveBranding validates the form and its images and saves them all in
+// one transaction, or shows the form again with 422 and nothing saved.
+// The tenant cache is dropped afterwards, so the next page, error page
+// and email of this reseller carry the new brand.
+func (a *App) saveBranding(c *fiber.Ctx) error {
+	tenant := tenantOf(c)
+	change, err := readBranding(c)
+	if err != nil {
+		return err
+	}
+	if len(change.Errors) > 0 {
+		form := newForm()
+		form.Values, form.Errors = change.Fields, change.Errors
+		form.Error = "Nothing was saved. Please correct the fields marked below."
+		if len(change.Images) > 0 {
+			form.Error += " Choose your image files again: browsers do not keep them."
+		}
+		return a.render(c, fiber.StatusUnprocessableEntity, "branding/edit", "Branding", a.brandingData(tenant, form))
+	}
+	by := a.actor(c)
+	err = a.store.Update(func(tx *store.Tx) error {
+		r, err := tx.Reseller(tenant.ID) // tenant scope: the reseller comes from the host
+		if err != nil {
+			return err
+		}
+		changed := applyBranding(tx, r, change)
+		if err := tx.UpdateReseller(r); err != nil {
+			return err
+		}
+		for name, data := range change.Images {
+			if err := tx.PutBrandAsset(r.ID, &store.BrandAsset{Name: name, ContentType: "image/png", Data: data}); err != nil {
+				return err
+			}
+		}
+		for name := range change.Remove {
+			if err := tx.DeleteBrandAsset(r.ID, name); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		return tx.AddAudit(&store.AuditEvent{ResellerID: r.ID, Actor: by.Name, Action: "branding.update",
+			Target: strings.Join(changed, ", "), IP: by.IP})
+	})
+	if err != nil {
+		return err
+	}
+	a.InvalidateTenants() // every page of this reseller changes at once
+	a.setFlash(c, "success", "Branding saved. Your portal's pages and emails use it from now on.")
+	return c.Redirect("/reseller/branding", fiber.StatusSeeOther)
+}
+
+// applyBranding copies the editor's fields onto r and names what changed,
+// for the audit log.
+func applyBranding(tx *store.Tx, r *store.Reseller, change brandingChange) []string {
+	var changed []string
+	for _, f := range []struct {
+		label    string
+		dst      *string
+		newValue string
+	}{
+		{"product name", &r.Brand.ProductName, change.Brand.ProductName},
+		{"primary colour", &r.Brand.PrimaryColor, change.Brand.PrimaryColor},
+		{"accent colour", &r.Brand.AccentColor, change.Brand.AccentColor},
+		{"support email", &r.Brand.SupportEmail, change.Brand.SupportEmail},
+		{"support URL", &r.Brand.SupportURL, change.Brand.SupportURL},
+		{"footer", &r.Brand.FooterText, change.Brand.FooterText},
+		{"mail sender", &r.Brand.MailSender, change.Brand.MailSender},
+	} {
+		if *f.dst != f.newValue {
+			*f.dst = f.newValue
+			changed = append(changed, f.label)
+		}
+	}
+	for _, name := range []string{store.AssetLogo, store.AssetFavicon} {
+		switch _, err := tx.BrandAsset(r.ID, name); {
+		case change.Images[name] != nil:
+			changed = append(changed, name)
+		case change.Remove[name] && err == nil:
+			changed = append(changed, name+" removed")
+		}
+	}
+	if len(changed) == 0 {
+		changed = []string{"nothing changed"}
+	}
+	return changed
+}
+
+// readBranding reads and checks every field and image of the form. Only
+// an unexpected failure is an error; what the person got wrong is in
+// Errors.
+func readBranding(c *fiber.Ctx) (brandingChange, error) {
+	change := brandingChange{Images: map[string][]byte{}, Remove: map[string]bool{}, Fields: map[string]string{}, Errors: map[string]string{}}
+	for _, field := range brandingFields {
+		change.Fields[field] = strings.TrimSpace(strings.Clone(c.FormValue(field))) // Fiber reuses the request's memory
+	}
+	change.Fields["primary_color"] = strings.ToLower(change.Fields["primary_color"])
+	change.Fields["accent_color"] = strings.ToLower(change.Fields["accent_color"])
+	change.Brand, change.Errors = validateBrand(change.Fields)
+	for _, name := range []string{store.AssetLogo, store.AssetFavicon} {
+		if c.FormValue("remove_"+name) == "on" {
+			change.Remove[name] = true
+			change.Fields["remove_"+name] = "on" // kept ticked if the form comes back
+		}
+		data, err := uploadedImage(c, name)
+		var refusal imageError
+		switch {
+		case errors.As(err, &refusal):
+			change.Errors[name] = refusal.Error()
+		case err != nil:
+			return change, err
+		case data != nil:
+			change.Images[name] = data
+			change.Remove[name] = false // a new image replaces the old one
+		}
+		if !change.Remove[name] {
+			delete(change.Remove, name)
+		}
+	}
+	return change, nil
+}
+
+// uploadedImage reads and processes the file sent as field; nil when none
+// was chosen (browsers send an empty part without a name).
+func uploadedImage(c *fiber.Ctx, field string) ([]byte, error) {
+	fh, err := c.FormFile(field)
+	if errors.Is(err, fasthttp.ErrMissingFile) || errors.Is(err, fasthttp.ErrNoMultipartForm) || err == nil && fh == nil {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("app: read upload %s: %w", field, err)
+	}
+	if fh.Filename == "" && fh.Size == 0 {
+		return nil, nil
+	}
+	if fh.Size > maxBrandImageBytes {
+		return nil, imageError("The file is larger than " + maxBrandImageSize + ".")
+	}
+	data, err := readFormFile(fh)
+	if err != nil {
+		return nil, fmt.Errorf("app: read upload %s: %w", field, err)
+	}
+	return processBrandImage(field, fh.Filename, data)
+}
+
+// readFormFile reads at most one byte more than the cap, whatever the
+// part's header claims.
+func readFormFile(fh *multipart.FileHeader) ([]byte, error) {
+	f, err := fh.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, maxBrandImageBytes+1))
+}
+
+// validateBrand checks the editor's text fields; values are trimmed and
+// colours lower-cased already.
+func validateBrand(v map[string]string) (store.Brand, map[string]string) {
+	errs := map[string]string{}
+	b := store.Brand{ProductName: v["product_name"], PrimaryColor: v["primary_color"], AccentColor: v["accent_color"],
+		SupportEmail: v["support_email"], SupportURL: v["support_url"], FooterText: v["footer_text"], MailSender: v["mail_sender"]}
+	switch n := utf8.RuneCountInString(b.ProductName); {
+	case n == 0:
+		errs["product_name"] = "Enter the name your clients know your service by."
+	case n > 60:
+		errs["product_name"] = "Use at most 60 characters."
+	}
+	for _, field := range []string{"primary_color", "accent_color"} {
+		// security: colours go into the brand stylesheet verbatim, so
+		// nothing but #rrggbb may pass
+		if !colorPattern.MatchString(v[field]) {
+			errs[field] = "Enter a colour as # and six hex digits, such as #2457d6."
+		}
+	}
+	if b.SupportEmail != "" {
+		addr, err := mail.ParseAddress(b.SupportEmail)
+		if err != nil || addr.Address != b.SupportEmail || len(b.SupportEmail) > 254 {
+			errs["support_email"] = "Enter an email address such as help@example.com, or leave it empty."
+		}
+	}
+	if b.SupportURL != "" {
+		u, err := url.Parse(b.SupportURL)
+		// security: only web links; a javascript: or data: URL would run in the visitor's page
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || len(b.SupportURL) > 500 ||
+			strings.ContainsFunc(b.SupportURL, unicode.IsSpace) {
+			errs["support_url"] = "Enter a web address starting with https:// or http://, or leave it empty."
+		} else {
+			b.SupportURL = u.String()
+		}
+	}
+	if utf8.RuneCountInString(b.FooterText) > 200 {
+		errs["footer_text"] = "Use at most 200 characters."
+	}
+	switch {
+	case utf8.RuneCountInString(b.MailSender) > 60:
+		errs["mail_sender"] = "Use at most 60 characters."
+	case strings.ContainsAny(b.MailSender, "<>\"\\") || strings.ContainsFunc(b.MailSender, unicode.IsControl):
+		// security: the name goes into the From header of emails
+		errs["mail_sender"] = "Use letters, digits, spaces and simple punctuation, without < > \" or \\."
+	}
+	for _, field := range []string{"product_name", "footer_text"} {
+		if _, bad := errs[field]; !bad && strings.ContainsFunc(v[field], unicode.IsControl) {
+			errs[field] = "Remove the line breaks and control characters."
+		}
+	}
+	return b, errs
+}

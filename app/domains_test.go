@@ -1,0 +1,268 @@
+package app
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"portico/app/auth"
+	"portico/app/domains"
+	"portico/app/domains/dnstest"
+	"portico/store"
+)
+
+// domainsServer is the test server whose "Verify now" asks a real DNS
+// server on loopback, with a fake certificate manager.
+type domainsServer struct {
+	*testServer
+	dns     *dnstest.Server
+	mu      sync.Mutex
+	removed []string // hosts the certificate manager was told to forget
+}
+
+func newDomainsServer(t *testing.T, certs map[string]time.Time) *domainsServer {
+	t.Helper()
+	ds := &domainsServer{testServer: newTestServer(t), dns: dnstest.Start(t)}
+	hooks := DomainHooks{Resolver: domains.NewDNS(2*time.Second, ds.dns.Addr),
+		Removed: func(host string) { ds.mu.Lock(); ds.removed = append(ds.removed, host); ds.mu.Unlock() }}
+	if certs != nil {
+		hooks.CertInfo = func(host string) (bool, string, time.Time) {
+			notAfter, ok := certs[host]
+			return ok, "Test CA", notAfter
+		}
+	}
+	ds.app.SetDomainHooks(hooks)
+	return ds
+}
+
+func (ds *domainsServer) domain(t *testing.T, slug, host string) *store.Domain {
+	t.Helper()
+	var d *store.Domain
+	err := ds.store.View(func(tx *store.Tx) (err error) { d, err = tx.ResellerDomain(ds.ids[slug], host); return err })
+	if err != nil {
+		t.Fatalf("domain %s of %s: %v", host, slug, err)
+	}
+	return d
+}
+
+func mustContain(t *testing.T, what string, r response, status int, wants ...string) {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("%s: status %d, want %d\n%s", what, r.status, status, r.body)
+	}
+	for _, want := range wants {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("%s: body lacks %q", what, want)
+		}
+	}
+}
+
+// TestDomainLifecycle: acme's owner adds a domain, proves it by TXT after
+// a failed first check, the domain serves acme's pages, another proves
+// itself by CNAME, and removing the first stops it at once.
+func TestDomainLifecycle(t *testing.T) {
+	t.Parallel()
+	ds := newDomainsServer(t, map[string]time.Time{"shop.acme-voice.example": time.Date(2027, 2, 2, 0, 0, 0, 0, time.UTC)})
+	owner := ds.browser()
+	owner.login(acmeHost, "owner@acme.example", "/reseller")
+	const shop = "shop.acme-voice.example"
+
+	r := owner.get(acmeHost, "/reseller/domains")
+	mustContain(t, "domains page", r, 200, "acme.test.portico", "portal.acme.example", "declared by the operator", "verified", `name="host"`)
+	if strings.Contains(r.body, "/reseller/domains/portal.acme.example/remove") {
+		t.Errorf("the config domain has a remove button")
+	}
+
+	r = owner.post(acmeHost, "/reseller/domains", "/reseller/domains", url.Values{"host": {"  Shop.ACME-Voice.example. "}})
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/reseller/domains#dns-"+shop {
+		t.Fatalf("add: %d %q\n%s", r.status, r.header.Get("Location"), r.body)
+	}
+	d := ds.domain(t, "acme", shop)
+	r = owner.get(acmeHost, "/reseller/domains")
+	mustContain(t, "page after add", r, 200, shop+" added", "pending", "not checked yet", "_portico."+shop, d.Token,
+		"Points to <code>acme.test.portico</code>", "after verification", "Verify now")
+	if r := ds.browser().get(shop, "/login"); r.status != http.StatusNotFound || strings.Contains(r.body, "Acme") {
+		t.Fatalf("a pending domain serves pages: %d", r.status)
+	}
+
+	// nothing in DNS yet
+	r = owner.post(acmeHost, "/reseller/domains", "/reseller/domains/"+shop+"/verify", url.Values{})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("verify: %d\n%s", r.status, r.body)
+	}
+	mustContain(t, "failed check", owner.get(acmeHost, "/reseller/domains"), 200,
+		shop+" is not verified yet: TXT record not found; no CNAME record", "2026-11-02 10:00 UTC")
+
+	ds.dns.SetTXT("_portico."+shop, d.Token)
+	owner.post(acmeHost, "/reseller/domains", "/reseller/domains/"+shop+"/verify", url.Values{})
+	r = owner.get(acmeHost, "/reseller/domains")
+	mustContain(t, "passed check", r, 200, shop+" is verified", "verified by TXT record", "issued by Test CA, expires 2 Feb 2027")
+	if strings.Contains(r.body, "/reseller/domains/"+shop+"/verify") {
+		t.Errorf("a verified domain still offers Verify now")
+	}
+	mustContain(t, "verified domain serves acme", ds.browser().get(shop, "/login"), 200, "Acme Voice")
+	if r := ds.browser().get(shop, "/login"); strings.Contains(r.body, "Globex") {
+		t.Errorf("acme's domain shows globex")
+	}
+
+	// a CNAME to acme's own address proves a second domain
+	const voice = "voice.acme-calls.example"
+	owner.post(acmeHost, "/reseller/domains", "/reseller/domains", url.Values{"host": {voice}})
+	ds.dns.SetCNAME(voice, "acme.test.portico")
+	owner.post(acmeHost, "/reseller/domains", "/reseller/domains/"+voice+"/verify", url.Values{})
+	mustContain(t, "CNAME check", owner.get(acmeHost, "/reseller/domains"), 200, "verified by CNAME to acme.test.portico",
+		"not yet: requested on the first HTTPS visit")
+
+	r = owner.post(acmeHost, "/reseller/domains", "/reseller/domains/"+shop+"/remove", url.Values{})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("remove: %d\n%s", r.status, r.body)
+	}
+	r = owner.get(acmeHost, "/reseller/domains")
+	mustContain(t, "page after remove", r, 200, shop+" removed")
+	if strings.Contains(r.body, "<strong>"+shop+"</strong>") {
+		t.Errorf("removed domain still listed")
+	}
+	if r := ds.browser().get(shop, "/login"); r.status != http.StatusNotFound {
+		t.Errorf("removed domain still serves: %d", r.status)
+	}
+	ds.mu.Lock()
+	if len(ds.removed) != 1 || ds.removed[0] != shop {
+		t.Errorf("certificate manager told %v", ds.removed)
+	}
+	ds.mu.Unlock()
+
+	var audit []string
+	ds.store.View(func(tx *store.Tx) error {
+		events, _, err := tx.AuditEventsMatching(ds.ids["acme"], 0, 50, func(e *store.AuditEvent) bool { return strings.HasPrefix(e.Action, "domain.") })
+		for i := len(events) - 1; i >= 0; i-- {
+			audit = append(audit, events[i].Actor+" "+events[i].Action+" "+events[i].Target+" "+events[i].IP)
+		}
+		return err
+	})
+	want := []string{
+		"owner@acme.example domain.add " + shop + " 127.0.0.1",
+		"owner@acme.example domain.check " + shop + " 127.0.0.1",
+		"owner@acme.example domain.verify " + shop + " 127.0.0.1",
+		"owner@acme.example domain.add " + voice + " 127.0.0.1",
+		"owner@acme.example domain.verify " + voice + " 127.0.0.1",
+		"owner@acme.example domain.remove " + shop + " 127.0.0.1",
+	}
+	if strings.Join(audit, "\n") != strings.Join(want, "\n") {
+		t.Errorf("audit:\n%s\nwant:\n%s", strings.Join(audit, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestDomainTenancyAndRoles: globex can neither see nor touch acme's
+// domains, a domain belongs to one portal only, and staff other than
+// owners and admins are refused.
+func TestDomainTenancyAndRoles(t *testing.T) {
+	t.Parallel()
+	ds := newDomainsServer(t, nil)
+	const shop = "shop.acme-voice.example"
+	owner := ds.browser()
+	owner.login(acmeHost, "owner@acme.example", "/reseller")
+	owner.post(acmeHost, "/reseller/domains", "/reseller/domains", url.Values{"host": {shop}})
+	ds.domain(t, "acme", shop)
+
+	globex := ds.browser()
+	globex.login(globexHost, "owner@globex.example", "/reseller")
+	r := globex.get(globexHost, "/reseller/domains")
+	mustContain(t, "globex's page", r, 200, "globex.test.portico", "No domains yet")
+	for _, bad := range []string{shop, "portal.acme.example", "Acme"} {
+		if strings.Contains(r.body, bad) {
+			t.Errorf("globex's page shows %q", bad)
+		}
+	}
+	for _, action := range []string{"/verify", "/remove"} {
+		r := globex.post(globexHost, "/reseller/domains", "/reseller/domains/"+shop+action, url.Values{})
+		mustContain(t, "globex "+action, r, http.StatusNotFound, "Page not found")
+		if strings.Contains(r.body, "Acme") {
+			t.Errorf("globex %s names acme", action)
+		}
+	}
+	ds.domain(t, "acme", shop) // still there
+	for _, taken := range []string{shop, "Portal.Acme.Example"} {
+		r := globex.post(globexHost, "/reseller/domains", "/reseller/domains", url.Values{"host": {taken}})
+		mustContain(t, "globex adds "+taken, r, http.StatusUnprocessableEntity, "This domain is already used by another portal.")
+		if strings.Contains(r.body, "Acme Voice") || strings.Contains(r.body, "acme.test.portico") {
+			t.Errorf("the refusal names the other reseller")
+		}
+	}
+	mustContain(t, "acme adds it again", owner.post(acmeHost, "/reseller/domains", "/reseller/domains", url.Values{"host": {shop}}),
+		http.StatusUnprocessableEntity, "This domain is on your list already.")
+
+	mustContain(t, "acme's page", owner.get(acmeHost, "/reseller/domains"), 200, "automatic HTTPS is off")
+	// the operator's domain stays
+	owner.post(acmeHost, "/reseller/domains", "/reseller/domains/portal.acme.example/remove", url.Values{})
+	mustContain(t, "remove config domain", owner.get(acmeHost, "/reseller/domains"), 200, "declared by the operator in config.toml")
+	ds.domain(t, "acme", "portal.acme.example")
+	mustContain(t, "unknown domain", owner.post(acmeHost, "/reseller/domains", "/reseller/domains/nothing.example/remove", url.Values{}),
+		http.StatusNotFound)
+
+	hash, err := auth.HashPassword(testPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = ds.store.Update(func(tx *store.Tx) error {
+		return tx.CreateUser(&store.User{ResellerID: ds.ids["acme"], Email: "billing@acme.example", Role: store.RoleBilling, PasswordHash: hash})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, email := range []string{"support@acme.example", "billing@acme.example"} {
+		b := ds.browser()
+		b.login(acmeHost, email, "/reseller")
+		if r := b.get(acmeHost, "/reseller/domains"); r.status != http.StatusForbidden {
+			t.Errorf("%s sees the domains page: %d", email, r.status)
+		}
+		if strings.Contains(b.get(acmeHost, "/reseller").body, `href="/reseller/domains"`) {
+			t.Errorf("%s has a Domains link", email)
+		}
+		for _, path := range []string{"/reseller/domains", "/reseller/domains/" + shop + "/verify", "/reseller/domains/" + shop + "/remove"} {
+			if r := b.post(acmeHost, "/reseller", path, url.Values{"host": {"x.example"}}); r.status != http.StatusForbidden {
+				t.Errorf("%s POST %s: %d", email, path, r.status)
+			}
+		}
+	}
+	ds.domain(t, "acme", shop)
+	client := ds.browser()
+	client.login(acmeHost, "client@acme.example", "/dashboard")
+	if r := client.get(acmeHost, "/reseller/domains"); r.status != http.StatusForbidden {
+		t.Errorf("a client user sees the domains page: %d", r.status)
+	}
+}
+
+// TestDomainFormRefusals: every wrong name is explained at the field and
+// nothing is stored.
+func TestDomainFormRefusals(t *testing.T) {
+	t.Parallel()
+	ds := newDomainsServer(t, nil)
+	owner := ds.browser()
+	owner.login(acmeHost, "owner@acme.example", "/reseller")
+	for _, tc := range []struct{ input, message string }{
+		{"", "Enter a domain name such as portal.example.com."},
+		{"test.portico", "Names under test.portico belong to this service: your portal is at acme.test.portico already."},
+		{"globex.test.portico", "Names under test.portico belong to this service"},
+		{"new.acme.test.portico", "Names under test.portico belong to this service"},
+		{"192.0.2.1", "Enter a domain name, not an IP address."},
+		{"[::1]", "Enter a domain name, not an IP address."},
+		{"intranet", "Enter a full domain name such as portal.example.com."},
+		{"co.uk", "public suffix"},
+		{"bad_name!.example", "This is not a valid domain name"},
+	} {
+		t.Run(tc.input, func(t *testing.T) {
+			b := *owner
+			b.t = t
+			r := b.post(acmeHost, "/reseller/domains", "/reseller/domains", url.Values{"host": {tc.input}})
+			mustContain(t, "refusal", r, http.StatusUnprocessableEntity, `class="field-error" id="e-host"`, tc.message, `aria-invalid="true"`)
+		})
+	}
+	var list []*store.Domain
+	ds.store.View(func(tx *store.Tx) (err error) { list, err = tx.Domains(ds.ids["acme"]); return err })
+	if len(list) != 1 {
+		t.Fatalf("refused names were stored: %d domains", len(list))
+	}
+}
