@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -25,8 +26,10 @@ import (
 	"time"
 
 	"portico/app"
+	"portico/app/certs"
 	"portico/app/config"
 	"portico/app/control"
+	"portico/app/domains"
 	"portico/app/jobs"
 	"portico/app/mail"
 	"portico/app/metrics"
@@ -227,20 +230,21 @@ func portalURL(cfg *config.Config, slug string) string {
 			host = r.Domains[0]
 		}
 	}
-	_, port, _ := net.SplitHostPort(cfg.Server.HTTP)
-	if port != "" && port != "80" {
+	scheme, addr, defaultPort := "http", cfg.Server.HTTP, "80"
+	if cfg.TLS.Enabled {
+		scheme, addr, defaultPort = "https", cfg.Server.HTTPS, "443"
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	if port != "" && port != defaultPort {
 		host += ":" + port
 	}
-	return "http://" + host + "/"
+	return scheme + "://" + host + "/"
 }
 
 func serve(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	cfg, err := loadConfig(o)
 	if err != nil {
 		return err
-	}
-	if cfg.TLS.Enabled {
-		return errors.New("tls.enabled: automatic TLS is not available in this build yet; terminate TLS in a reverse proxy and list it in server.trusted_proxies")
 	}
 	log := newLogger(cfg.Log, stderr)
 	m := metrics.New()
@@ -279,18 +283,60 @@ func serve(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.Server.HTTP, err)
 	}
+	// With automatic TLS the app answers on the HTTPS listener, and the
+	// HTTP listener only answers ACME HTTP-01 challenges and redirects.
+	var tlsOn *httpsListeners
+	if cfg.TLS.Enabled {
+		if tlsOn, err = listenHTTPS(cfg, dataDir, web.AllowCertificate, log); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	// Custom domains: "Verify now" and the domain_check job resolve DNS with
+	// the system's servers; with TLS, a removed domain's certificate goes too.
+	resolver := domains.SystemResolver()
+	hooks := app.DomainHooks{Resolver: resolver}
+	if tlsOn != nil {
+		mgr := tlsOn.certs
+		hooks.CertInfo = mgr.Info
+		// certmagic does not ask the decision again for a cached
+		// certificate: a removed domain's must go from cache and disk.
+		hooks.Removed = func(host string) {
+			if err := mgr.Remove(host); err != nil {
+				log.Error("certs: forget removed domain", "host", host, "err", err)
+			}
+		}
+	}
+	web.SetDomainHooks(hooks)
+	scheduler.Domains = domains.New(domains.Config{Store: s, BaseDomain: cfg.Server.BaseDomain, Resolver: resolver, Log: log,
+		OnVerified: func(string) { web.InvalidateTenants() }})
 	ctl, err := control.Listen(control.SocketPath(dataDir), s, log)
 	if err != nil {
 		ln.Close()
+		if tlsOn != nil {
+			tlsOn.https.Close()
+			tlsOn.certs.Stop()
+		}
 		return err
 	}
 	mailCtx, stopMail := context.WithCancel(context.Background())
 	go queue.Run(mailCtx)
 	scheduler.Start()
 
-	served := make(chan error, 1)
-	go func() { served <- web.Serve(ln) }()
-	log.Info("portico is serving", "http", ln.Addr().String(), "store", cfg.Store.Path, "version", buildVersion())
+	served := make(chan error, 2)
+	if tlsOn == nil {
+		go func() { served <- web.Serve(ln) }()
+		log.Info("portico is serving", "http", ln.Addr().String(), "store", cfg.Store.Path, "version", buildVersion())
+	} else {
+		go func() { served <- web.Serve(tlsOn.certs.Listener(tlsOn.https)) }()
+		go func() {
+			if err := tlsOn.redirect.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				served <- err
+			}
+		}()
+		log.Info("portico is serving", "https", tlsOn.https.Addr().String(), "http", ln.Addr().String()+" (ACME challenges, redirect to https)",
+			"ca", cfg.TLS.CA, "store", cfg.Store.Path, "version", buildVersion())
+	}
 
 	select {
 	case <-ctx.Done():
@@ -300,8 +346,16 @@ func serve(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
+	if tlsOn != nil {
+		if serr := tlsOn.redirect.Shutdown(shutdownCtx); serr != nil {
+			log.Error("shutdown http listener", "err", serr)
+		}
+	}
 	if serr := web.Shutdown(shutdownCtx); serr != nil {
 		log.Error("shutdown", "err", serr)
+	}
+	if tlsOn != nil {
+		tlsOn.certs.Stop()
 	}
 	scheduler.Stop(shutdownCtx)
 	stopMail()
@@ -309,6 +363,31 @@ func serve(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	_ = ctl.Close(shutdownCtx)
 	log.Info("stopped")
 	return err
+}
+
+// httpsListeners are what automatic TLS adds to serving: the certificate
+// manager, the HTTPS listener (TCP; TLS comes from the manager) and the
+// server for the plain-HTTP listener.
+type httpsListeners struct {
+	certs    *certs.Manager
+	https    net.Listener
+	redirect *http.Server
+}
+
+// listenHTTPS builds the certificate manager, whose on-demand issuance is
+// guarded by decide, and opens the HTTPS listener.
+func listenHTTPS(cfg *config.Config, dataDir string, decide certs.DecisionFunc, log *slog.Logger) (*httpsListeners, error) {
+	m, err := certs.New(certs.Options{DataDir: dataDir, CA: cfg.TLS.CA, Email: cfg.TLS.Email, Decide: decide,
+		HTTPAddr: cfg.Server.HTTP, HTTPSAddr: cfg.Server.HTTPS, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.Server.HTTPS)
+	if err != nil {
+		m.Stop()
+		return nil, fmt.Errorf("listen %s: %w", cfg.Server.HTTPS, err)
+	}
+	return &httpsListeners{certs: m, https: ln, redirect: m.HTTPServer()}, nil
 }
 
 // backup copies the store to path: directly when no server runs, through
