@@ -73,13 +73,8 @@ func (a *App) showBrandCSS(c *fiber.Ctx) error {
 // readableOn picks black or white text for a background colour by WCAG
 // relative luminance.
 func readableOn(hexColor string) string {
-	var r, g, b int
-	if _, err := fmt.Sscanf(hexColor, "#%02x%02x%02x", &r, &g, &b); err != nil {
-		return "#ffffff"
-	}
-	lum := 0.2126*channel(r) + 0.7152*channel(g) + 0.0722*channel(b)
-	// contrast with white: 1.05/(lum+0.05); with black: (lum+0.05)/0.05
-	if 1.05/(lum+0.05) >= (lum+0.05)/0.05 {
+	lum := relativeLuminance(hexColor)
+	if contrastRatio(lum, 1) >= contrastRatio(lum, 0) {
 		return "#ffffff"
 	}
 	return "#000000"
