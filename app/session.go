@@ -26,6 +26,9 @@ type tenantCache struct {
 	baseDomain string
 	mu         sync.RWMutex
 	hosts      map[string]*store.Reseller
+	// generation moves on every reset; a lookup that read the store before
+	// a reset must not put its (older) answer back into the fresh map.
+	generation uint64
 }
 
 func newTenantCache(s *store.Store, baseDomain string) *tenantCache {
@@ -35,12 +38,14 @@ func newTenantCache(s *store.Store, baseDomain string) *tenantCache {
 func (t *tenantCache) reset() {
 	t.mu.Lock()
 	t.hosts = map[string]*store.Reseller{}
+	t.generation++
 	t.mu.Unlock()
 }
 
 func (t *tenantCache) lookup(host string) *store.Reseller {
 	t.mu.RLock()
 	r, ok := t.hosts[host]
+	generation := t.generation
 	t.mu.RUnlock()
 	if ok {
 		return r
@@ -64,10 +69,12 @@ func (t *tenantCache) lookup(host string) *store.Reseller {
 		return nil
 	}
 	t.mu.Lock()
-	if len(t.hosts) > 10000 {
-		t.hosts = map[string]*store.Reseller{}
+	if t.generation == generation { // else a change came meanwhile: do not cache what we read
+		if len(t.hosts) > 10000 {
+			t.hosts = map[string]*store.Reseller{}
+		}
+		t.hosts[strings.Clone(host)] = r // the host may alias Fiber's request buffer
 	}
-	t.hosts[strings.Clone(host)] = r // the host may alias Fiber's request buffer
 	t.mu.Unlock()
 	return r
 }
