@@ -196,7 +196,19 @@ func (m *Manager) getCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, 
 	defer cancel()
 	defer context.AfterFunc(m.stopping, cancel)()
 
-	cert, err := m.magic.GetCertificateWithContext(ctx, hello)
+	// Security: the decision is asked on every handshake, not only before
+	// issuance, so a cached certificate of a host that lost its right (its
+	// reseller disabled, its domain dropped from config.toml) is not served.
+	// It is one store read; the handshake benchmark shows the cost.
+	// Without SNI certmagic decides for the listener's address itself.
+	var cert *tls.Certificate
+	var err error
+	if hello.ServerName != "" {
+		err = m.allow(ctx, hello.ServerName)
+	}
+	if err == nil {
+		cert, err = m.magic.GetCertificateWithContext(ctx, hello)
+	}
 	switch {
 	case err == nil:
 		return cert, nil

@@ -56,13 +56,18 @@ func TestOnDemandDecision(t *testing.T) {
 		t.Errorf("certificates are not stored under the data dir: %v", err)
 	}
 
-	// A second handshake is served from the cache: no new decision.
+	// A second handshake is served from the cache (the same certificate),
+	// and the decision is asked again: a host can lose its right.
 	before := len(decisions())
-	if _, err := e.handshake("allowed.example"); err != nil {
+	again, err := e.handshake("allowed.example")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if after := decisions(); len(after) != before {
-		t.Errorf("cached certificate asked the decision again: %v", after[before:])
+	if !again.Equal(leaf) {
+		t.Errorf("second handshake got another certificate: not from the cache")
+	}
+	if after := decisions(); len(after) != before+1 {
+		t.Errorf("decision asked %d times for a cached certificate, want once", len(after)-before)
 	}
 
 	e.mustRefuse("refused.example")
@@ -145,8 +150,11 @@ func TestRemove(t *testing.T) {
 		t.Fatalf("handshake: %v\nlogs:\n%s", err, e.logs)
 	}
 	allowed.Store(false)
-	if _, err := e.handshake("gone.example"); err != nil {
-		t.Fatalf("the cached certificate should still be served (that is the trap): %v", err)
+	// certmagic would serve its cached certificate without asking again;
+	// the Manager asks on every handshake, so a host that lost its right
+	// is refused at once, before Remove (which then clears cache and disk).
+	if _, err := e.handshake("gone.example"); err == nil {
+		t.Fatal("a cached certificate was served to a host that lost its right")
 	}
 	if err := e.mgr.Remove("Gone.Example"); err != nil {
 		t.Fatal(err)
