@@ -63,8 +63,6 @@ func (a *App) showOpenAPI(c *fiber.Ctx) error {
 const (
 	// apiRequestsPerMinute is how many requests one key may make per minute.
 	apiRequestsPerMinute = 600
-	// apiKeyNameMax is the longest key name (characters).
-	apiKeyNameMax = 100
 	// idempotencyKeyMax is the longest Idempotency-Key (bytes).
 	idempotencyKeyMax = 255
 )

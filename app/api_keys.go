@@ -2,12 +2,10 @@ package app
 
 import (
 	"errors"
-	"strings"
-	"unicode/utf8"
+	"fmt"
 
 	"github.com/gofiber/fiber/v2"
 
-	"portico/app/auth"
 	"portico/app/clients"
 	"portico/store"
 )
@@ -22,7 +20,8 @@ type apiNewKey struct {
 
 // createAPIClientKey answers POST /clients/{client}/api-keys: a new key
 // for the client's PBX or scripts. A business holds at most ten active
-// keys (409 beyond), so a leaked-key clean-up stays manageable.
+// keys (409 beyond), so a leaked-key clean-up stays manageable. The rules
+// are the client's API keys tab's (clients.Service.CreateKey).
 func (a *App) createAPIClientKey(c *fiber.Ctx) error {
 	tenant := tenantOf(c)
 	var body struct {
@@ -31,32 +30,34 @@ func (a *App) createAPIClientKey(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &body); err != nil {
 		return err
 	}
-	name := strings.TrimSpace(body.Name)
-	if name == "" || utf8.RuneCountInString(name) > apiKeyNameMax {
-		return invalidFields(clients.Errors{{Field: "name", Message: "Enter a name of 1 to 100 characters that says what uses the key."}})
+	if _, err := clients.KeyName(body.Name); err != nil { // a bad name is 422 whatever the client
+		return apiKeyError(err)
 	}
-	secret, prefix, hash := auth.NewAPIKey() // only the hash is stored
-	by := apiActor(c)
-	key := &store.APIKey{ResellerID: tenant.ID, Name: name, Prefix: prefix, Hash: hash, CreatedBy: by.Name}
-	err := a.store.Update(func(tx *store.Tx) error {
-		cl, err := clientByRef(tx, tenant.ID, c.Params("client")) // tenant scope: only this reseller's clients get keys
-		if err != nil {
-			return err
-		}
-		key.ClientID = cl.ID
-		if err := tx.CreateAPIKey(key); err != nil {
-			return err
-		}
-		return tx.AddAudit(&store.AuditEvent{ResellerID: tenant.ID, ClientID: cl.ID, Actor: by.Name, Action: "api_key.create",
-			Target: cl.Username + " " + prefix + " " + name, IP: by.IP})
+	var cl *store.Client
+	err := a.store.View(func(tx *store.Tx) (err error) {
+		cl, err = clientByRef(tx, tenant.ID, c.Params("client")) // tenant scope: only this reseller's clients get keys
+		return err
 	})
+	if err != nil {
+		return apiKeyError(err)
+	}
+	key, err := a.clients.CreateKey(tenant.ID, cl.ID, body.Name, apiActor(c))
+	if err != nil {
+		return apiKeyError(err)
+	}
+	return c.Status(fiber.StatusCreated).JSON(apiNewKey{ID: key.ID, Name: key.Name, Key: key.Secret})
+}
+
+// apiKeyError is the API's answer to a failed key creation.
+func apiKeyError(err error) error {
+	var errs clients.Errors
 	switch {
+	case errors.As(err, &errs):
+		return invalidFields(errs)
 	case errors.Is(err, store.ErrNotFound):
 		return apiError(fiber.StatusNotFound, "There is no such client.")
-	case errors.Is(err, store.ErrConflict):
-		return apiError(fiber.StatusConflict, "This client already has the most active API keys allowed (10).")
-	case err != nil:
-		return err
+	case errors.Is(err, clients.ErrKeyLimit):
+		return apiError(fiber.StatusConflict, fmt.Sprintf("This client already has the most active API keys allowed (%d). Revoke one before creating another.", store.MaxActiveAPIKeys))
 	}
-	return c.Status(fiber.StatusCreated).JSON(apiNewKey{ID: key.ID, Name: key.Name, Key: secret})
+	return err
 }

@@ -222,7 +222,7 @@ func navigation(u *store.User, current string) (home string, items []NavItem) {
 		}
 	} else {
 		home = "/dashboard"
-		items = []NavItem{{Label: "Dashboard", URL: "/dashboard"}}
+		items = []NavItem{{Label: "Dashboard", URL: "/dashboard"}, {Label: "Settings", URL: "/settings"}}
 	}
 	for i := range items {
 		// the section is current on its own pages too (/reseller/clients/7)

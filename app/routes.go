@@ -64,4 +64,13 @@ func (a *App) routes() {
 
 	client := f.Group("/dashboard", a.requireUser, a.requireClient)
 	client.Get("/", a.showClientHome)
+
+	settings := f.Group("/settings", a.requireUser, a.requireClient)
+	settings.Get("/", a.showSettings)
+	settings.Post("/password", a.requireTab("security"), a.changePassword)
+	settings.Post("/sessions/revoke-others", a.requireTab("security"), a.revokeOtherSessions)
+	settings.Post("/sessions/:id", a.requireTab("security"), a.revokeSession)
+	settings.Post("/api-keys", a.requireTab("api-keys"), a.createClientAPIKey)
+	settings.Post("/api-keys/:id<int>/revoke", a.requireTab("api-keys"), a.revokeClientAPIKey)
+	settings.Get("/activity.csv", a.requireTab("activity"), a.exportClientActivity)
 }

@@ -168,6 +168,31 @@ func (tx *Tx) APIKeyByHash(hash []byte) (*APIKey, error) {
 	return &k, nil
 }
 
+// RevokeAPIKey revokes key id of reseller rid that belongs to client cid
+// (0 for the reseller's own keys). A key of another reseller or of another
+// owner is ErrNotFound, never revoked. Revoking a revoked key changes
+// nothing and reports revoked false. A revoked key keeps its hash index
+// entry, so it is still found and refused, and no longer counts toward
+// MaxActiveAPIKeys.
+func (tx *Tx) RevokeAPIKey(rid, cid, id uint64) (key *APIKey, revoked bool, err error) {
+	b := tx.bucket(bucketAPIKeys)
+	var k APIKey
+	if err := get(b, tenantKey(rid, id), &k); err != nil { // tenant scope: the key is looked up under rid
+		return nil, false, fmt.Errorf("store: api key %d/%d: %w", rid, id, err)
+	}
+	if k.ClientID != cid { // scope: one client's key is not another's, nor the reseller's
+		return nil, false, fmt.Errorf("store: api key %d/%d: %w", rid, id, ErrNotFound)
+	}
+	if !k.RevokedAt.IsZero() {
+		return &k, false, nil
+	}
+	k.RevokedAt = tx.now
+	if err := put(b, tenantKey(rid, id), &k); err != nil {
+		return nil, false, err
+	}
+	return &k, true, nil
+}
+
 // APIKeyRef names one API key.
 type APIKeyRef struct{ ResellerID, KeyID uint64 }
 

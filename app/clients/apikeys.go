@@ -1,0 +1,135 @@
+package clients
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"portico/app/auth"
+	"portico/store"
+)
+
+// KeyNameMax is the longest API key name, in characters.
+const KeyNameMax = 100
+
+// ErrKeyLimit refuses a key beyond store.MaxActiveAPIKeys active keys of
+// one business. It is a store.ErrConflict too.
+var ErrKeyLimit = fmt.Errorf("clients: at most %d active API keys: %w", store.MaxActiveAPIKeys, store.ErrConflict)
+
+// NewKey is an API key just created. Secret is the full key: it is given
+// to whoever asked for it this once and is never stored (the store keeps
+// its SHA-256 only).
+type NewKey struct {
+	*store.APIKey
+	Secret string
+}
+
+// KeyName checks and tidies the name of a new key.
+func KeyName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	switch {
+	case name == "":
+		return "", Errors{{Field: "name", Message: "Enter a name of 1 to 100 characters that says what uses the key, such as “Office PBX”."}}
+	case !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl):
+		return "", Errors{{Field: "name", Message: "Use letters, digits, spaces and punctuation only."}}
+	case utf8.RuneCountInString(name) > KeyNameMax:
+		return "", Errors{{Field: "name", Message: fmt.Sprintf("Use at most %d characters.", KeyNameMax)}}
+	}
+	return name, nil
+}
+
+// CreateKey issues an API key that acts for client cid of reseller rid,
+// with its audit event. A wrong name is Errors, a client that already
+// holds store.MaxActiveAPIKeys active keys ErrKeyLimit, and a client not
+// of rid store.ErrNotFound.
+func (s *Service) CreateKey(rid, cid uint64, name string, by Actor) (*NewKey, error) {
+	name, err := KeyName(name)
+	if err != nil {
+		return nil, err
+	}
+	secret, prefix, hash := auth.NewAPIKey() // only the hash is stored
+	key := &store.APIKey{ResellerID: rid, ClientID: cid, Name: name, Prefix: prefix, Hash: hash, CreatedBy: by.Name}
+	err = s.store.Update(func(tx *store.Tx) error {
+		cl, err := tx.Client(rid, cid) // tenant scope: only the reseller's own clients get keys
+		if err != nil {
+			return err
+		}
+		if err := tx.CreateAPIKey(key); errors.Is(err, store.ErrConflict) {
+			// The store's only other conflict is two keys with one SHA-256,
+			// which 256 random bits make impossible in practice.
+			return ErrKeyLimit
+		} else if err != nil {
+			return err
+		}
+		return tx.AddAudit(&store.AuditEvent{ResellerID: rid, ClientID: cid, Actor: by.Name, Action: "api_key.create",
+			Target: keyTarget(cl, key), IP: by.IP})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &NewKey{APIKey: key, Secret: secret}, nil
+}
+
+// RevokeKey revokes key id of client cid: the next request with it is
+// refused. Another client's or another reseller's key is
+// store.ErrNotFound. Revoking a revoked key changes nothing and records
+// nothing; revoked says whether this call revoked it.
+func (s *Service) RevokeKey(rid, cid, id uint64, by Actor) (key *store.APIKey, revoked bool, err error) {
+	err = s.store.Update(func(tx *store.Tx) error {
+		cl, err := tx.Client(rid, cid)
+		if err != nil {
+			return err
+		}
+		if key, revoked, err = tx.RevokeAPIKey(rid, cid, id); err != nil || !revoked {
+			return err
+		}
+		return tx.AddAudit(&store.AuditEvent{ResellerID: rid, ClientID: cid, Actor: by.Name, Action: "api_key.revoke",
+			Target: keyTarget(cl, key), IP: by.IP})
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return key, revoked, nil
+}
+
+// Keys lists client cid's API keys: active ones first, then revoked ones,
+// each newest first.
+func (s *Service) Keys(rid, cid uint64) ([]*store.APIKey, error) {
+	var out []*store.APIKey
+	err := s.store.View(func(tx *store.Tx) error {
+		all, err := tx.APIKeys(rid) // tenant scope: the reseller's keys only
+		if err != nil {
+			return err
+		}
+		for _, k := range all {
+			if k.ClientID == cid && cid != 0 { // scope: this client's keys, never the reseller's
+				out = append(out, k)
+			}
+		}
+		return nil
+	})
+	slices.SortStableFunc(out, func(x, y *store.APIKey) int {
+		if c := cmp.Compare(revokedRank(x), revokedRank(y)); c != 0 {
+			return c
+		}
+		return cmp.Compare(y.ID, x.ID)
+	})
+	return out, err
+}
+
+func revokedRank(k *store.APIKey) int {
+	if k.RevokedAt.IsZero() {
+		return 0
+	}
+	return 1
+}
+
+// keyTarget names a key in the audit log by its visible prefix, never
+// its secret.
+func keyTarget(cl *store.Client, k *store.APIKey) string {
+	return cl.Username + " " + k.Prefix + " " + k.Name
+}

@@ -1,0 +1,125 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"portico/app/clients"
+	"portico/store"
+)
+
+// apiKeysTabURL is the API keys tab of /settings.
+const apiKeysTabURL = "/settings?tab=api-keys"
+
+// apiKeyRow is one key as the API keys tab lists it.
+type apiKeyRow struct {
+	ID                    uint64
+	Name, Prefix          string
+	CreatedBy             string
+	CreatedAt, LastUsedAt time.Time
+	RevokedAt             time.Time
+}
+
+// Revoked reports whether the key no longer works.
+func (r apiKeyRow) Revoked() bool { return !r.RevokedAt.IsZero() }
+
+// apiKeysTabData is the Data of views/settings/api-keys.html.
+type apiKeysTabData struct {
+	Keys        []apiKeyRow
+	Active, Max int
+	Form        *Form
+	// Created is the key just created, shown in full this once: it is
+	// rendered into the POST's own reply, never put in a cookie or a URL.
+	Created *clients.NewKey
+}
+
+// AtLimit reports whether the client holds the most active keys allowed.
+func (d apiKeysTabData) AtLimit() bool { return d.Active >= d.Max }
+
+// loadAPIKeysTab lists the client's API keys (settings.go's registry).
+func (a *App) loadAPIKeysTab(c *fiber.Ctx) (any, error) {
+	return a.apiKeysTab(c, newForm(), nil)
+}
+
+// apiKeysTab builds the tab for the signed-in user's client.
+func (a *App) apiKeysTab(c *fiber.Ctx, form *Form, created *clients.NewKey) (apiKeysTabData, error) {
+	tenant, user := tenantOf(c), userOf(c)
+	data := apiKeysTabData{Max: store.MaxActiveAPIKeys, Form: form, Created: created}
+	keys, err := a.clients.Keys(tenant.ID, user.ClientID) // scope: the client comes from the session, never the request
+	if err != nil {
+		return data, err
+	}
+	for _, k := range keys {
+		row := apiKeyRow{ID: k.ID, Name: k.Name, Prefix: k.Prefix, CreatedBy: k.CreatedBy, CreatedAt: k.CreatedAt,
+			LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt}
+		// a use noted in memory but not yet written (see keyUses)
+		if at, ok := a.api.used.lastUsed(store.APIKeyRef{ResellerID: k.ResellerID, KeyID: k.ID}); ok && at.After(row.LastUsedAt) {
+			row.LastUsedAt = at
+		}
+		if !row.Revoked() {
+			data.Active++
+		}
+		data.Keys = append(data.Keys, row)
+	}
+	return data, nil
+}
+
+// renderAPIKeysTab renders the API keys tab with its tab bar, for the
+// replies to the tab's forms. The bar is built as showSettings builds it.
+func (a *App) renderAPIKeysTab(c *fiber.Ctx, status int, data apiKeysTabData) error {
+	return a.renderSettingsTab(c, status, "api-keys", data)
+}
+
+// createClientAPIKey creates a key for the signed-in user's client and
+// shows it in full in this reply, once, with a copy button. It does not
+// redirect: the key must not travel in a flash cookie or a URL.
+func (a *App) createClientAPIKey(c *fiber.Ctx) error {
+	tenant, user := tenantOf(c), userOf(c)
+	name := c.FormValue("name")
+	form := newForm()
+	form.Values["name"] = name
+	key, err := a.clients.CreateKey(tenant.ID, user.ClientID, name, a.actor(c)) // scope: the session's client
+	var errs clients.Errors
+	status := fiber.StatusOK
+	switch {
+	case errors.As(err, &errs):
+		form.Errors = errs.Map()
+		status = fiber.StatusUnprocessableEntity
+	case errors.Is(err, clients.ErrKeyLimit):
+		form.Error = fmt.Sprintf("You already have %d active API keys, the most allowed. Revoke a key you no longer use, then create the new one.", store.MaxActiveAPIKeys)
+		status = fiber.StatusConflict
+	case err != nil:
+		return err
+	default:
+		form = newForm() // the next key starts from an empty form
+	}
+	data, err := a.apiKeysTab(c, form, key)
+	if err != nil {
+		return err
+	}
+	return a.renderAPIKeysTab(c, status, data)
+}
+
+// revokeClientAPIKey revokes one of the client's keys: the next request
+// with it is refused. Another client's or reseller's key is not found.
+func (a *App) revokeClientAPIKey(c *fiber.Ctx) error {
+	tenant, user := tenantOf(c), userOf(c)
+	id, err := strconv.ParseUint(c.Params("id"), 10, 64)
+	if err != nil {
+		return fiber.ErrNotFound
+	}
+	key, revoked, err := a.clients.RevokeKey(tenant.ID, user.ClientID, id, a.actor(c)) // scope: the session's client
+	if err != nil {
+		return err // store.ErrNotFound is 404
+	}
+	if revoked {
+		a.setFlash(c, "success", "The key “"+key.Name+"” ("+key.Prefix+") is revoked. Requests with it are refused from now on.")
+	} else {
+		a.setFlash(c, "info", "The key “"+key.Name+"” ("+key.Prefix+") was already revoked.")
+	}
+	return c.Redirect(apiKeysTabURL, fiber.StatusSeeOther)
+}
