@@ -85,7 +85,9 @@ func CheckPassword(encoded, password string) error {
 	if err != nil {
 		return fmt.Errorf("auth: bad key")
 	}
-	if memory > 256*1024 || iterations > 16 || threads == 0 || len(want) == 0 || len(want) > 64 {
+	// A damaged or foreign hash must not panic argon2 (it does for 0 passes
+	// or too little memory) nor cost unbounded work.
+	if iterations < 1 || iterations > 16 || threads == 0 || memory < 8*uint32(threads) || memory > 256*1024 || len(want) < 4 || len(want) > 64 {
 		return fmt.Errorf("auth: argon2 parameters out of range")
 	}
 	got := argonKey([]byte(password), salt, iterations, memory, threads, uint32(len(want)))

@@ -1,0 +1,44 @@
+package app
+
+import (
+	"strings"
+	"testing"
+)
+
+// FuzzBearerToken: whatever arrives in Authorization, parsing never
+// panics, and what it accepts has the shape of a key.
+//
+//	go test ./app -run '^$' -fuzz FuzzBearerToken -fuzztime 30s
+func FuzzBearerToken(f *testing.F) {
+	for _, seed := range []string{"", "Bearer ", "Bearer pk_abcdefgh_" + strings.Repeat("x", 43), "bearer  pk_12345678_" + strings.Repeat("y", 32),
+		"Basic abc", "Bearer pk__", "Bearer pk_abcdefgh_short", "Bearer pk_abcdefgh_" + strings.Repeat("z", 200)} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, header string) {
+		token, ok := bearerToken(header)
+		if !ok {
+			return
+		}
+		id, secret, found := strings.Cut(strings.TrimPrefix(token, "pk_"), "_")
+		if !strings.HasPrefix(token, "pk_") || !found || len(id) != 8 || len(secret) < 32 || len(secret) > 128 {
+			t.Fatalf("accepted %q as %q", header, token)
+		}
+	})
+}
+
+// FuzzSafeNext: the ?next= of the sign-in page can only ever name a path
+// on this site.
+func FuzzSafeNext(f *testing.F) {
+	for _, seed := range []string{"/reseller", "//evil.example", "/\\evil.example", "https://evil.example", "/ok\r\nSet-Cookie: x", "", "/a?b=c"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, next string) {
+		got := safeNext(next)
+		if got == "" {
+			return
+		}
+		if !strings.HasPrefix(got, "/") || strings.HasPrefix(got, "//") || strings.HasPrefix(got, "/\\") || strings.ContainsAny(got, "\r\n") {
+			t.Fatalf("safeNext(%q) = %q leaves the site", next, got)
+		}
+	})
+}
