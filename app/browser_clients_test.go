@@ -56,7 +56,7 @@ func TestBrowserClientLifecycle(t *testing.T) {
 	if u, status := chromeSubmit(t, ctx, "recharge", `button[type=submit].button-primary`); u.Path != clientPath || status != http.StatusOK {
 		t.Fatalf("after recharge: %s %d", u, status)
 	}
-	if got := chromeText(t, ctx, ".card .meter-figures"); !strings.HasPrefix(got, "250.00 USD") {
+	if got := chromeText(t, ctx, ".card .meter-figures"); got != "250.00 | 0.00 | 250.00 USD" {
 		t.Errorf("meter after recharge = %q", got)
 	}
 	colour := chromeRun(t, ctx, "meter colour", chromedp.Evaluate[string](`getComputedStyle(document.querySelector("`+fill+`")).backgroundColor`))

@@ -26,7 +26,8 @@ const clientsPageSize = 50
 
 // Meter is a client's credit meter as the pages show it.
 type Meter struct {
-	Available, Used, Assigned string
+	Available, Used, Assigned string // numbers without the currency
+	Currency                  string
 	Percent                   int    // available as a share of assigned, 0–100
 	Level                     string // ok, low, critical or none
 }
@@ -34,8 +35,8 @@ type Meter struct {
 // meterOf builds the meter: primary when sufficient, orange under the
 // reseller's low threshold (default 25 %), red under 10 %.
 func meterOf(r *store.Reseller, credit store.Credit) Meter {
-	m := Meter{Available: money.Format(credit.Available, r.Currency), Used: money.Format(credit.Used, r.Currency),
-		Assigned: money.Format(credit.Assigned, r.Currency), Level: "none"}
+	m := Meter{Available: money.FormatNumber(credit.Available, r.Currency), Used: money.FormatNumber(credit.Used, r.Currency),
+		Assigned: money.FormatNumber(credit.Assigned, r.Currency), Currency: r.Currency, Level: "none"}
 	if credit.Assigned <= 0 {
 		return m
 	}

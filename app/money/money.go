@@ -93,7 +93,10 @@ func Round(v int64, code string) int64 {
 
 // Format is v for people: rounded half-to-even to the currency's digits,
 // with thousands separators and the code: "1,234.50 USD".
-func Format(v int64, code string) string {
+func Format(v int64, code string) string { return FormatNumber(v, code) + " " + code }
+
+// FormatNumber is Format without the currency code: "1,234.50".
+func FormatNumber(v int64, code string) string {
 	s := Decimal(Round(v, code), code)
 	digits := Digits(code)
 	if digits > 0 && !strings.Contains(s, ".") {
@@ -115,5 +118,5 @@ func Format(v int64, code string) string {
 	if frac != "" {
 		out += "." + frac
 	}
-	return out + " " + code
+	return out
 }
