@@ -1,0 +1,164 @@
+package app
+
+import (
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"portico/store"
+)
+
+// Who may use each route, by kind of visitor. A route missing from this
+// table fails TestPermissionMatrix, so a new route cannot ship without a
+// rule. "public" routes answer everyone; the rest list the visitors they
+// admit. Paths are Fiber's patterns.
+var (
+	everyStaff   = []string{"staff:owner", "staff:admin", "staff:billing", "staff:support"}
+	everyClient  = []string{"client:owner", "client:admin", "client:manager", "client:user", "client:publisher"}
+	ownerAdmin   = []string{"staff:owner", "staff:admin"}
+	clientOwnAdm = []string{"client:owner", "client:admin"}
+)
+
+var routeRules = map[string][]string{
+	"GET /healthz": {"public"}, "GET /metrics": {"public"}, "GET /static*": {"public"}, "GET /brand.css": {"public"},
+	"GET /": {"public"}, "GET /login": {"public"}, "POST /login": {"public"}, "POST /logout": {"public"},
+	"GET /password/forgot": {"public"}, "POST /password/forgot": {"public"},
+	"GET /password/reset": {"public"}, "POST /password/reset": {"public"},
+	"GET /brand/:file": {"public"},
+
+	"GET /reseller":                                everyStaff,
+	"GET /reseller/activity":                       ownerAdmin,
+	"GET /reseller/clients":                        everyStaff,
+	"GET /reseller/clients/new":                    {"staff:owner", "staff:admin", "staff:support"},
+	"POST /reseller/clients":                       {"staff:owner", "staff:admin", "staff:support"},
+	"GET /reseller/clients/:id<int>":               everyStaff,
+	"GET /reseller/clients/:id<int>/movements.csv": everyStaff,
+	"GET /reseller/clients/:id<int>/edit":          {"staff:owner", "staff:admin", "staff:support"},
+	"POST /reseller/clients/:id<int>":              {"staff:owner", "staff:admin", "staff:support"},
+	"POST /reseller/clients/:id<int>/status":       {"staff:owner", "staff:admin", "staff:support"},
+	"GET /reseller/clients/:id<int>/recharge":      {"staff:owner", "staff:admin", "staff:billing"},
+	"POST /reseller/clients/:id<int>/recharge":     {"staff:owner", "staff:admin", "staff:billing"},
+	"GET /reseller/staff":                          ownerAdmin,
+	"POST /reseller/staff":                         ownerAdmin,
+	"POST /reseller/staff/:id<int>":                ownerAdmin,
+	"GET /reseller/branding":                       ownerAdmin,
+	"POST /reseller/branding":                      ownerAdmin,
+	"GET /reseller/domains":                        ownerAdmin,
+	"POST /reseller/domains":                       ownerAdmin,
+	"POST /reseller/domains/:host/verify":          ownerAdmin,
+	"POST /reseller/domains/:host/remove":          ownerAdmin,
+
+	"GET /dashboard":                          everyClient,
+	"GET /settings":                           everyClient,
+	"POST /settings/password":                 everyClient,
+	"POST /settings/sessions/revoke-others":   everyClient,
+	"POST /settings/sessions/:id":             everyClient,
+	"POST /settings/api-keys":                 clientOwnAdm,
+	"POST /settings/api-keys/:id<int>/revoke": clientOwnAdm,
+	"GET /settings/activity.csv":              clientOwnAdm,
+}
+
+// TestPermissionMatrix signs in one visitor of every staff and client
+// role and requests every page route: each is admitted exactly as the
+// table says (403 otherwise, sign-in for visitors without a session), and
+// every unsafe route refuses the visitors the table does not list, before
+// doing anything. The API has its own scenario tables (api_test.go).
+func TestPermissionMatrix(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	cleo := ts.cleo()
+	visitors := map[string]*browser{"anon": ts.browser()}
+	for _, role := range []string{store.RoleAdmin, store.RoleBilling} {
+		ts.addStaff(role+"@acme.example", role)
+	}
+	for _, role := range []string{store.RoleAdmin, store.RoleManager, store.RoleUser, store.RolePublisher} {
+		ts.addClientUser(role+"@cleo.example", role)
+	}
+	logins := map[string][2]string{
+		"staff:owner": {"owner@acme.example", "/reseller"}, "staff:admin": {"admin@acme.example", "/reseller"},
+		"staff:billing": {"billing@acme.example", "/reseller"}, "staff:support": {"support@acme.example", "/reseller"},
+		"client:owner": {"client@acme.example", "/dashboard"},
+	}
+	for _, role := range []string{"admin", "manager", "user", "publisher"} {
+		logins["client:"+role] = [2]string{role + "@cleo.example", "/dashboard"}
+	}
+	for who, l := range logins {
+		b := ts.browser()
+		b.login(acmeHost, l[0], l[1])
+		visitors[who] = b
+	}
+
+	var missing []string
+	for _, r := range ts.app.Fiber().GetRoutes(true) {
+		if strings.HasPrefix(r.Path, "/api/") || r.Method == http.MethodHead {
+			continue
+		}
+		key := r.Method + " " + strings.TrimSuffix(r.Path, "/")
+		if r.Path == "/" {
+			key = r.Method + " /"
+		}
+		if _, ok := routeRules[key]; !ok {
+			missing = append(missing, key)
+		}
+	}
+	sort.Strings(missing)
+	if len(missing) > 0 {
+		t.Fatalf("routes without a rule in routeRules:\n  %s", strings.Join(missing, "\n  "))
+	}
+
+	concrete := strings.NewReplacer(":id<int>", strconv.FormatUint(cleo.ID, 10), ":host", "portal.acme.example", ":id", "0")
+	for route, allowed := range routeRules {
+		method, pattern, _ := strings.Cut(route, " ")
+		if allowed[0] == "public" || strings.HasPrefix(pattern, "/static") {
+			continue
+		}
+		path := concrete.Replace(pattern)
+		if pattern == "/reseller/staff/:id<int>" {
+			path = "/reseller/staff/999999" // never a real user: an admitted request is a 404, not a change
+		}
+		for who, b := range visitors {
+			admitted := who != "anon" && contains(allowed, who)
+			var r response
+			if method == http.MethodGet {
+				r = b.get(acmeHost, path)
+			} else {
+				if admitted {
+					continue // admitted writes are exercised by each feature's own tests
+				}
+				form := url.Values{}
+				if who != "anon" {
+					form.Set("_csrf", b.csrf(acmeHost, homeOf(who)))
+				}
+				r = b.do(method, acmeHost, path, form, nil)
+			}
+			switch {
+			case who == "anon" && (r.status == http.StatusSeeOther || r.status == http.StatusUnauthorized || r.status == http.StatusForbidden):
+			case who == "anon":
+				t.Errorf("%s as a visitor: %d, want sign-in", route, r.status)
+			case admitted && (r.status == http.StatusForbidden || r.status == http.StatusSeeOther && strings.HasPrefix(r.header.Get("Location"), "/login")):
+				t.Errorf("%s as %s: %d, want admitted", route, who, r.status)
+			case !admitted && r.status != http.StatusForbidden:
+				t.Errorf("%s as %s: %d, want 403", route, who, r.status)
+			}
+		}
+	}
+}
+
+func homeOf(who string) string {
+	if strings.HasPrefix(who, "staff:") {
+		return "/reseller"
+	}
+	return "/dashboard"
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
