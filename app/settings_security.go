@@ -151,6 +151,9 @@ func (a *App) changePassword(c *fiber.Ctx) error {
 		if revoked, err = tx.ChangePassword(tenant.ID, user.ID, hash, sess.Hash); err != nil {
 			return err
 		}
+		if err := a.mailPasswordChanged(tx, tenant, user.Email, c.IP()); err != nil {
+			return err
+		}
 		return tx.AddAudit(&store.AuditEvent{ResellerID: tenant.ID, ClientID: user.ClientID, Actor: user.Email,
 			Action: "password.change", Target: plural(revoked, "other session") + " signed out", IP: c.IP()})
 	})
@@ -163,6 +166,7 @@ func (a *App) changePassword(c *fiber.Ctx) error {
 	case err != nil:
 		return err
 	}
+	a.mail.Wake()
 	message := "Your password has been changed."
 	if revoked > 0 {
 		message += " " + plural(revoked, "other session") + " signed out."
@@ -294,4 +298,17 @@ func firstMatch(s string, table [][2]string) string {
 		}
 	}
 	return ""
+}
+
+// mailPasswordChanged tells the account's owner, in the same transaction
+// as the change, so that a change they did not make does not go unseen.
+func (a *App) mailPasswordChanged(tx *store.Tx, tenant *store.Reseller, email, ip string) error {
+	name := a.brandOf(tenant).Name
+	return a.mail.Enqueue(tx, &store.MailMessage{
+		ResellerID: tenant.ID, FromName: a.senderName(tenant), To: email,
+		Subject: "Your " + name + " password was changed",
+		Text: "The password of your " + name + " account (" + email + ") was changed from the address " + ip + ".\n\n" +
+			"If this was you, there is nothing to do. If not, reset your password at once from the sign-in page " +
+			"and tell your administrator.\n",
+	})
 }

@@ -518,3 +518,21 @@ func TestDeviceOf(t *testing.T) {
 		}
 	}
 }
+
+// TestPasswordChangeIsMailed: the owner of the account hears of the change.
+func TestPasswordChangeIsMailed(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	b := ts.browser()
+	b.login(acmeHost, "client@acme.example", "/dashboard")
+	r := b.post(acmeHost, "/settings?tab=security", "/settings/password",
+		url.Values{"current": {testPassword}, "password": {"N3w-Secret!pw"}, "confirm": {"N3w-Secret!pw"}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("change: %d", r.status)
+	}
+	var outbox []*store.MailMessage
+	ts.store.View(func(tx *store.Tx) (err error) { outbox, err = tx.Outbox(); return err })
+	if len(outbox) != 1 || outbox[0].To != "client@acme.example" || !strings.Contains(outbox[0].Subject, "Acme Voice password was changed") {
+		t.Fatalf("outbox: %+v", outbox)
+	}
+}
