@@ -68,13 +68,7 @@ func TestBrowserBranding(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	chromeRun(t, ctx, "open sign-in", chromedp.NavigateResponse(ts.url(acmeHost, "/login")))
-	chromeDo(t, ctx, "sign in as acme's owner",
-		chromedp.SendKeys(chromedp.ID("f-email"), "owner@acme.example"),
-		chromedp.SendKeys(chromedp.ID("f-password"), testPassword))
-	if u, status := chromeSubmit(t, ctx, "sign in", `button[type=submit]`); u.Path != "/reseller" || status != http.StatusOK {
-		t.Fatalf("after sign-in: %s %d", u, status)
-	}
+	chromeSignIn(t, ctx, ts, acmeHost, "owner@acme.example", "/reseller")
 	chromeRun(t, ctx, "open the branding editor", chromedp.NavigateResponse(ts.url(acmeHost, "/reseller/branding")))
 
 	// the preview follows the inputs before anything is saved

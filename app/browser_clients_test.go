@@ -17,13 +17,7 @@ func TestBrowserClientLifecycle(t *testing.T) {
 	ts := newTestServer(t)
 	ctx := newChrome(t)
 
-	chromeRun(t, ctx, "open sign-in", chromedp.NavigateResponse(ts.url(acmeHost, "/login")))
-	chromeDo(t, ctx, "sign in as the owner",
-		chromedp.SendKeys(chromedp.ID("f-email"), "owner@acme.example"),
-		chromedp.SendKeys(chromedp.ID("f-password"), testPassword))
-	if u, status := chromeSubmit(t, ctx, "sign in", `button[type=submit]`); u.Path != "/reseller" || status != http.StatusOK {
-		t.Fatalf("after sign-in: %s %d", u, status)
-	}
+	chromeSignIn(t, ctx, ts, acmeHost, "owner@acme.example", "/reseller")
 
 	chromeRun(t, ctx, "open the new-client form", chromedp.NavigateResponse(ts.url(acmeHost, "/reseller/clients/new")))
 	chromeDo(t, ctx, "fill in the client",

@@ -259,3 +259,16 @@ func TestBrowserFailedSignIn(t *testing.T) {
 		t.Errorf("password field = %q, want it empty", got)
 	}
 }
+
+// chromeSignIn signs in through the real form on host and checks the
+// landing page.
+func chromeSignIn(t *testing.T, ctx context.Context, ts *testServer, host, email, want string) {
+	t.Helper()
+	chromeRun(t, ctx, "open sign-in", chromedp.NavigateResponse(ts.url(host, "/login")))
+	chromeDo(t, ctx, "sign in as "+email,
+		chromedp.SendKeys(chromedp.ID("f-email"), email),
+		chromedp.SendKeys(chromedp.ID("f-password"), testPassword))
+	if u, status := chromeSubmit(t, ctx, "sign in", `button[type=submit]`); u.Path != want || status != http.StatusOK {
+		t.Fatalf("after sign-in as %s: %s %d, want %s", email, u, status, want)
+	}
+}

@@ -414,13 +414,7 @@ func TestBrowserAPIKeysTab(t *testing.T) {
 	ts := newTestServer(t)
 	ctx := newChrome(t)
 
-	chromeRun(t, ctx, "open sign-in", chromedp.NavigateResponse(ts.url(acmeHost, "/login")))
-	chromeDo(t, ctx, "sign in as cleo's owner",
-		chromedp.SendKeys(chromedp.ID("f-email"), "client@acme.example"),
-		chromedp.SendKeys(chromedp.ID("f-password"), testPassword))
-	if u, status := chromeSubmit(t, ctx, "sign in", `button[type=submit]`); u.Path != "/dashboard" || status != http.StatusOK {
-		t.Fatalf("after sign-in: %s %d", u, status)
-	}
+	chromeSignIn(t, ctx, ts, acmeHost, "client@acme.example", "/dashboard")
 	chromeRun(t, ctx, "open the tab", chromedp.NavigateResponse(ts.url(acmeHost, keysTab)))
 	chromeDo(t, ctx, "name the key", chromedp.SendKeys(chromedp.ID("f-name"), "Office PBX"))
 	if u, status := chromeSubmit(t, ctx, "create the key", `form[action="/settings/api-keys"] button[type=submit]`); u.Path != "/settings/api-keys" || status != http.StatusOK {
