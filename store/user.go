@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -31,13 +32,29 @@ type User struct {
 	ResellerID   uint64    `json:"reseller_id"`
 	ClientID     uint64    `json:"client_id,omitempty"`
 	Email        string    `json:"email"`
+	// Name is the display name of users created before names were split;
+	// FirstName and LastName are what forms edit (see DisplayName).
 	Name         string    `json:"name"`
+	FirstName    string    `json:"first_name,omitempty"`
+	LastName     string    `json:"last_name,omitempty"`
 	Role         string    `json:"role"`
 	Status       string    `json:"status"`
 	PasswordHash string    `json:"password_hash"`
 	CreatedAt    time.Time `json:"created_at"`
 	UpdatedAt    time.Time `json:"updated_at"`
 	LastLoginAt  time.Time `json:"last_login_at,omitzero"`
+}
+
+// DisplayName is how the user is named on pages: first and last name,
+// else the older single name, else the email.
+func (u *User) DisplayName() string {
+	if n := strings.TrimSpace(u.FirstName + " " + u.LastName); n != "" {
+		return n
+	}
+	if n := strings.TrimSpace(u.Name); n != "" {
+		return n
+	}
+	return u.Email
 }
 
 // Staff reports whether the user works for the reseller itself.
