@@ -28,10 +28,10 @@ const (
 // User is a person who signs in: reseller staff when ClientID is 0,
 // otherwise a member of that client's team.
 type User struct {
-	ID           uint64    `json:"id"`
-	ResellerID   uint64    `json:"reseller_id"`
-	ClientID     uint64    `json:"client_id,omitempty"`
-	Email        string    `json:"email"`
+	ID         uint64 `json:"id"`
+	ResellerID uint64 `json:"reseller_id"`
+	ClientID   uint64 `json:"client_id,omitempty"`
+	Email      string `json:"email"`
 	// Name is the display name of users created before names were split;
 	// FirstName and LastName are what forms edit (see DisplayName).
 	Name         string    `json:"name"`
