@@ -1,0 +1,172 @@
+package app
+
+import (
+	"strconv"
+)
+
+// Charts are drawn on the server as SVG so that pages need no script and
+// no network: the template (views/partials/chart.html) only places the
+// shapes computed here. Colours come from classes in static/css/app.css
+// (the CSP forbids inline styles), so the series follow the brand.
+
+// ChartSeries is one stacked series of a bar chart.
+type ChartSeries struct {
+	Name   string
+	Values []int64
+}
+
+// BarChart is a stacked bar chart ready to draw.
+type BarChart struct {
+	Title string // also the SVG's accessible name
+	Unit  string // of the values, e.g. "calls", "minutes"
+	// Width and Height are the viewBox size; the SVG scales to its box.
+	Width, Height int
+	Bars          []ChartBar
+	Grid          []ChartTick
+	Labels        []ChartLabel
+	Legend        []ChartLegend
+	// Empty is true when every value is zero: the page says so instead of
+	// drawing an empty frame.
+	Empty bool
+	// PlotLeft, PlotRight and Baseline bound the plot area.
+	PlotLeft, PlotRight, Baseline int
+}
+
+// ChartBar is one rectangle of one series at one position.
+type ChartBar struct {
+	X, Y, W, H string
+	Series     int    // index into the legend, for the colour class
+	Title      string // tooltip: label, series, value
+}
+
+// ChartTick is a horizontal grid line with its value.
+type ChartTick struct {
+	Y     string
+	Label string
+}
+
+// ChartLabel is a category label under the bars.
+type ChartLabel struct {
+	X, Text string
+}
+
+// ChartLegend names a series and its colour class.
+type ChartLegend struct {
+	Name   string
+	Series int
+}
+
+// chart geometry, in viewBox units.
+const (
+	chartWidth   = 640
+	chartHeight  = 220
+	chartLeft    = 44 // room for the grid labels
+	chartRight   = 8
+	chartTop     = 10
+	chartBottom  = 24 // room for the category labels
+	chartMaxTick = 4  // grid lines above the baseline
+)
+
+// newBarChart lays out stacked bars: one bar per label, one segment per
+// series. labelEvery thins the category labels (1 labels every bar).
+func newBarChart(title, unit string, labels []string, series []ChartSeries, labelEvery int) BarChart {
+	ch := BarChart{Title: title, Unit: unit, Width: chartWidth, Height: chartHeight,
+		PlotLeft: chartLeft, PlotRight: chartWidth - chartRight, Baseline: chartHeight - chartBottom}
+	for i, s := range series {
+		ch.Legend = append(ch.Legend, ChartLegend{Name: s.Name, Series: i})
+	}
+	n := len(labels)
+	if n == 0 {
+		ch.Empty = true
+		return ch
+	}
+	var top int64
+	totals := make([]int64, n)
+	for i := range n {
+		for _, s := range series {
+			if i < len(s.Values) && s.Values[i] > 0 {
+				totals[i] += s.Values[i]
+			}
+		}
+		top = max(top, totals[i])
+	}
+	if top == 0 {
+		ch.Empty = true
+	}
+	step := niceStep(top, chartMaxTick)
+	scaleTop := step * chartMaxTick
+	if scaleTop == 0 {
+		scaleTop = 1
+	}
+	plotH := float64(chartHeight - chartTop - chartBottom)
+	plotW := float64(chartWidth - chartLeft - chartRight)
+	slot := plotW / float64(n)
+	barW := slot * 0.7
+	y := func(v int64) float64 { return float64(chartHeight-chartBottom) - plotH*float64(v)/float64(scaleTop) }
+
+	for t := int64(0); t <= chartMaxTick; t++ {
+		v := t * step
+		ch.Grid = append(ch.Grid, ChartTick{Y: coord(y(v)), Label: compactNumber(v)})
+	}
+	if labelEvery < 1 {
+		labelEvery = 1
+	}
+	for i := range n {
+		x := float64(chartLeft) + slot*float64(i) + (slot-barW)/2
+		var base int64
+		for si, s := range series {
+			if i >= len(s.Values) || s.Values[i] <= 0 {
+				continue
+			}
+			v := s.Values[i]
+			y0, y1 := y(base), y(base+v)
+			ch.Bars = append(ch.Bars, ChartBar{X: coord(x), Y: coord(y1), W: coord(barW), H: coord(y0 - y1), Series: si,
+				Title: labels[i] + " · " + s.Name + ": " + strconv.FormatInt(v, 10) + " " + unit})
+			base += v
+		}
+		if (n-1-i)%labelEvery == 0 { // label the newest bar, then every labelEvery-th before it
+			ch.Labels = append(ch.Labels, ChartLabel{X: coord(x + barW/2), Text: labels[i]})
+		}
+	}
+	return ch
+}
+
+// niceStep picks a grid step of 1, 2 or 5 × 10^k so that ticks steps
+// cover max.
+func niceStep(max int64, ticks int64) int64 {
+	if max <= 0 {
+		return 1
+	}
+	raw := (max + ticks - 1) / ticks
+	for mag := int64(1); ; mag *= 10 {
+		for _, m := range []int64{1, 2, 5} {
+			if m*mag >= raw {
+				return m * mag
+			}
+		}
+		if mag > 1e17 {
+			return raw
+		}
+	}
+}
+
+// coord formats a viewBox coordinate with one decimal.
+func coord(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
+
+// compactNumber shortens large grid labels: 1500 → 1.5k, 2000000 → 2M.
+func compactNumber(v int64) string {
+	switch {
+	case v >= 1_000_000 && v%100_000 == 0:
+		return trimZero(strconv.FormatFloat(float64(v)/1e6, 'f', 1, 64)) + "M"
+	case v >= 1_000 && v%100 == 0:
+		return trimZero(strconv.FormatFloat(float64(v)/1e3, 'f', 1, 64)) + "k"
+	}
+	return strconv.FormatInt(v, 10)
+}
+
+func trimZero(s string) string {
+	if len(s) > 2 && s[len(s)-2:] == ".0" {
+		return s[:len(s)-2]
+	}
+	return s
+}
