@@ -48,6 +48,17 @@ type teamTabData struct {
 	TransferForm *Form
 }
 
+// profileSelect is the data of the "member-profile" partial.
+type profileSelect struct {
+	Profiles        []*store.PermissionProfile
+	Selected, Error string
+}
+
+// ProfileSelect builds the profile select of form.
+func (d *teamTabData) ProfileSelect(form *Form) profileSelect {
+	return profileSelect{Profiles: d.Profiles, Selected: form.Values["profile"], Error: form.Errors["profile"]}
+}
+
 // loadTeamTab lists the client's members (settings.go's registry).
 func (a *App) loadTeamTab(c *fiber.Ctx) (any, error) {
 	form := newForm()
