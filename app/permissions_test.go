@@ -35,7 +35,7 @@ var routeRules = map[string][]string{
 	"GET /password/forgot": {"public"}, "POST /password/forgot": {"public"},
 	"GET /password/reset": {"public"}, "POST /password/reset": {"public"},
 	"GET /brand/:file": {"public"},
-	"GET /invite": {"public"}, "POST /invite": {"public"},
+	"GET /invite":      {"public"}, "POST /invite": {"public"},
 	"GET /password/change": everyone, "POST /password/change": everyone,
 
 	"GET /reseller":                                everyStaff,
