@@ -294,3 +294,312 @@ func TestInvitationByMail(t *testing.T) {
 		t.Errorf("verify: %v %v", problems, err)
 	}
 }
+
+// TestTeamTenantScope: members, invitations and profiles of another
+// reseller, and of another client of the same reseller, do not exist for
+// a client's owner: every page and form about them is 404, and nothing
+// changes.
+func TestTeamTenantScope(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	other := keysTabClient(t, ts, "acme", "otto", "otto@other.example") // same reseller, another client
+	gio := keysTabClient(t, ts, "globex", "gio", "gio@globex.example")  // another reseller
+	hash, _ := auth.HashPassword(testPassword)
+	var otherMember, otherProfile, globexMember, globexProfile uint64
+	err := ts.store.Update(func(tx *store.Tx) error {
+		for _, x := range []struct {
+			rid, cid        uint64
+			email           string
+			member, profile *uint64
+		}{{ts.ids["acme"], other.ID, "olga@other.example", &otherMember, &otherProfile}, {ts.ids["globex"], gio.ID, "gwen@globex.example", &globexMember, &globexProfile}} {
+			p := &store.PermissionProfile{ResellerID: x.rid, ClientID: x.cid, Name: "Theirs", Access: map[string]string{"calls": "view"}}
+			if err := tx.CreateProfile(p); err != nil {
+				return err
+			}
+			u := &store.User{ResellerID: x.rid, ClientID: x.cid, Email: x.email, Role: store.RoleUser, PasswordHash: hash, ProfileID: p.ID}
+			if err := tx.CreateUser(u); err != nil {
+				return err
+			}
+			*x.member, *x.profile = u.ID, p.ID
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := ts.browser()
+	owner.login(acmeHost, "client@acme.example", "/dashboard")
+	id := func(v uint64) string { return strconv.FormatUint(v, 10) }
+	for _, target := range []struct{ name, member, profile string }{
+		{"another client of the reseller", id(otherMember), id(otherProfile)},
+		{"another reseller", id(globexMember), id(globexProfile)},
+		{"no one", "999999", "999999"},
+	} {
+		for _, req := range []struct {
+			method, path string
+			form         url.Values
+		}{
+			{"GET", "/settings?tab=team&edit=" + target.member, nil},
+			{"POST", "/settings/team/" + target.member, url.Values{"first_name": {"Hijacked"}, "role": {"admin"}, "status": {"disabled"}}},
+			{"POST", "/settings/team/" + target.member + "/delete", url.Values{}},
+			{"POST", "/settings/team/" + target.member + "/invitation", url.Values{}},
+			{"POST", "/settings/team/" + target.member + "/invitation/revoke", url.Values{}},
+			{"POST", "/settings/team/transfer", url.Values{"to": {target.member}, "password": {testPassword}}},
+			{"GET", "/settings?tab=permissions&edit=" + target.profile, nil},
+			{"POST", "/settings/profiles/" + target.profile, url.Values{"name": {"Hijacked"}, "access_calls": {"edit"}}},
+			{"POST", "/settings/profiles/" + target.profile + "/delete", url.Values{}},
+			{"POST", "/settings/team", func() url.Values {
+				v := memberValues("Pat", "Profiled", "pat@cleo.example", "user", "password")
+				v.Set("profile", target.profile)
+				return v
+			}()},
+		} {
+			var r response
+			if req.method == "GET" {
+				r = owner.get(acmeHost, req.path)
+			} else {
+				r = owner.post(acmeHost, teamTabURL, req.path, req.form)
+			}
+			if r.status != http.StatusNotFound {
+				t.Errorf("%s: %s %s: %d, want 404", target.name, req.method, req.path, r.status)
+			}
+		}
+	}
+	// nothing changed
+	for _, x := range []struct{ slug, email string }{{"acme", "olga@other.example"}, {"globex", "gwen@globex.example"}} {
+		if u := ts.userByEmail(x.slug, x.email); u.FirstName != "" || u.Role != store.RoleUser || u.Status != store.UserActive {
+			t.Errorf("%s changed: %+v", x.email, u)
+		}
+	}
+	ts.store.View(func(tx *store.Tx) error {
+		if _, err := tx.UserByEmail(ts.ids["acme"], "pat@cleo.example"); err == nil {
+			t.Error("a member was added with another client's profile")
+		}
+		for _, p := range []struct{ rid, cid, pid uint64 }{{ts.ids["acme"], other.ID, otherProfile}, {ts.ids["globex"], gio.ID, globexProfile}} {
+			if got, err := tx.Profile(p.rid, p.cid, p.pid); err != nil || got.Name != "Theirs" {
+				t.Errorf("profile %d changed: %v %v", p.pid, got, err)
+			}
+		}
+		return nil
+	})
+	// the owner's list names neither
+	if list := owner.get(acmeHost, teamTabURL); strings.Contains(list.body, "olga@") || strings.Contains(list.body, "gwen@") || strings.Contains(list.body, "otto@") {
+		t.Error("the team list shows another client's members")
+	}
+	if list := owner.get(acmeHost, permissionsTabURL); strings.Contains(list.body, "Theirs") {
+		t.Error("the profiles tab shows another client's profiles")
+	}
+}
+
+// TestTeamRules: the owner cannot be demoted, disabled or removed except
+// by handing over ownership; nobody changes their own role or status or
+// removes themselves; disabling and removing sign the member out; the
+// hand-over needs the owner's password and an active admin.
+func TestTeamRules(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	ts.addClientUser("ada@cleo.example", store.RoleAdmin)
+	ts.addClientUser("max@cleo.example", store.RoleManager)
+	ts.addClientUser("una@cleo.example", store.RoleUser)
+	ownerID := ts.userByEmail("acme", "client@acme.example").ID
+	adaID := ts.userByEmail("acme", "ada@cleo.example").ID
+	maxID := ts.userByEmail("acme", "max@cleo.example").ID
+	unaID := ts.userByEmail("acme", "una@cleo.example").ID
+	owner, ada, una := ts.browser(), ts.browser(), ts.browser()
+	owner.login(acmeHost, "client@acme.example", "/dashboard")
+	ada.login(acmeHost, "ada@cleo.example", "/dashboard")
+	una.login(acmeHost, "una@cleo.example", "/dashboard")
+	edit := func(role, status string) url.Values {
+		return url.Values{"first_name": {"Some"}, "last_name": {"One"}, "role": {role}, "status": {status}, "profile": {"0"}}
+	}
+	path := func(id uint64, suffix string) string { return fmt.Sprintf("/settings/team/%d%s", id, suffix) }
+
+	refused := []struct {
+		name string
+		b    *browser
+		path string
+		form url.Values
+		want string
+	}{
+		{"admin demotes the owner", ada, path(ownerID, ""), edit("admin", "active"), "owner keeps"},
+		{"admin disables the owner", ada, path(ownerID, ""), edit("owner", "disabled"), "owner keeps"},
+		{"admin removes the owner", ada, path(ownerID, "/delete"), url.Values{}, "owner cannot be removed"},
+		{"admin demotes themselves", ada, path(adaID, ""), edit("user", "active"), "your own role"},
+		{"admin disables themselves", ada, path(adaID, ""), edit("admin", "disabled"), "your own role"},
+		{"admin removes themselves", ada, path(adaID, "/delete"), url.Values{}, "your own account"},
+		{"owner demotes themselves", owner, path(ownerID, ""), edit("admin", "active"), "your own role"},
+		{"admin hands over ownership", ada, "/settings/team/transfer", url.Values{"to": {strconv.FormatUint(adaID, 10)}, "password": {testPassword}}, ""},
+		{"a user manages the team", una, path(maxID, ""), edit("user", "disabled"), ""},
+	}
+	for _, tc := range refused {
+		r := tc.b.post(acmeHost, "/settings", tc.path, tc.form)
+		if r.status != http.StatusForbidden || !strings.Contains(r.body, tc.want) {
+			t.Errorf("%s: %d, want 403 saying %q", tc.name, r.status, tc.want)
+		}
+	}
+	if u := ts.userByEmail("acme", "client@acme.example"); u.Role != store.RoleOwner || u.Status != store.UserActive {
+		t.Fatalf("owner changed: %+v", u)
+	}
+	// renaming oneself is fine
+	if r := ada.post(acmeHost, teamTabURL, path(adaID, ""), url.Values{"first_name": {"Ada"}, "last_name": {"Lovelace"}, "role": {"admin"}, "status": {"active"}}); r.status != http.StatusSeeOther {
+		t.Errorf("rename self: %d", r.status)
+	}
+
+	// an admin disables a user: signed out at once, cannot sign in
+	if r := ada.post(acmeHost, teamTabURL, path(unaID, ""), edit("user", "disabled")); r.status != http.StatusSeeOther {
+		t.Fatalf("disable: %d", r.status)
+	}
+	if una.signedIn(acmeHost, "/dashboard") {
+		t.Error("the disabled member is still signed in")
+	}
+	if r := ts.browser().post(acmeHost, "/login", "/login", url.Values{"email": {"una@cleo.example"}, "password": {testPassword}}); r.status != http.StatusUnprocessableEntity {
+		t.Errorf("disabled member signs in: %d", r.status)
+	}
+	if !ts.hasAudit("user.disable", "una@cleo.example") {
+		t.Error("no audit of the disable")
+	}
+	// enabled again, then removed: signed out, gone, email free again
+	ada.post(acmeHost, teamTabURL, path(unaID, ""), edit("user", "active"))
+	una.login(acmeHost, "una@cleo.example", "/dashboard")
+	if r := ada.post(acmeHost, teamTabURL, path(unaID, "/delete"), url.Values{}); r.status != http.StatusSeeOther {
+		t.Fatalf("remove: %d", r.status)
+	}
+	if una.signedIn(acmeHost, "/dashboard") {
+		t.Error("the removed member is still signed in")
+	}
+	if !ts.hasAudit("user.delete", "una@cleo.example") {
+		t.Error("no audit of the removal")
+	}
+	if r := ada.post(acmeHost, teamTabURL, "/settings/team", memberValues("Una", "Again", "una@cleo.example", "user", "password")); r.status != http.StatusSeeOther {
+		t.Errorf("re-adding a removed email: %d", r.status)
+	}
+
+	// hand-over: password checked, only to an active admin
+	transfer := func(to uint64, password string) response {
+		return owner.post(acmeHost, teamTabURL, "/settings/team/transfer", url.Values{"to": {strconv.FormatUint(to, 10)}, "password": {password}})
+	}
+	if r := transfer(adaID, "wrong-password"); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "password is incorrect") {
+		t.Errorf("wrong password: %d", r.status)
+	}
+	if r := transfer(maxID, testPassword); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "active admin") {
+		t.Errorf("to a manager: %d", r.status)
+	}
+	if r := transfer(adaID, testPassword); r.status != http.StatusSeeOther {
+		t.Fatalf("transfer: %d", r.status)
+	}
+	if u := ts.userByEmail("acme", "ada@cleo.example"); u.Role != store.RoleOwner {
+		t.Errorf("new owner: %+v", u)
+	}
+	if u := ts.userByEmail("acme", "client@acme.example"); u.Role != store.RoleAdmin {
+		t.Errorf("old owner: %+v", u)
+	}
+	if !ts.hasAudit("owner.transfer", "client@acme.example → ada@cleo.example") {
+		t.Error("no audit of the transfer")
+	}
+	// both stay signed in with their new roles
+	if r := transfer(adaID, testPassword); r.status != http.StatusForbidden {
+		t.Errorf("the old owner hands over again: %d", r.status)
+	}
+	if r := ada.post(acmeHost, teamTabURL, path(ownerID, "/delete"), url.Values{}); r.status != http.StatusSeeOther {
+		t.Errorf("the new owner removes the old one, now an admin: %d", r.status)
+	}
+	var owners int
+	ts.store.View(func(tx *store.Tx) error {
+		users, _ := tx.ClientUsers(ts.ids["acme"], ts.cleo().ID)
+		for _, u := range users {
+			if u.Role == store.RoleOwner {
+				owners++
+			}
+		}
+		return nil
+	})
+	if owners != 1 {
+		t.Errorf("%d owners", owners)
+	}
+}
+
+// TestProfileEnforcement: a profile narrows a member's access on the
+// server and in the menu from their next request; it never widens a role;
+// a profile in use cannot be deleted and the page says who has it.
+func TestProfileEnforcement(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	owner := ts.browser()
+	owner.login(acmeHost, "client@acme.example", "/dashboard")
+
+	// create through the form: unspecified modules are none
+	r := owner.post(acmeHost, permissionsTabURL, "/settings/profiles", url.Values{"name": {"Agents"}, "access_calls": {"view"}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("create profile: %d\n%s", r.status, r.body)
+	}
+	if r := owner.post(acmeHost, permissionsTabURL, "/settings/profiles", url.Values{"name": {"agents"}}); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "exists already") {
+		t.Errorf("duplicate name: %d", r.status)
+	}
+	if r := owner.post(acmeHost, permissionsTabURL, "/settings/profiles", url.Values{"name": {"Odd"}, "access_calls": {"root"}}); r.status != http.StatusUnprocessableEntity {
+		t.Errorf("unknown level: %d", r.status)
+	}
+	var profile *store.PermissionProfile
+	ts.store.View(func(tx *store.Tx) error {
+		ps, _ := tx.Profiles(ts.ids["acme"], ts.cleo().ID)
+		profile = ps[0]
+		return nil
+	})
+	if profile.Access["calls"] != "view" || profile.Access["dashboard"] != "none" || profile.Access["billing"] != "none" {
+		t.Fatalf("stored profile: %+v", profile.Access)
+	}
+
+	add := memberValues("Mo", "Manager", "mo@cleo.example", "manager", "password")
+	add.Set("profile", strconv.FormatUint(profile.ID, 10))
+	if r := owner.post(acmeHost, teamTabURL, "/settings/team", add); r.status != http.StatusSeeOther {
+		t.Fatalf("add with profile: %d\n%s", r.status, r.body)
+	}
+	mo := ts.userByEmail("acme", "mo@cleo.example")
+	if mo.ProfileID != profile.ID {
+		t.Fatalf("profile not assigned: %+v", mo)
+	}
+	b := ts.browser()
+	r = b.post(acmeHost, "/login", "/login", url.Values{"email": {"mo@cleo.example"}, "password": {"Init1al-Pass!"}})
+	b.post(acmeHost, mustChangePasswordURL, mustChangePasswordURL, url.Values{"password": {testPassword}, "confirm": {testPassword}})
+	if r := b.get(acmeHost, "/dashboard"); r.status != http.StatusForbidden {
+		t.Errorf("dashboard with dashboard=none: %d", r.status)
+	}
+	if page := b.get(acmeHost, "/settings"); page.status != http.StatusOK || strings.Contains(page.body, `href="/dashboard"`) {
+		t.Errorf("menu shows the dashboard: %d", page.status)
+	}
+
+	// the owner widens the profile's dashboard to view: applies at once
+	r = owner.post(acmeHost, permissionsTabURL, fmt.Sprintf("/settings/profiles/%d", profile.ID), url.Values{"name": {"Agents"}, "access_calls": {"view"}, "access_dashboard": {"view"}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("update profile: %d", r.status)
+	}
+	if r := b.get(acmeHost, "/dashboard"); r.status != http.StatusOK {
+		t.Errorf("dashboard after the profile allows it: %d", r.status)
+	}
+	// a profile cannot widen a role: users=edit does not give a manager the team
+	owner.post(acmeHost, permissionsTabURL, fmt.Sprintf("/settings/profiles/%d", profile.ID), url.Values{"name": {"Agents"}, "access_users": {"edit"}, "access_api_keys": {"edit"}, "access_settings": {"edit"}})
+	for _, path := range []string{teamTabURL, permissionsTabURL, "/settings?tab=api-keys", "/settings?tab=activity", "/settings/activity.csv"} {
+		if r := b.get(acmeHost, path); r.status != http.StatusForbidden {
+			t.Errorf("manager with a wide profile opens %s: %d", path, r.status)
+		}
+	}
+	if r := b.post(acmeHost, "/settings", "/settings/team", memberValues("X", "Y", "x@cleo.example", "admin", "password")); r.status != http.StatusForbidden {
+		t.Errorf("manager adds a member: %d", r.status)
+	}
+
+	// deleting a profile in use is refused, naming who has it
+	r = owner.post(acmeHost, permissionsTabURL, fmt.Sprintf("/settings/profiles/%d/delete", profile.ID), url.Values{})
+	if r.status != http.StatusConflict || !strings.Contains(r.body, "mo@cleo.example") || !strings.Contains(r.body, "still in use") {
+		t.Errorf("delete in use: %d", r.status)
+	}
+	// move Mo to role defaults, then it goes
+	r = owner.post(acmeHost, teamTabURL, fmt.Sprintf("/settings/team/%d", mo.ID), url.Values{"first_name": {"Mo"}, "role": {"manager"}, "status": {"active"}, "profile": {"0"}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("reassign: %d", r.status)
+	}
+	if r := owner.post(acmeHost, permissionsTabURL, fmt.Sprintf("/settings/profiles/%d/delete", profile.ID), url.Values{}); r.status != http.StatusSeeOther {
+		t.Errorf("delete unused: %d", r.status)
+	}
+	if !ts.hasAudit("profile.delete", "Agents") || !ts.hasAudit("profile.create", "Agents") {
+		t.Error("profile audit events missing")
+	}
+}
