@@ -20,6 +20,7 @@ import (
 	"portico/app/config"
 	"portico/app/mail"
 	"portico/app/metrics"
+	"portico/app/team"
 	"portico/store"
 )
 
@@ -43,6 +44,7 @@ type App struct {
 	store       *store.Store
 	mail        *mail.Queue
 	clients     *clients.Service
+	team        *team.Service
 	metrics     *metrics.Metrics
 	log         *slog.Logger
 	now         func() time.Time
@@ -84,7 +86,7 @@ func New(d Deps) (*App, error) {
 		return nil, err
 	}
 	a := &App{
-		cfg: d.Config, store: d.Store, mail: d.Mail, clients: clients.New(d.Store), metrics: d.Metrics, log: d.Log, now: d.Now,
+		cfg: d.Config, store: d.Store, mail: d.Mail, clients: clients.New(d.Store), team: team.New(d.Store, d.Mail), metrics: d.Metrics, log: d.Log, now: d.Now,
 		version: d.Version, views: v, static: d.Static,
 		tenants: newTenantCache(d.Store, d.Config.Server.BaseDomain),
 		touches: newSessionTouches(),

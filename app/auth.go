@@ -20,7 +20,7 @@ const resetLifetime = time.Hour
 // showHome sends visitors to the sign-in page and users to their console.
 func (a *App) showHome(c *fiber.Ctx) error {
 	if u := userOf(c); u != nil {
-		home, _ := navigation(u, "")
+		home, _ := navigation(u, a.accessOf(c), "")
 		return c.Redirect(home, fiber.StatusSeeOther)
 	}
 	return c.Redirect("/login", fiber.StatusSeeOther)
@@ -34,7 +34,7 @@ type loginData struct {
 // showLogin renders the sign-in form.
 func (a *App) showLogin(c *fiber.Ctx) error {
 	if u := userOf(c); u != nil {
-		home, _ := navigation(u, "")
+		home, _ := navigation(u, a.accessOf(c), "")
 		return c.Redirect(home, fiber.StatusSeeOther)
 	}
 	return a.render(c, fiber.StatusOK, "auth/login", "Sign in", loginData{Form: newForm(), Next: safeNext(c.Query("next"))})
@@ -115,8 +115,12 @@ func (a *App) login(c *fiber.Ctx) error {
 	a.setCookie(c, sessionCookie, token, a.cfg.Session.MaxAge.Duration)
 	a.clearCookie(c, anonCookie)
 	next := data.Next
-	if next == "" {
-		next, _ = navigation(user, "")
+	if user.MustChangePassword {
+		next = mustChangePasswordURL // the only page they may use until they choose their own
+	} else if next == "" {
+		if next, err = a.homeFor(user); err != nil {
+			return err
+		}
 	}
 	return c.Redirect(next, fiber.StatusSeeOther)
 }

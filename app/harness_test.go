@@ -73,7 +73,9 @@ func newDemoServer(t testing.TB) *testServer {
 
 // newServerWith builds the server; durable keeps bbolt's fsync, which tests
 // skip for speed (what they check does not depend on it).
-func newServerWith(t testing.TB, durable bool, baseDomain string, resellers []config.Reseller) *testServer {
+// Options may change the app's dependencies before it is built (a real
+// SMTP sender, see withSMTP).
+func newServerWith(t testing.TB, durable bool, baseDomain string, resellers []config.Reseller, options ...func(*Deps)) *testServer {
 	t.Helper()
 	dir := t.TempDir()
 	cfg, err := config.Load(config.Source{Flags: map[string]string{
@@ -135,8 +137,12 @@ func newServerWith(t testing.TB, durable bool, baseDomain string, resellers []co
 		logOut = io.MultiWriter(ts.logs, os.Stderr)
 	}
 	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a, err := New(Deps{Config: cfg, Store: s, Mail: mail.NewQueue(s, nil, log), Metrics: m, Log: log,
-		Views: os.DirFS("../views"), Static: os.DirFS("../static"), Version: "test", Now: clock.Now})
+	deps := Deps{Config: cfg, Store: s, Mail: mail.NewQueue(s, nil, log), Metrics: m, Log: log,
+		Views: os.DirFS("../views"), Static: os.DirFS("../static"), Version: "test", Now: clock.Now}
+	for _, option := range options {
+		option(&deps)
+	}
+	a, err := New(deps)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package app
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,9 +16,15 @@ import (
 // table fails TestPermissionMatrix, so a new route cannot ship without a
 // rule. "public" routes answer everyone; the rest list the visitors they
 // admit. Paths are Fiber's patterns.
+//
+// "client:restricted" is a manager with a permission profile that allows
+// calls (view) and nothing else: it must be refused wherever a module other
+// than calls is needed, even where a plain manager is admitted.
 var (
 	everyStaff   = []string{"staff:owner", "staff:admin", "staff:billing", "staff:support"}
-	everyClient  = []string{"client:owner", "client:admin", "client:manager", "client:user", "client:publisher"}
+	everyClient  = []string{"client:owner", "client:admin", "client:manager", "client:user", "client:publisher", "client:restricted"}
+	everyone     = append(slices.Clone(everyStaff), everyClient...)
+	operations   = []string{"client:owner", "client:admin", "client:manager", "client:user"} // dashboard, calls, numbers, usage
 	ownerAdmin   = []string{"staff:owner", "staff:admin"}
 	clientOwnAdm = []string{"client:owner", "client:admin"}
 )
@@ -28,6 +35,8 @@ var routeRules = map[string][]string{
 	"GET /password/forgot": {"public"}, "POST /password/forgot": {"public"},
 	"GET /password/reset": {"public"}, "POST /password/reset": {"public"},
 	"GET /brand/:file": {"public"},
+	"GET /invite":      {"public"}, "POST /invite": {"public"},
+	"GET /password/change": everyone, "POST /password/change": everyone,
 
 	"GET /reseller":                                everyStaff,
 	"GET /reseller/activity":                       ownerAdmin,
@@ -51,14 +60,33 @@ var routeRules = map[string][]string{
 	"POST /reseller/domains/:host/verify":          ownerAdmin,
 	"POST /reseller/domains/:host/remove":          ownerAdmin,
 
-	"GET /dashboard":                          everyClient,
-	"GET /settings":                           everyClient,
-	"POST /settings/password":                 everyClient,
-	"POST /settings/sessions/revoke-others":   everyClient,
-	"POST /settings/sessions/:id":             everyClient,
-	"POST /settings/api-keys":                 clientOwnAdm,
-	"POST /settings/api-keys/:id<int>/revoke": clientOwnAdm,
-	"GET /settings/activity.csv":              clientOwnAdm,
+	"GET /dashboard":                                 operations,
+	"GET /settings":                                  everyClient,
+	"POST /settings/password":                        everyClient,
+	"POST /settings/sessions/revoke-others":          everyClient,
+	"POST /settings/sessions/:id":                    everyClient,
+	"POST /settings/team":                            clientOwnAdm,
+	"POST /settings/team/transfer":                   {"client:owner"},
+	"POST /settings/team/:id<int>":                   clientOwnAdm,
+	"POST /settings/team/:id<int>/delete":            clientOwnAdm,
+	"POST /settings/team/:id<int>/invitation":        clientOwnAdm,
+	"POST /settings/team/:id<int>/invitation/revoke": clientOwnAdm,
+	"POST /settings/profiles":                        clientOwnAdm,
+	"POST /settings/profiles/:id<int>":               clientOwnAdm,
+	"POST /settings/profiles/:id<int>/delete":        clientOwnAdm,
+	"POST /settings/api-keys":                        clientOwnAdm,
+	"POST /settings/api-keys/:id<int>/revoke":        clientOwnAdm,
+	"GET /settings/activity.csv":                     clientOwnAdm,
+}
+
+// tabRules says who may open each tab of /settings (settings.go's
+// settingsTabs); a tab without a rule fails TestPermissionMatrix.
+var tabRules = map[string][]string{
+	"security":    everyClient,
+	"team":        clientOwnAdm,
+	"permissions": clientOwnAdm,
+	"api-keys":    clientOwnAdm,
+	"activity":    clientOwnAdm,
 }
 
 // TestPermissionMatrix signs in one visitor of every staff and client
@@ -77,12 +105,15 @@ func TestPermissionMatrix(t *testing.T) {
 	for _, role := range []string{store.RoleAdmin, store.RoleManager, store.RoleUser, store.RolePublisher} {
 		ts.addClientUser(role+"@cleo.example", role)
 	}
+	ts.addProfiledUser("restricted@cleo.example", store.RoleManager, "Calls viewers", map[string]string{"calls": "view"})
 	logins := map[string][2]string{
 		"staff:owner": {"owner@acme.example", "/reseller"}, "staff:admin": {"admin@acme.example", "/reseller"},
 		"staff:billing": {"billing@acme.example", "/reseller"}, "staff:support": {"support@acme.example", "/reseller"},
 		"client:owner": {"client@acme.example", "/dashboard"},
+		// no dashboard: they land on their own settings
+		"client:publisher": {"publisher@cleo.example", "/settings"}, "client:restricted": {"restricted@cleo.example", "/settings"},
 	}
-	for _, role := range []string{"admin", "manager", "user", "publisher"} {
+	for _, role := range []string{"admin", "manager", "user"} {
 		logins["client:"+role] = [2]string{role + "@cleo.example", "/dashboard"}
 	}
 	for who, l := range logins {
@@ -107,6 +138,39 @@ func TestPermissionMatrix(t *testing.T) {
 	sort.Strings(missing)
 	if len(missing) > 0 {
 		t.Fatalf("routes without a rule in routeRules:\n  %s", strings.Join(missing, "\n  "))
+	}
+
+	var missingTabs []string
+	for _, tab := range settingsTabs {
+		if _, ok := tabRules[tab.Key]; !ok {
+			missingTabs = append(missingTabs, tab.Key)
+		}
+	}
+	if len(missingTabs) > 0 {
+		t.Fatalf("settings tabs without a rule in tabRules: %v", missingTabs)
+	}
+	for tab, allowed := range tabRules {
+		for who, b := range visitors {
+			if who == "anon" {
+				continue
+			}
+			r := b.get(acmeHost, "/settings?tab="+tab)
+			admitted := contains(allowed, who)
+			if admitted != (r.status == http.StatusOK) || !admitted && r.status != http.StatusForbidden {
+				t.Errorf("tab %s as %s: %d, admitted %v", tab, who, r.status, admitted)
+			}
+			if strings.HasPrefix(who, "client:") {
+				// the tab bar shows exactly the tabs the visitor may open
+				home := b.get(acmeHost, "/settings")
+				if shown := strings.Contains(home.body, `href="/settings?tab=`+tab+`"`); shown != admitted {
+					t.Errorf("tab bar of %s shows %s: %v, want %v", who, tab, shown, admitted)
+				}
+				// and the menu links the dashboard only for those it admits
+				if shown, want := strings.Contains(home.body, `href="/dashboard"`), contains(routeRules["GET /dashboard"], who); shown != want {
+					t.Errorf("menu of %s links the dashboard: %v, want %v", who, shown, want)
+				}
+			}
+		}
 	}
 
 	concrete := strings.NewReplacer(":id<int>", strconv.FormatUint(cleo.ID, 10), ":host", "portal.acme.example", ":id", "0")
@@ -151,7 +215,7 @@ func homeOf(who string) string {
 	if strings.HasPrefix(who, "staff:") {
 		return "/reseller"
 	}
-	return "/dashboard"
+	return "/settings" // every client user may open it
 }
 
 func contains(list []string, s string) bool {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"portico/app/access"
 	"portico/store"
 )
 
@@ -182,7 +183,7 @@ func (a *App) render(c *fiber.Ctx, status int, name string, title string, data a
 		p.CSRF = a.csrfToken(c)
 	}
 	if user != nil {
-		p.Home, p.Nav = navigation(user, c.Path())
+		p.Home, p.Nav = navigation(user, a.accessOf(c), c.Path())
 	}
 	buf := bufferPool.Get().(*bytes.Buffer)
 	buf.Reset()
@@ -200,8 +201,9 @@ func (a *App) render(c *fiber.Ctx, status int, name string, title string, data a
 	return nil
 }
 
-// navigation is the console menu for the user's side and role.
-func navigation(u *store.User, current string) (home string, items []NavItem) {
+// navigation is the console menu for the user's side and role; a client
+// user's menu shows the modules their access allows (see access.go).
+func navigation(u *store.User, m access.Map, current string) (home string, items []NavItem) {
 	if u.Staff() {
 		home = "/reseller"
 		items = []NavItem{{Label: "Overview", URL: "/reseller"}}
@@ -221,8 +223,7 @@ func navigation(u *store.User, current string) (home string, items []NavItem) {
 			items = append(items, NavItem{Label: "Activity", URL: "/reseller/activity"})
 		}
 	} else {
-		home = "/dashboard"
-		items = []NavItem{{Label: "Dashboard", URL: "/dashboard"}, {Label: "Settings", URL: "/settings"}}
+		home, items = clientMenu(m)
 	}
 	for i := range items {
 		// the section is current on its own pages too (/reseller/clients/7)

@@ -6,6 +6,9 @@ import (
 
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
 	"github.com/gofiber/fiber/v2/middleware/recover"
+
+	"portico/app/access"
+	"portico/store"
 )
 
 // routes lists every route on one screen.
@@ -29,7 +32,7 @@ func (a *App) routes() {
 	a.apiRoutes(f.Group("/api/v1"))
 
 	// Browser pages: session cookie and CSRF tokens.
-	f.Use(a.loadSession, a.checkCSRF)
+	f.Use(a.loadSession, a.checkCSRF, a.enforcePasswordChange)
 	f.Get("/brand.css", a.showBrandCSS)
 	f.Get("/", a.showHome)
 
@@ -40,6 +43,10 @@ func (a *App) routes() {
 	f.Post("/password/forgot", a.requestPasswordReset)
 	f.Get("/password/reset", a.showResetPassword)
 	f.Post("/password/reset", a.resetPassword)
+	f.Get("/invite", a.showInvitation)
+	f.Post("/invite", a.acceptInvitation)
+	f.Get("/password/change", a.requireUser, a.showMustChangePassword)
+	f.Post("/password/change", a.requireUser, a.mustChangePassword)
 
 	reseller := f.Group("/reseller", a.requireUser, a.requireStaff)
 	reseller.Get("/", a.showResellerHome)
@@ -62,15 +69,27 @@ func (a *App) routes() {
 	reseller.Get("/clients/:id<int>/recharge", credit, a.showRecharge)
 	reseller.Post("/clients/:id<int>/recharge", credit, a.rechargeClient)
 
+	// Client portal: every route names its access module (access.go).
 	client := f.Group("/dashboard", a.requireUser, a.requireClient)
-	client.Get("/", a.showClientHome)
+	client.Get("/", a.requireModule(access.Dashboard, access.View), a.showClientHome)
 
 	settings := f.Group("/settings", a.requireUser, a.requireClient)
-	settings.Get("/", a.showSettings)
+	settings.Get("/", a.showSettings) // each tab checks its own module (settings.go)
 	settings.Post("/password", a.requireTab("security"), a.changePassword)
 	settings.Post("/sessions/revoke-others", a.requireTab("security"), a.revokeOtherSessions)
 	settings.Post("/sessions/:id", a.requireTab("security"), a.revokeSession)
-	settings.Post("/api-keys", a.requireTab("api-keys"), a.createClientAPIKey)
-	settings.Post("/api-keys/:id<int>/revoke", a.requireTab("api-keys"), a.revokeClientAPIKey)
-	settings.Get("/activity.csv", a.requireTab("activity"), a.exportClientActivity)
+	users := a.requireModule(access.Users, access.Edit)
+	settings.Post("/team", users, a.addMember)
+	settings.Post("/team/transfer", users, a.requireClientRole(store.RoleOwner), a.transferOwnership)
+	settings.Post("/team/:id<int>", users, a.updateMember)
+	settings.Post("/team/:id<int>/delete", users, a.removeMember)
+	settings.Post("/team/:id<int>/invitation", users, a.resendInvitation)
+	settings.Post("/team/:id<int>/invitation/revoke", users, a.revokeInvitation)
+	settings.Post("/profiles", users, a.saveProfile)
+	settings.Post("/profiles/:id<int>", users, a.saveProfile)
+	settings.Post("/profiles/:id<int>/delete", users, a.removeProfile)
+	apiKeys := a.requireModule(access.APIKeys, access.Edit)
+	settings.Post("/api-keys", apiKeys, a.createClientAPIKey)
+	settings.Post("/api-keys/:id<int>/revoke", apiKeys, a.revokeClientAPIKey)
+	settings.Get("/activity.csv", a.requireModule(access.Settings, access.View), a.exportClientActivity)
 }

@@ -5,32 +5,46 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"portico/app/access"
 	"portico/store"
 )
 
 // settingsTab is one tab of the client's /settings page. Each tab opens
-// directly by URL (/settings?tab=api-keys); a tab that a role may not use is
-// not shown, and its URL answers 403 for that role.
+// directly by URL (/settings?tab=api-keys); a tab that a user may not use is
+// not shown, and its URL answers 403 for them.
 type settingsTab struct {
 	Key, Label string
-	// Roles may use the tab.
+	// Roles may use the tab; nil admits every client role.
 	Roles []string
+	// Module is the access module the tab belongs to: the tab shows to
+	// users with view access to it (app/access.go), and its forms ask for
+	// edit. "" is a tab of the user's own account (Profile, Security),
+	// open to every client user whatever their profile.
+	Module access.Module
 	// load builds the tab's data for its template views/settings/<key>.html.
 	load func(a *App, c *fiber.Ctx) (any, error)
 }
 
 // settingsTabs is every tab, in the order shown. Later features add theirs
-// here.
+// here. Team and Permission profiles belong to the users module (who may
+// do what); Activity, the business's audit log, to settings.
 var settingsTabs = []settingsTab{
 	{Key: "security", Label: "Security", Roles: allClientRoles, load: (*App).loadSecurityTab},
-	{Key: "api-keys", Label: "API keys", Roles: []string{store.RoleOwner, store.RoleAdmin}, load: (*App).loadAPIKeysTab},
-	{Key: "activity", Label: "Activity", Roles: []string{store.RoleOwner, store.RoleAdmin}, load: (*App).loadActivityTab},
+	{Key: "team", Label: "Team", Module: access.Users, load: (*App).loadTeamTab},
+	{Key: "permissions", Label: "Permission profiles", Module: access.Users, load: (*App).loadPermissionsTab},
+	{Key: "api-keys", Label: "API keys", Module: access.APIKeys, load: (*App).loadAPIKeysTab},
+	{Key: "activity", Label: "Activity", Module: access.Settings, load: (*App).loadActivityTab},
 }
 
 var allClientRoles = []string{store.RoleOwner, store.RoleAdmin, store.RoleManager, store.RoleUser, store.RolePublisher}
 
-// tabAllowed says whether the user's role may use the tab.
-func tabAllowed(u *store.User, t settingsTab) bool { return slices.Contains(t.Roles, u.Role) }
+// tabAllowed says whether a user with access m may use the tab.
+func tabAllowed(u *store.User, m access.Map, t settingsTab) bool {
+	if t.Roles != nil && !slices.Contains(t.Roles, u.Role) {
+		return false
+	}
+	return t.Module == "" || m.Allows(t.Module, access.View)
+}
 
 // TabLink is one entry of the tab bar.
 type TabLink struct {
@@ -52,7 +66,7 @@ func (a *App) showSettings(c *fiber.Ctx) error {
 	var tab *settingsTab
 	for i := range settingsTabs {
 		t := &settingsTabs[i]
-		if !tabAllowed(user, *t) {
+		if !tabAllowed(user, a.accessOf(c), *t) {
 			if t.Key == key {
 				return fiber.ErrForbidden // security: a hidden tab is refused, not merely hidden
 			}
@@ -81,7 +95,7 @@ func (a *App) renderSettingsTab(c *fiber.Ctx, status int, key string, data any) 
 	var links []TabLink
 	label := key
 	for _, t := range settingsTabs {
-		if tabAllowed(userOf(c), t) {
+		if tabAllowed(userOf(c), a.accessOf(c), t) {
 			links = append(links, TabLink{Key: t.Key, Label: t.Label, URL: "/settings?tab=" + t.Key, Current: t.Key == key})
 		}
 		if t.Key == key {
@@ -91,11 +105,12 @@ func (a *App) renderSettingsTab(c *fiber.Ctx, status int, key string, data any) 
 	return a.render(c, status, "settings/"+key, label, SettingsPage{Tabs: links, Tab: key, Data: data})
 }
 
-// requireTab admits users whose role may use the tab (for its POST routes).
+// requireTab admits users who may use the tab (for the POST routes of a
+// user's own tabs; module-bound forms use requireModule with access.Edit).
 func (a *App) requireTab(key string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		for _, t := range settingsTabs {
-			if t.Key == key && tabAllowed(userOf(c), t) {
+			if t.Key == key && tabAllowed(userOf(c), a.accessOf(c), t) {
 				return c.Next()
 			}
 		}

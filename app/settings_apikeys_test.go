@@ -102,7 +102,11 @@ func TestAPIKeysTabAccess(t *testing.T) {
 	for _, role := range []string{store.RoleAdmin, store.RoleManager, store.RoleUser, store.RolePublisher} {
 		keysTabUser(t, ts, "acme", cleo.ID, role+"@cleo.example", role)
 		who[role] = ts.browser()
-		who[role].login(acmeHost, role+"@cleo.example", "/dashboard")
+		home := "/dashboard"
+		if role == store.RolePublisher {
+			home = "/settings" // a publisher has no dashboard
+		}
+		who[role].login(acmeHost, role+"@cleo.example", home)
 	}
 	who["owner"] = ts.browser()
 	who["owner"].login(acmeHost, "client@acme.example", "/dashboard")
@@ -130,7 +134,7 @@ func TestAPIKeysTabAccess(t *testing.T) {
 			continue
 		}
 		// the forms are refused too; the token comes from a page the user may see
-		form := url.Values{"name": {"sneaky"}, "_csrf": {b.csrf(acmeHost, "/dashboard")}}
+		form := url.Values{"name": {"sneaky"}, "_csrf": {b.csrf(acmeHost, "/settings")}}
 		if r := b.do(http.MethodPost, acmeHost, "/settings/api-keys", form, nil); r.status != http.StatusForbidden || newKeyShown.MatchString(r.body) {
 			t.Errorf("%s creates a key: %d", name, r.status)
 		}

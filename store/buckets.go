@@ -75,6 +75,15 @@ var (
 	// Added by migration 4:
 	// bucketBrandAssets: rid|name ("logo", "favicon") → BrandAsset.
 	bucketBrandAssets = []byte("brand_assets")
+
+	// Added by migration 5 (client teams):
+	// bucketProfiles: rid|cid|pid → PermissionProfile.
+	bucketProfiles = []byte("permission_profiles")
+	// bucketInvitations: sha256(token) → Invitation.
+	bucketInvitations = []byte("invitations")
+	// bucketUserInvitations: rid|uid → sha256(token) of the user's latest
+	// invitation (the only one that may still be accepted).
+	bucketUserInvitations = []byte("idx_user_invitation")
 )
 
 var (
@@ -140,6 +149,10 @@ func accountKeyFrom(b []byte) AccountKey {
 
 func clientUserKey(rid, cid, uid uint64) []byte {
 	return append(tenantKey(rid, cid), u64(uid)...)
+}
+
+func profileKey(rid, cid, pid uint64) []byte {
+	return append(tenantKey(rid, cid), u64(pid)...)
 }
 
 func clientLedgerKey(rid, cid, seq uint64) []byte {

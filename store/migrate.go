@@ -68,6 +68,15 @@ var migrations = []func(*bolt.Tx) error{
 		_, err := tx.CreateBucketIfNotExists(bucketBrandAssets)
 		return err
 	},
+	// 5: client teams: permission profiles and invitations.
+	func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketProfiles, bucketInvitations, bucketUserInvitations} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
 }
 
 // SchemaVersion is the version this binary writes.

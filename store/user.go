@@ -43,6 +43,12 @@ type User struct {
 	CreatedAt    time.Time `json:"created_at"`
 	UpdatedAt    time.Time `json:"updated_at"`
 	LastLoginAt  time.Time `json:"last_login_at,omitzero"`
+	// ProfileID names the client's permission profile that narrows a
+	// manager's or user's access (0: the role's defaults; see app/access).
+	ProfileID uint64 `json:"profile_id,omitempty"`
+	// MustChangePassword holds a user who was given an initial password
+	// on a page that only lets them choose their own.
+	MustChangePassword bool `json:"must_change_password,omitempty"`
 }
 
 // DisplayName is how the user is named on pages: first and last name,

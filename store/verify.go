@@ -32,6 +32,9 @@ func (s *Store) Verify() ([]string, error) {
 		if err := tx.verifyClients(add); err != nil {
 			return err
 		}
+		if err := tx.verifyTeams(add); err != nil {
+			return err
+		}
 		return tx.verifyLedger(add)
 	})
 	sort.Strings(problems)

@@ -98,7 +98,17 @@ func (s *Scheduler) CleanupSessions(context.Context) error {
 	if err != nil {
 		return fmt.Errorf("jobs: reset clean-up: %w", err)
 	}
-	s.log.Info("expired sessions removed", "job", "session_cleanup", "sessions", n, "password_resets", resets)
+	// invitations are kept 30 days past expiry, so a late click still
+	// hears "expired, ask for a new one" rather than "not valid"
+	var invitations int
+	err = s.store.Update(func(tx *store.Tx) (err error) {
+		invitations, err = tx.DeleteExpiredInvitations(30 * 24 * time.Hour)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("jobs: invitation clean-up: %w", err)
+	}
+	s.log.Info("expired sessions removed", "job", "session_cleanup", "sessions", n, "password_resets", resets, "invitations", invitations)
 	return nil
 }
 
