@@ -75,6 +75,18 @@ var (
 	// Added by migration 4:
 	// bucketBrandAssets: rid|name ("logo", "favicon") → BrandAsset.
 	bucketBrandAssets = []byte("brand_assets")
+
+	// Added by migration 5 (profile and two-factor sign-in):
+	// bucketAvatars: rid|uid → PNG bytes (the user's AvatarSHA256 is their digest).
+	bucketAvatars = []byte("avatars")
+	// bucketEmailChanges: sha256(token) → EmailChange.
+	bucketEmailChanges = []byte("email_changes")
+	// bucketLoginChallenges: sha256(token) → LoginChallenge, a sign-in
+	// waiting for its second step.
+	bucketLoginChallenges = []byte("login_challenges")
+	// bucketFormUses: rid|sha256(form token) → FormUse, one-time forms
+	// already submitted.
+	bucketFormUses = []byte("form_uses")
 )
 
 var (
