@@ -59,6 +59,15 @@ var routeRules = map[string][]string{
 	"POST /settings/api-keys":                 clientOwnAdm,
 	"POST /settings/api-keys/:id<int>/revoke": clientOwnAdm,
 	"GET /settings/activity.csv":              clientOwnAdm,
+
+	// Profile tab (settings_profile.go)
+	"POST /settings/profile":       everyClient,
+	"POST /settings/avatar":        everyClient,
+	"POST /settings/avatar/remove": everyClient,
+	"POST /settings/email":         everyClient,
+	"GET /avatars/:file":           append(append([]string{}, everyStaff...), everyClient...),
+	"GET /email/confirm":           {"public"},
+	"POST /email/confirm":          {"public"},
 }
 
 // TestPermissionMatrix signs in one visitor of every staff and client

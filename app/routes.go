@@ -73,4 +73,5 @@ func (a *App) routes() {
 	settings.Post("/api-keys", a.requireTab("api-keys"), a.createClientAPIKey)
 	settings.Post("/api-keys/:id<int>/revoke", a.requireTab("api-keys"), a.revokeClientAPIKey)
 	settings.Get("/activity.csv", a.requireTab("activity"), a.exportClientActivity)
+	a.profileRoutes(f, settings) // settings_profile.go: profile, avatar, email change
 }

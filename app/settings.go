@@ -22,6 +22,7 @@ type settingsTab struct {
 // settingsTabs is every tab, in the order shown. Later features add theirs
 // here.
 var settingsTabs = []settingsTab{
+	{Key: "profile", Label: "Profile", Roles: allClientRoles, load: (*App).loadProfileTab},
 	{Key: "security", Label: "Security", Roles: allClientRoles, load: (*App).loadSecurityTab},
 	{Key: "api-keys", Label: "API keys", Roles: []string{store.RoleOwner, store.RoleAdmin}, load: (*App).loadAPIKeysTab},
 	{Key: "activity", Label: "Activity", Roles: []string{store.RoleOwner, store.RoleAdmin}, load: (*App).loadActivityTab},

@@ -121,7 +121,7 @@ func TestSecurityTabListsSessions(t *testing.T) {
 	ts.clock.Advance(5 * time.Minute)
 	phone.get(acmeHost, "/dashboard") // last seen 10:05, in memory only
 
-	r := laptop.get(acmeHost, "/settings") // Security is the first tab
+	r := laptop.get(acmeHost, securityTab)
 	if r.status != http.StatusOK {
 		t.Fatalf("settings: %d\n%s", r.status, r.body)
 	}
