@@ -94,6 +94,9 @@ func (a *App) login(c *fiber.Ctx) error {
 		form.Error = "Your company's account with " + a.brandOf(tenant).Name + " is disabled, so you cannot sign in. Contact " + a.brandOf(tenant).Name + " to restore access."
 		return a.render(c, fiber.StatusUnprocessableEntity, "auth/login", "Sign in", data)
 	}
+	if done, err := a.secondFactorStep(c, tenant, user, data.Next); done { // twofactor.go: a code before any session
+		return err
+	}
 	token, hash := auth.NewToken()
 	err = a.store.Update(func(tx *store.Tx) error {
 		if err := tx.CreateSession(&store.Session{

@@ -255,6 +255,7 @@ var staffPermissions = map[string][]string{
 	"branding":     {store.RoleOwner, store.RoleAdmin},
 	"domains":      {store.RoleOwner, store.RoleAdmin},
 	"activity":     {store.RoleOwner, store.RoleAdmin},
+	"security":     {store.RoleOwner, store.RoleAdmin}, // require two-factor sign-in for every user
 }
 
 func staffMay(u *store.User, area string) bool {

@@ -68,6 +68,22 @@ var routeRules = map[string][]string{
 	"GET /avatars/:file":           append(append([]string{}, everyStaff...), everyClient...),
 	"GET /email/confirm":           {"public"},
 	"POST /email/confirm":          {"public"},
+
+	// Two-factor sign-in (twofactor.go, twofactor_settings.go)
+	"GET /login/code":                     {"public"},
+	"POST /login/code":                    {"public"},
+	"GET /login/enrol":                    {"public"},
+	"POST /login/enrol":                   {"public"},
+	"POST /settings/2fa/enrol":            everyClient,
+	"POST /settings/2fa/cancel":           everyClient,
+	"POST /settings/2fa/confirm":          everyClient,
+	"POST /settings/2fa/disable":          everyClient,
+	"GET /reseller/security":              everyStaff,
+	"POST /reseller/security/2fa/enrol":   everyStaff,
+	"POST /reseller/security/2fa/cancel":  everyStaff,
+	"POST /reseller/security/2fa/confirm": everyStaff,
+	"POST /reseller/security/2fa/disable": everyStaff,
+	"POST /reseller/security/require-2fa": ownerAdmin,
 }
 
 // TestPermissionMatrix signs in one visitor of every staff and client

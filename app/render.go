@@ -224,6 +224,7 @@ func navigation(u *store.User, current string) (home string, items []NavItem) {
 		if staffMay(u, "activity") {
 			items = append(items, NavItem{Label: "Activity", URL: "/reseller/activity"})
 		}
+		items = append(items, NavItem{Label: "Security", URL: resellerSecurityURL}) // every staff member's own two-factor sign-in
 	} else {
 		home = "/dashboard"
 		items = []NavItem{{Label: "Dashboard", URL: "/dashboard"}, {Label: "Settings", URL: "/settings"}}

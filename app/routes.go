@@ -40,6 +40,7 @@ func (a *App) routes() {
 	f.Post("/password/forgot", a.requestPasswordReset)
 	f.Get("/password/reset", a.showResetPassword)
 	f.Post("/password/reset", a.resetPassword)
+	a.secondFactorRoutes(f) // twofactor.go: the sign-in's code or enrolment step
 
 	reseller := f.Group("/reseller", a.requireUser, a.requireStaff)
 	reseller.Get("/", a.showResellerHome)
@@ -73,5 +74,6 @@ func (a *App) routes() {
 	settings.Post("/api-keys", a.requireTab("api-keys"), a.createClientAPIKey)
 	settings.Post("/api-keys/:id<int>/revoke", a.requireTab("api-keys"), a.revokeClientAPIKey)
 	settings.Get("/activity.csv", a.requireTab("activity"), a.exportClientActivity)
-	a.profileRoutes(f, settings) // settings_profile.go: profile, avatar, email change
+	a.profileRoutes(f, settings)                  // settings_profile.go: profile, avatar, email change
+	a.twoFactorSettingsRoutes(settings, reseller) // twofactor_settings.go: /settings/2fa/*, /reseller/security
 }

@@ -142,8 +142,8 @@ func TestSecurityTabListsSessions(t *testing.T) {
 	if strings.Index(r.body, "Firefox on Linux") > strings.Index(r.body, "Chrome on iPhone") {
 		t.Errorf("this device is not listed first")
 	}
-	if n := strings.Count(r.body, `name="_csrf"`); n != 4 { // sign out, password, one session, all others
-		t.Errorf("%d CSRF inputs, want 4", n)
+	if n := strings.Count(r.body, `name="_csrf"`); n != 5 { // sign out, password, two-factor set-up, one session, all others
+		t.Errorf("%d CSRF inputs, want 5", n)
 	}
 	// the raw hash or cookie never reaches the page
 	token := ""
