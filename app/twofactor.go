@@ -219,9 +219,9 @@ func (a *App) spendCode(tx *store.Tx, u *store.User, typed string) (recovery boo
 
 // Sign-in.
 
-// validChallengeToken reports whether a cookie has the shape of a token
-// from auth.NewToken (43 base64url characters), before any store lookup.
-func validChallengeToken(token string) bool {
+// validToken reports whether s has the shape of a token from
+// auth.NewToken (43 base64url characters), before any store lookup.
+func validToken(token string) bool {
 	if len(token) != 43 {
 		return false
 	}
@@ -268,7 +268,7 @@ func (a *App) secondFactorStep(c *fiber.Ctx, tenant *store.Reseller, user *store
 // user who may no longer sign in).
 func (a *App) pendingSignIn(c *fiber.Ctx) (*store.LoginChallenge, *store.User, error) {
 	token := c.Cookies(challengeCookie)
-	if !validChallengeToken(token) {
+	if !validToken(token) {
 		return nil, nil, nil
 	}
 	tenant := tenantOf(c)
