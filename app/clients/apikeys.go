@@ -55,7 +55,9 @@ func (s *Service) CreateKey(rid, cid uint64, name string, by Actor) (*NewKey, er
 // KeyID is the key that submission created.
 type FormUsed struct{ KeyID uint64 }
 
-func (e *FormUsed) Error() string { return fmt.Sprintf("clients: form already created key %d", e.KeyID) }
+func (e *FormUsed) Error() string {
+	return fmt.Sprintf("clients: form already created key %d", e.KeyID)
+}
 
 // formTokenLifetime is how long a spent form token is remembered; a form
 // older than that is long stale.
