@@ -94,35 +94,31 @@ func (a *App) login(c *fiber.Ctx) error {
 		form.Error = "Your company's account with " + a.brandOf(tenant).Name + " is disabled, so you cannot sign in. Contact " + a.brandOf(tenant).Name + " to restore access."
 		return a.render(c, fiber.StatusUnprocessableEntity, "auth/login", "Sign in", data)
 	}
-	token, hash := auth.NewToken()
-	err = a.store.Update(func(tx *store.Tx) error {
-		if err := tx.CreateSession(&store.Session{
-			Hash: hash, ResellerID: tenant.ID, UserID: user.ID,
-			ExpiresAt:   tx.Now().Add(a.cfg.Session.MaxAge.Duration),
-			IdleTimeout: a.cfg.Session.IdleTimeout.Duration,
-			IP:          c.IP(), UserAgent: truncate(c.Get(fiber.HeaderUserAgent), 200),
-		}); err != nil {
-			return err
-		}
-		if err := tx.RecordLogin(tenant.ID, user.ID); err != nil {
-			return err
-		}
-		return tx.AddAudit(&store.AuditEvent{ResellerID: tenant.ID, ClientID: user.ClientID, Actor: user.Email, Action: "login", IP: c.IP()})
+	if done, err := a.secondFactorStep(c, tenant, user, data.Next); done { // twofactor.go: a code before any session
+		return err
+	}
+	var token string
+	err = a.store.Update(func(tx *store.Tx) (err error) {
+		token, err = a.openSession(tx, c, user, "")
+		return err
 	})
 	if err != nil {
 		return err
 	}
-	a.setCookie(c, sessionCookie, token, a.cfg.Session.MaxAge.Duration)
-	a.clearCookie(c, anonCookie)
-	next := data.Next
-	if user.MustChangePassword {
-		next = mustChangePasswordURL // the only page they may use until they choose their own
-	} else if next == "" {
-		if next, err = a.homeFor(user); err != nil {
-			return err
-		}
+	return a.finishSignIn(c, token, user, data.Next)
+}
+
+// landingFor is where a user goes once signed in: the forced password page
+// while they hold an initial password (the only page they may use until
+// they choose their own), else next, else their home.
+func (a *App) landingFor(u *store.User, next string) (string, error) {
+	if u.MustChangePassword {
+		return mustChangePasswordURL, nil
 	}
-	return c.Redirect(next, fiber.StatusSeeOther)
+	if next != "" {
+		return next, nil
+	}
+	return a.homeFor(u)
 }
 
 // clientBlocked reports whether a client user's business may not sign in

@@ -6,16 +6,10 @@ package app
 // code wrote: nothing a browser could run.
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"image"
-	"image/gif"
-	"image/jpeg"
-	"image/png"
-	"io"
 	"math"
-	"mime/multipart"
 	"net/mail"
 	"net/url"
 	"regexp"
@@ -24,9 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/valyala/fasthttp"
 	"golang.org/x/image/draw"
-	"golang.org/x/image/webp"
 
 	"portico/store"
 )
@@ -43,13 +35,9 @@ func (a *App) brandingRoutes(f *fiber.App, console fiber.Router) {
 
 // Limits of brand images.
 const (
-	// maxBrandImageBytes caps one uploaded file.
-	maxBrandImageBytes = 2 << 20
-	maxBrandImageSize  = "2 MiB"
-	// maxBrandImagePixels caps the decoded size (width × height), read
-	// from the header before decoding, so a small file that unpacks into a
-	// huge bitmap is refused without allocating it.
-	maxBrandImagePixels = 4096 * 4096
+	// maxBrandImageBytes caps one uploaded file (images.go's limits).
+	maxBrandImageBytes = maxImageBytes
+	maxBrandImageSize  = maxImageSize
 	// logoMaxHeight and logoMaxWidth bound the stored logo (twice what the
 	// header shows, for sharp high-density screens); smaller logos are
 	// never enlarged.
@@ -63,77 +51,16 @@ const (
 	brandAssetDigest = 16
 )
 
-// errSVG is what a person is told when they upload an SVG. SVG is refused
-// outright: it is a document that can carry script, not just pixels.
-var errSVG = imageError("SVG is not accepted: upload PNG, JPEG, GIF or WebP")
-
-// imageError is a refusal written for the person who uploaded the file.
-type imageError string
-
-func (e imageError) Error() string { return string(e) }
-
 // Brand images: decoding and re-encoding.
-
-// imageCodec decodes one format with the format's own package, never
-// through image.Decode's registry, so only the four accepted formats are
-// ever parsed.
-type imageCodec struct {
-	config func(io.Reader) (image.Config, error)
-	decode func(io.Reader) (image.Image, error)
-}
-
-// sniffImage names the format by the file's first bytes; the name and the
-// declared content type of an upload are never trusted.
-func sniffImage(data []byte) (string, imageCodec) {
-	switch {
-	case bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")):
-		return "png", imageCodec{png.DecodeConfig, png.Decode}
-	case bytes.HasPrefix(data, []byte("\xff\xd8\xff")):
-		return "jpeg", imageCodec{jpeg.DecodeConfig, jpeg.Decode}
-	case bytes.HasPrefix(data, []byte("GIF87a")), bytes.HasPrefix(data, []byte("GIF89a")):
-		return "gif", imageCodec{gif.DecodeConfig, gif.Decode} // the first frame only
-	case len(data) >= 12 && string(data[:4]) == "RIFF" && string(data[8:12]) == "WEBP":
-		return "webp", imageCodec{webp.DecodeConfig, webp.Decode}
-	}
-	return "", imageCodec{}
-}
-
-// looksLikeSVG tells an SVG apart from other unknown files, only to give
-// the clearer message; either way the file is refused.
-func looksLikeSVG(filename string, data []byte) bool {
-	ext := strings.ToLower(filename)
-	if strings.HasSuffix(ext, ".svg") || strings.HasSuffix(ext, ".svgz") {
-		return true
-	}
-	return bytes.Contains(bytes.ToLower(data[:min(len(data), 4096)]), []byte("<svg"))
-}
 
 // processBrandImage turns an upload into the stored asset: decoded by its
 // actual format, fitted to the asset's place and encoded as a fresh PNG.
 // Whatever else the file held (metadata, a trailing HTML or script
 // payload, further GIF frames) is dropped with the original bytes.
 func processBrandImage(asset, filename string, data []byte) ([]byte, error) {
-	if len(data) > maxBrandImageBytes {
-		return nil, imageError("The file is larger than " + maxBrandImageSize + ".")
-	}
-	format, codec := sniffImage(data)
-	if format == "" {
-		if looksLikeSVG(filename, data) {
-			return nil, errSVG
-		}
-		return nil, imageError("This file is not a PNG, JPEG, GIF or WebP image.")
-	}
-	cfg, err := codec.config(bytes.NewReader(data))
+	src, err := decodeUpload(filename, data)
 	if err != nil {
-		return nil, imageError("This " + strings.ToUpper(format) + " image could not be read; it may be damaged.")
-	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > maxBrandImagePixels/cfg.Height {
-		return nil, imageError(fmt.Sprintf("The image is %d × %d pixels; at most %d megapixels (e.g. 4096 × 4096) are accepted.",
-			cfg.Width, cfg.Height, maxBrandImagePixels/1_000_000))
-	}
-	src, err := codec.decode(bytes.NewReader(data))
-	if err != nil {
-		return nil, imageError("This " + strings.ToUpper(format) + " image could not be read; it may be damaged.")
+		return nil, err
 	}
 	var out *image.RGBA
 	if asset == store.AssetFavicon {
@@ -141,11 +68,7 @@ func processBrandImage(asset, filename string, data []byte) ([]byte, error) {
 	} else {
 		out = fitWithin(src, logoMaxWidth, logoMaxHeight)
 	}
-	var buf bytes.Buffer
-	if err := (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(&buf, out); err != nil {
-		return nil, fmt.Errorf("app: encode %s: %w", asset, err)
-	}
-	return buf.Bytes(), nil
+	return encodeImagePNG(asset, out)
 }
 
 // fitWithin scales src down, keeping its proportions, until it fits in
@@ -227,26 +150,7 @@ func (a *App) showBrandAsset(c *fiber.Ctx) error {
 	if !strings.HasPrefix(asset.SHA256, m[2]) {
 		return fiber.ErrNotFound
 	}
-	etag := `"` + asset.SHA256 + `"`
-	c.Set(fiber.HeaderCacheControl, "public, max-age=31536000, immutable")
-	c.Set(fiber.HeaderETag, etag)
-	c.Set(fiber.HeaderXContentTypeOptions, "nosniff") // security: served as the PNG we encoded, never sniffed
-	if etagMatches(c.Get(fiber.HeaderIfNoneMatch), etag) {
-		return c.SendStatus(fiber.StatusNotModified)
-	}
-	c.Set(fiber.HeaderContentType, "image/png")
-	return c.Send(asset.Data)
-}
-
-// etagMatches reads If-None-Match: a list of tags, weak or strong, or *.
-func etagMatches(header, etag string) bool {
-	for _, tag := range strings.Split(header, ",") {
-		tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
-		if tag == etag || tag == "*" {
-			return true
-		}
-	}
-	return false
+	return sendImmutablePNG(c, asset.SHA256, asset.Data, "public")
 }
 
 // Colours and contrast.
@@ -487,7 +391,9 @@ func readBranding(c *fiber.Ctx) (brandingChange, error) {
 			change.Remove[name] = true
 			change.Fields["remove_"+name] = "on" // kept ticked if the form comes back
 		}
-		data, err := uploadedImage(c, name)
+		data, err := uploadedImage(c, name, func(filename string, data []byte) ([]byte, error) {
+			return processBrandImage(name, filename, data)
+		})
 		var refusal imageError
 		switch {
 		case errors.As(err, &refusal):
@@ -503,40 +409,6 @@ func readBranding(c *fiber.Ctx) (brandingChange, error) {
 		}
 	}
 	return change, nil
-}
-
-// uploadedImage reads and processes the file sent as field; nil when none
-// was chosen (browsers send an empty part without a name).
-func uploadedImage(c *fiber.Ctx, field string) ([]byte, error) {
-	fh, err := c.FormFile(field)
-	if errors.Is(err, fasthttp.ErrMissingFile) || errors.Is(err, fasthttp.ErrNoMultipartForm) || err == nil && fh == nil {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("app: read upload %s: %w", field, err)
-	}
-	if fh.Filename == "" && fh.Size == 0 {
-		return nil, nil
-	}
-	if fh.Size > maxBrandImageBytes {
-		return nil, imageError("The file is larger than " + maxBrandImageSize + ".")
-	}
-	data, err := readFormFile(fh)
-	if err != nil {
-		return nil, fmt.Errorf("app: read upload %s: %w", field, err)
-	}
-	return processBrandImage(field, fh.Filename, data)
-}
-
-// readFormFile reads at most one byte more than the cap, whatever the
-// part's header claims.
-func readFormFile(fh *multipart.FileHeader) ([]byte, error) {
-	f, err := fh.Open()
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, maxBrandImageBytes+1))
 }
 
 // validateBrand checks the editor's text fields; values are trimmed and

@@ -65,8 +65,8 @@ func TestBrowserInvitationJoin(t *testing.T) {
 		t.Errorf("menu: %q", got)
 	}
 	chromeRun(t, ctx, "open settings", chromedp.NavigateResponse(ts.url(acmeHost, "/settings")))
-	if got := strings.Join(strings.Fields(chromeText(t, ctx, "nav.tabs")), " "); got != "Security" {
-		t.Errorf("settings tabs of a manager with a profile: %q, want only Security", got)
+	if got := strings.Join(strings.Fields(chromeText(t, ctx, "nav.tabs")), " "); got != "Profile Security" {
+		t.Errorf("settings tabs of a manager with a profile: %q, want only Profile and Security", got)
 	}
 	for _, path := range []string{teamTabURL, "/settings?tab=api-keys"} {
 		if resp := chromeRun(t, ctx, "open "+path, chromedp.NavigateResponse(ts.url(acmeHost, path))); resp.Status != http.StatusForbidden {

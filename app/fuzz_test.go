@@ -42,3 +42,51 @@ func FuzzSafeNext(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseCode: whatever is typed at the sign-in's code step, reading it
+// never panics, and what it accepts is six ASCII digits or ten characters
+// of the recovery alphabet.
+//
+//	go test ./app -run '^$' -fuzz FuzzParseCode -fuzztime 30s
+func FuzzParseCode(f *testing.F) {
+	for _, seed := range []string{"123456", " 123 456 ", "abcde-fghjk", "ABCDE FGHJK", "", "12345", "١٢٣٤٥٦", "abcde-fghil", strings.Repeat("1", 100)} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, input string) {
+		kind, code := parseCode(input)
+		switch kind {
+		case "":
+			if code != "" {
+				t.Fatalf("refused %q but returned %q", input, code)
+			}
+		case codeTOTP:
+			if len(code) != 6 || strings.Trim(code, "0123456789") != "" {
+				t.Fatalf("accepted %q as TOTP code %q", input, code)
+			}
+		case codeRecovery:
+			if len(code) != recoveryCodeLen || strings.Trim(code, recoveryAlphabet) != "" {
+				t.Fatalf("accepted %q as recovery code %q", input, code)
+			}
+		default:
+			t.Fatalf("unknown kind %q", kind)
+		}
+	})
+}
+
+// FuzzPendingSignInToken: the cookie of a pending sign-in (and the
+// one-time token of a form) is checked for shape before any store
+// look-up; whatever arrives, the check never panics and accepts only 43
+// base64url characters, the shape auth.NewToken makes.
+func FuzzPendingSignInToken(f *testing.F) {
+	for _, seed := range []string{"", strings.Repeat("A", 43), strings.Repeat("A", 42) + "=", strings.Repeat("-_", 21) + "x", strings.Repeat("A", 44), "../../etc/passwd", "token with spaces that is long enough to pass"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, token string) {
+		if !validToken(token) {
+			return
+		}
+		if len(token) != 43 || strings.Trim(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != "" {
+			t.Fatalf("accepted %q", token)
+		}
+	})
+}

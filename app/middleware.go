@@ -104,7 +104,7 @@ func (a *App) securityHeaders(c *fiber.Ctx) error {
 
 // uploadRoutes may carry bodies up to UploadLimit (images); every other
 // route, the API included, BodyLimit.
-var uploadRoutes = map[string]bool{"/reseller/branding": true}
+var uploadRoutes = map[string]bool{"/reseller/branding": true, "/settings/avatar": true}
 
 // limitBody answers 413 for a body over the route's limit.
 func (a *App) limitBody(c *fiber.Ctx) error {
@@ -255,6 +255,7 @@ var staffPermissions = map[string][]string{
 	"branding":     {store.RoleOwner, store.RoleAdmin},
 	"domains":      {store.RoleOwner, store.RoleAdmin},
 	"activity":     {store.RoleOwner, store.RoleAdmin},
+	"security":     {store.RoleOwner, store.RoleAdmin}, // require two-factor sign-in for every user
 }
 
 func staffMay(u *store.User, area string) bool {

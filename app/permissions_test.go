@@ -77,11 +77,37 @@ var routeRules = map[string][]string{
 	"POST /settings/api-keys":                        clientOwnAdm,
 	"POST /settings/api-keys/:id<int>/revoke":        clientOwnAdm,
 	"GET /settings/activity.csv":                     clientOwnAdm,
+
+	// Profile tab (settings_profile.go)
+	"POST /settings/profile":       everyClient,
+	"POST /settings/avatar":        everyClient,
+	"POST /settings/avatar/remove": everyClient,
+	"POST /settings/email":         everyClient,
+	"GET /avatars/:file":           append(append([]string{}, everyStaff...), everyClient...),
+	"GET /email/confirm":           {"public"},
+	"POST /email/confirm":          {"public"},
+
+	// Two-factor sign-in (twofactor.go, twofactor_settings.go)
+	"GET /login/code":                     {"public"},
+	"POST /login/code":                    {"public"},
+	"GET /login/enrol":                    {"public"},
+	"POST /login/enrol":                   {"public"},
+	"POST /settings/2fa/enrol":            everyClient,
+	"POST /settings/2fa/cancel":           everyClient,
+	"POST /settings/2fa/confirm":          everyClient,
+	"POST /settings/2fa/disable":          everyClient,
+	"GET /reseller/security":              everyStaff,
+	"POST /reseller/security/2fa/enrol":   everyStaff,
+	"POST /reseller/security/2fa/cancel":  everyStaff,
+	"POST /reseller/security/2fa/confirm": everyStaff,
+	"POST /reseller/security/2fa/disable": everyStaff,
+	"POST /reseller/security/require-2fa": ownerAdmin,
 }
 
 // tabRules says who may open each tab of /settings (settings.go's
 // settingsTabs); a tab without a rule fails TestPermissionMatrix.
 var tabRules = map[string][]string{
+	"profile":     everyClient,
 	"security":    everyClient,
 	"team":        clientOwnAdm,
 	"permissions": clientOwnAdm,

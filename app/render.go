@@ -96,6 +96,10 @@ func TemplateFuncs(assetVersion string) template.FuncMap {
 		"datetime": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 		"date":     func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
 		"list":     func(items ...string) []string { return items },
+		// avatarURL and initials show a user's picture, or their initials
+		// when they have none (settings_profile.go).
+		"avatarURL": avatarURL,
+		"initials":  initials,
 	}
 }
 
@@ -222,6 +226,7 @@ func navigation(u *store.User, m access.Map, current string) (home string, items
 		if staffMay(u, "activity") {
 			items = append(items, NavItem{Label: "Activity", URL: "/reseller/activity"})
 		}
+		items = append(items, NavItem{Label: "Security", URL: resellerSecurityURL}) // every staff member's own two-factor sign-in
 	} else {
 		home, items = clientMenu(m)
 	}

@@ -47,6 +47,7 @@ func (a *App) routes() {
 	f.Post("/invite", a.acceptInvitation)
 	f.Get("/password/change", a.requireUser, a.showMustChangePassword)
 	f.Post("/password/change", a.requireUser, a.mustChangePassword)
+	a.secondFactorRoutes(f) // twofactor.go: the sign-in's code or enrolment step
 
 	reseller := f.Group("/reseller", a.requireUser, a.requireStaff)
 	reseller.Get("/", a.showResellerHome)
@@ -85,11 +86,13 @@ func (a *App) routes() {
 	settings.Post("/team/:id<int>/delete", users, a.removeMember)
 	settings.Post("/team/:id<int>/invitation", users, a.resendInvitation)
 	settings.Post("/team/:id<int>/invitation/revoke", users, a.revokeInvitation)
-	settings.Post("/profiles", users, a.saveProfile)
-	settings.Post("/profiles/:id<int>", users, a.saveProfile)
-	settings.Post("/profiles/:id<int>/delete", users, a.removeProfile)
+	settings.Post("/profiles", users, a.savePermissionProfile)
+	settings.Post("/profiles/:id<int>", users, a.savePermissionProfile)
+	settings.Post("/profiles/:id<int>/delete", users, a.removePermissionProfile)
 	apiKeys := a.requireModule(access.APIKeys, access.Edit)
 	settings.Post("/api-keys", apiKeys, a.createClientAPIKey)
 	settings.Post("/api-keys/:id<int>/revoke", apiKeys, a.revokeClientAPIKey)
 	settings.Get("/activity.csv", a.requireModule(access.Settings, access.View), a.exportClientActivity)
+	a.profileRoutes(f, settings)                  // settings_profile.go: profile, avatar, email change
+	a.twoFactorSettingsRoutes(settings, reseller) // twofactor_settings.go: /settings/2fa/*, /reseller/security
 }

@@ -29,6 +29,7 @@ type settingsTab struct {
 // here. Team and Permission profiles belong to the users module (who may
 // do what); Activity, the business's audit log, to settings.
 var settingsTabs = []settingsTab{
+	{Key: "profile", Label: "Profile", Roles: allClientRoles, load: (*App).loadProfileTab},
 	{Key: "security", Label: "Security", Roles: allClientRoles, load: (*App).loadSecurityTab},
 	{Key: "team", Label: "Team", Module: access.Users, load: (*App).loadTeamTab},
 	{Key: "permissions", Label: "Permission profiles", Module: access.Users, load: (*App).loadPermissionsTab},

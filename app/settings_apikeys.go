@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"portico/app/auth"
 	"portico/app/clients"
 	"portico/store"
 )
@@ -35,6 +36,10 @@ type apiKeysTabData struct {
 	// Created is the key just created, shown in full this once: it is
 	// rendered into the POST's own reply, never put in a cookie or a URL.
 	Created *clients.NewKey
+	// FormToken makes the create form one-time: a resubmitted form (a
+	// reload of the page that shows a new key) creates nothing. Random
+	// for every page; only a submitted one is stored, as its SHA-256.
+	FormToken string
 }
 
 // AtLimit reports whether the client holds the most active keys allowed.
@@ -48,7 +53,8 @@ func (a *App) loadAPIKeysTab(c *fiber.Ctx) (any, error) {
 // apiKeysTab builds the tab for the signed-in user's client.
 func (a *App) apiKeysTab(c *fiber.Ctx, form *Form, created *clients.NewKey) (apiKeysTabData, error) {
 	tenant, user := tenantOf(c), userOf(c)
-	data := apiKeysTabData{Max: store.MaxActiveAPIKeys, Form: form, Created: created}
+	token, _ := auth.NewToken()
+	data := apiKeysTabData{Max: store.MaxActiveAPIKeys, Form: form, Created: created, FormToken: token}
 	keys, err := a.clients.Keys(tenant.ID, user.ClientID) // scope: the client comes from the session, never the request
 	if err != nil {
 		return data, err
@@ -82,10 +88,19 @@ func (a *App) createClientAPIKey(c *fiber.Ctx) error {
 	name := c.FormValue("name")
 	form := newForm()
 	form.Values["name"] = name
-	key, err := a.clients.CreateKey(tenant.ID, user.ClientID, name, a.actor(c)) // scope: the session's client
+	formToken := c.FormValue("form_token")
+	if !validToken(formToken) {
+		return fiber.NewError(fiber.StatusBadRequest, "The form is missing its one-time key. Reload the page and try again.")
+	}
+	key, err := a.clients.CreateKeyOnce(tenant.ID, user.ClientID, name, auth.HashToken(formToken), a.actor(c)) // scope: the session's client
 	var errs clients.Errors
+	var used *clients.FormUsed
 	status := fiber.StatusOK
 	switch {
+	case errors.As(err, &used):
+		form = newForm()
+		form.Error = a.formUsedMessage(tenant.ID, user.ClientID, used.KeyID)
+		status = fiber.StatusConflict
 	case errors.As(err, &errs):
 		form.Errors = errs.Map()
 		status = fiber.StatusUnprocessableEntity
@@ -102,6 +117,21 @@ func (a *App) createClientAPIKey(c *fiber.Ctx) error {
 		return err
 	}
 	return a.renderAPIKeysTab(c, status, data)
+}
+
+// formUsedMessage says what a resubmitted create form made before.
+func (a *App) formUsedMessage(rid, cid, keyID uint64) string {
+	msg := "This form was sent already, so no new key was created."
+	keys, err := a.clients.Keys(rid, cid) // scope: the session's client
+	if err == nil {
+		for _, k := range keys {
+			if k.ID == keyID {
+				msg = "This form was sent already: it created the key “" + k.Name + "” (" + k.Prefix + "_…) at " +
+					k.CreatedAt.UTC().Format("2006-01-02 15:04 UTC") + ", so no new key was created."
+			}
+		}
+	}
+	return msg + " A key is shown only once; if you did not copy it, revoke it and create another with the form below."
 }
 
 // revokeClientAPIKey revokes one of the client's keys: the next request

@@ -55,11 +55,32 @@ func keysTabClient(t *testing.T, ts *testServer, slug, username, email string) *
 // it shows ("" when none).
 func createKeyInTab(t *testing.T, b *browser, host, name string) (response, string) {
 	t.Helper()
-	r := b.post(host, keysTab, "/settings/api-keys", url.Values{"name": {name}})
+	form := keysForm(t, b, host)
+	form.Set("name", name)
+	r := b.do(http.MethodPost, host, "/settings/api-keys", form, nil)
 	if m := newKeyShown.FindStringSubmatch(r.body); m != nil {
 		return r, m[1]
 	}
 	return r, ""
+}
+
+var formTokenPattern = regexp.MustCompile(`name="form_token" value="([^"]+)"`)
+
+// keysForm loads the API keys tab and returns its create form's hidden
+// fields: the CSRF and one-time form tokens. At the key limit the tab
+// has no create form; the token is then that of a form loaded earlier.
+func keysForm(t *testing.T, b *browser, host string) url.Values {
+	t.Helper()
+	page := b.get(host, keysTab)
+	csrf := csrfPattern.FindStringSubmatch(page.body)
+	if csrf == nil {
+		t.Fatalf("no form on the API keys tab (status %d)", page.status)
+	}
+	token, _ := auth.NewToken()
+	if m := formTokenPattern.FindStringSubmatch(page.body); m != nil {
+		token = m[1]
+	}
+	return url.Values{"_csrf": {csrf[1]}, "form_token": {token}}
 }
 
 // storedKey is the key whose SHA-256 is that of key.
@@ -445,5 +466,45 @@ func TestBrowserAPIKeysTab(t *testing.T) {
 	}
 	if got := chromeText(t, ctx, ".status-revoked"); got != "revoked" {
 		t.Errorf("status = %q", got)
+	}
+}
+
+// TestAPIKeysTabResubmitCreatesNothing: reloading the reply that shows a
+// new key sends the same form again; it creates no second key and says
+// which key the form made. A fresh form creates one; a form without its
+// one-time token is refused.
+func TestAPIKeysTabResubmitCreatesNothing(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	b := ts.browser()
+	b.login(acmeHost, "client@acme.example", "/dashboard")
+	form := keysForm(t, b, acmeHost)
+	form.Set("name", "Office PBX")
+	first := b.do(http.MethodPost, acmeHost, "/settings/api-keys", form, nil)
+	if first.status != http.StatusOK || !newKeyShown.MatchString(first.body) {
+		t.Fatalf("first submission: %d", first.status)
+	}
+	prefix := storedKey(t, ts, newKeyShown.FindStringSubmatch(first.body)[1]).Prefix
+	for _, name := range []string{"Office PBX", "changed name"} { // a reload, then the back button with an edit
+		form.Set("name", name)
+		again := b.do(http.MethodPost, acmeHost, "/settings/api-keys", form, nil)
+		if again.status != http.StatusConflict || newKeyShown.MatchString(again.body) ||
+			!strings.Contains(again.body, "This form was sent already: it created the key “Office PBX” ("+prefix+"_…)") ||
+			!strings.Contains(again.body, "no new key was created") {
+			t.Fatalf("resubmission with %q: %d\n%s", name, again.status, again.body)
+		}
+	}
+	if keys, _ := ts.app.clients.Keys(ts.ids["acme"], ts.cleo().ID); len(keys) != 1 {
+		t.Fatalf("%d keys after resubmitting, want 1", len(keys))
+	}
+	if r, key := createKeyInTab(t, b, acmeHost, "Second"); r.status != http.StatusOK || key == "" {
+		t.Fatalf("a fresh form: %d", r.status)
+	}
+	missing := url.Values{"_csrf": {b.csrf(acmeHost, keysTab)}, "name": {"no token"}}
+	if r := b.do(http.MethodPost, acmeHost, "/settings/api-keys", missing, nil); r.status != http.StatusBadRequest {
+		t.Errorf("form without its token: %d", r.status)
+	}
+	if keys, _ := ts.app.clients.Keys(ts.ids["acme"], ts.cleo().ID); len(keys) != 2 {
+		t.Fatalf("%d keys, want 2", len(keys))
 	}
 }

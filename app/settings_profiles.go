@@ -121,8 +121,8 @@ func profileForm(c *fiber.Ctx) (team.ProfileInput, *Form) {
 	return in, form
 }
 
-// saveProfile creates a profile, or updates :id.
-func (a *App) saveProfile(c *fiber.Ctx) error {
+// savePermissionProfile creates a profile, or updates :id.
+func (a *App) savePermissionProfile(c *fiber.Ctx) error {
 	tenant, user := tenantOf(c), userOf(c)
 	in, form := profileForm(c)
 	var p *store.PermissionProfile
@@ -163,9 +163,9 @@ func (a *App) saveProfile(c *fiber.Ctx) error {
 	return c.Redirect(permissionsTabURL, fiber.StatusSeeOther)
 }
 
-// removeProfile deletes a profile nobody has; otherwise the tab says who
+// removePermissionProfile deletes a profile nobody has; otherwise the tab says who
 // has it, so the admin can move them first.
-func (a *App) removeProfile(c *fiber.Ctx) error {
+func (a *App) removePermissionProfile(c *fiber.Ctx) error {
 	tenant, user := tenantOf(c), userOf(c)
 	pid, err := strconv.ParseUint(c.Params("id"), 10, 64)
 	if err != nil {

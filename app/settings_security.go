@@ -23,6 +23,8 @@ type securityTabData struct {
 	PolicyHint string
 	Sessions   []sessionRow
 	Others     int // sessions other than this one
+	// TwoFactor is the two-factor sign-in panel (twofactor_settings.go).
+	TwoFactor twoFactorPanel
 }
 
 // sessionRow is one signed-in browser as the tab shows it.
@@ -51,8 +53,12 @@ func (a *App) loadSecurityTab(c *fiber.Ctx) (any, error) {
 func (a *App) securityData(c *fiber.Ctx, form *Form) (securityTabData, error) {
 	tenant, user, current := tenantOf(c), userOf(c), sessionOf(c)
 	data := securityTabData{Form: form, PolicyHint: a.policyHint(tenant)}
+	var err error
+	if data.TwoFactor, err = a.twoFactorPanel(c, clientTwoFactor, user, newForm()); err != nil {
+		return data, err
+	}
 	var sessions []*store.Session
-	err := a.store.View(func(tx *store.Tx) (err error) {
+	err = a.store.View(func(tx *store.Tx) (err error) {
 		sessions, err = tx.UserSessions(tenant.ID, user.ID) // tenant scope: the user's own sessions on this reseller
 		return err
 	})

@@ -121,7 +121,7 @@ func TestSecurityTabListsSessions(t *testing.T) {
 	ts.clock.Advance(5 * time.Minute)
 	phone.get(acmeHost, "/dashboard") // last seen 10:05, in memory only
 
-	r := laptop.get(acmeHost, "/settings") // Security is the first tab
+	r := laptop.get(acmeHost, securityTab)
 	if r.status != http.StatusOK {
 		t.Fatalf("settings: %d\n%s", r.status, r.body)
 	}
@@ -142,8 +142,8 @@ func TestSecurityTabListsSessions(t *testing.T) {
 	if strings.Index(r.body, "Firefox on Linux") > strings.Index(r.body, "Chrome on iPhone") {
 		t.Errorf("this device is not listed first")
 	}
-	if n := strings.Count(r.body, `name="_csrf"`); n != 4 { // sign out, password, one session, all others
-		t.Errorf("%d CSRF inputs, want 4", n)
+	if n := strings.Count(r.body, `name="_csrf"`); n != 5 { // sign out, password, two-factor set-up, one session, all others
+		t.Errorf("%d CSRF inputs, want 5", n)
 	}
 	// the raw hash or cookie never reaches the page
 	token := ""

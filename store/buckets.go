@@ -84,6 +84,18 @@ var (
 	// bucketUserInvitations: rid|uid → sha256(token) of the user's latest
 	// invitation (the only one that may still be accepted).
 	bucketUserInvitations = []byte("idx_user_invitation")
+
+	// Added by migration 6 (profile and two-factor sign-in):
+	// bucketAvatars: rid|uid → PNG bytes (the user's AvatarSHA256 is their digest).
+	bucketAvatars = []byte("avatars")
+	// bucketEmailChanges: sha256(token) → EmailChange.
+	bucketEmailChanges = []byte("email_changes")
+	// bucketLoginChallenges: sha256(token) → LoginChallenge, a sign-in
+	// waiting for its second step.
+	bucketLoginChallenges = []byte("login_challenges")
+	// bucketFormUses: rid|sha256(form token) → FormUse, one-time forms
+	// already submitted.
+	bucketFormUses = []byte("form_uses")
 )
 
 var (

@@ -353,6 +353,9 @@ func (tx *Tx) deleteUser(u *User) error {
 			return err
 		}
 	}
+	if err := tx.bucket(bucketAvatars).Delete(tenantKey(u.ResellerID, u.ID)); err != nil { // a picture never outlives its user
+		return err
+	}
 	return tx.bucket(bucketUsers).Delete(tenantKey(u.ResellerID, u.ID))
 }
 

@@ -77,6 +77,16 @@ var migrations = []func(*bolt.Tx) error{
 		}
 		return nil
 	},
+	// 6: users' avatars, email change links, sign-ins waiting for their
+	// second factor, and one-time form tokens.
+	func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketAvatars, bucketEmailChanges, bucketLoginChallenges, bucketFormUses} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
 }
 
 // SchemaVersion is the version this binary writes.

@@ -76,6 +76,10 @@ type Reseller struct {
 	CreatedAt        time.Time `json:"created_at"`
 	UpdatedAt        time.Time `json:"updated_at"`
 	DisabledAt       time.Time `json:"disabled_at,omitzero"`
+
+	// Require2FA makes every user of the reseller, staff and clients,
+	// sign in with a TOTP code; users without one enrol at sign-in.
+	Require2FA bool `json:"require_2fa,omitempty"`
 }
 
 // Active reports whether the reseller serves pages.

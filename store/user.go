@@ -49,6 +49,18 @@ type User struct {
 	// MustChangePassword holds a user who was given an initial password
 	// on a page that only lets them choose their own.
 	MustChangePassword bool `json:"must_change_password,omitempty"`
+
+	// Phone (E.164), Company, JobTitle and Address are the contact
+	// details of the Profile tab.
+	Phone    string `json:"phone,omitempty"`
+	Company  string `json:"company,omitempty"`
+	JobTitle string `json:"job_title,omitempty"`
+	Address  string `json:"address,omitempty"`
+	// AvatarSHA256 is the hex digest of the avatar in bucketAvatars ("" for
+	// none); the avatar's URL carries it (see SetAvatar).
+	AvatarSHA256 string `json:"avatar_sha256,omitempty"`
+	// TwoFactor is the user's TOTP sign-in step (see twofactor.go).
+	TwoFactor TwoFactor `json:"two_factor,omitzero"`
 }
 
 // DisplayName is how the user is named on pages: first and last name,

@@ -2,6 +2,8 @@ package store
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strings"
@@ -33,6 +35,9 @@ func (s *Store) Verify() ([]string, error) {
 			return err
 		}
 		if err := tx.verifyTeams(add); err != nil {
+			return err
+		}
+		if err := tx.verifyAvatars(add); err != nil {
 			return err
 		}
 		return tx.verifyLedger(add)
@@ -246,6 +251,34 @@ func (tx *Tx) verifyClients(add addFunc) error {
 		u, err := tx.User(readU64(k[:8]), readU64(k[16:]))
 		if err != nil || u.ClientID != readU64(k[8:16]) {
 			add("client user index %d/%d/%d has no matching user", readU64(k[:8]), readU64(k[8:16]), readU64(k[16:]))
+		}
+		return nil
+	})
+}
+
+// verifyAvatars checks that each user's AvatarSHA256 names the stored
+// avatar and that each avatar belongs to a user that names it.
+func (tx *Tx) verifyAvatars(add addFunc) error {
+	err := tx.bucket(bucketUsers).ForEach(func(k, v []byte) error {
+		var u User
+		if err := unmarshal(v, &u); err != nil {
+			return err
+		}
+		if u.AvatarSHA256 == "" {
+			return nil
+		}
+		data := tx.bucket(bucketAvatars).Get(k)
+		if sum := sha256.Sum256(data); data == nil || hex.EncodeToString(sum[:]) != u.AvatarSHA256 {
+			add("user %d/%d: avatar %.16s… is missing or differs", u.ResellerID, u.ID, u.AvatarSHA256)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return tx.bucket(bucketAvatars).ForEach(func(k, _ []byte) error {
+		if u, err := tx.User(readU64(k[:8]), readU64(k[8:])); err != nil || u.AvatarSHA256 == "" {
+			add("avatar %d/%d belongs to no user that shows it", readU64(k[:8]), readU64(k[8:]))
 		}
 		return nil
 	})

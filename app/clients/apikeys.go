@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -47,6 +48,45 @@ func KeyName(name string) (string, error) {
 // holds store.MaxActiveAPIKeys active keys ErrKeyLimit, and a client not
 // of rid store.ErrNotFound.
 func (s *Service) CreateKey(rid, cid uint64, name string, by Actor) (*NewKey, error) {
+	return s.createKey(rid, cid, name, by, nil)
+}
+
+// FormUsed is what CreateKeyOnce answers for a form submitted before:
+// KeyID is the key that submission created.
+type FormUsed struct{ KeyID uint64 }
+
+func (e *FormUsed) Error() string {
+	return fmt.Sprintf("clients: form already created key %d", e.KeyID)
+}
+
+// formTokenLifetime is how long a spent form token is remembered; a form
+// older than that is long stale.
+const formTokenLifetime = 24 * time.Hour
+
+// CreateKeyOnce is CreateKey for a form that carries a one-time token
+// (stored as formHash, its SHA-256): the first submission creates the
+// key, and any resubmission of the same form (a reload, the back button)
+// creates nothing and returns *FormUsed naming the key it made.
+func (s *Service) CreateKeyOnce(rid, cid uint64, name string, formHash []byte, by Actor) (*NewKey, error) {
+	if len(formHash) == 0 {
+		return nil, fmt.Errorf("clients: form token required: %w", store.ErrInvalid)
+	}
+	return s.createKey(rid, cid, name, by, formHash)
+}
+
+func (s *Service) createKey(rid, cid uint64, name string, by Actor, formHash []byte) (*NewKey, error) {
+	if formHash != nil {
+		var used *FormUsed
+		_ = s.store.View(func(tx *store.Tx) error {
+			if f, err := tx.FormUse(rid, formHash); err == nil {
+				used = &FormUsed{KeyID: f.Ref}
+			}
+			return nil
+		})
+		if used != nil {
+			return nil, used // before the name is checked: the form was good the first time
+		}
+	}
 	name, err := KeyName(name)
 	if err != nil {
 		return nil, err
@@ -64,6 +104,20 @@ func (s *Service) CreateKey(rid, cid uint64, name string, by Actor) (*NewKey, er
 			return ErrKeyLimit
 		} else if err != nil {
 			return err
+		}
+		if formHash != nil {
+			// in the key's transaction: of two racing submissions, one commits
+			err := tx.PutFormUse(rid, formHash, &store.FormUse{Purpose: "api_key", Ref: key.ID, ExpiresAt: tx.Now().Add(formTokenLifetime)})
+			if errors.Is(err, store.ErrConflict) {
+				f, ferr := tx.FormUse(rid, formHash)
+				if ferr != nil {
+					return ferr
+				}
+				return &FormUsed{KeyID: f.Ref}
+			}
+			if err != nil {
+				return err
+			}
 		}
 		return tx.AddAudit(&store.AuditEvent{ResellerID: rid, ClientID: cid, Actor: by.Name, Action: "api_key.create",
 			Target: keyTarget(cl, key), IP: by.IP})

@@ -108,11 +108,10 @@ func (in *Input) Validate(policy auth.Policy, withPassword bool) Errors {
 		if CountryName(region) == "" {
 			region = ""
 		}
-		num, err := phonenumbers.Parse(in.Phone, region)
-		if err != nil || !phonenumbers.IsValidNumber(num) {
+		if e164, ok := NormalizePhone(in.Phone, region); !ok {
 			add("phone", "Enter a valid phone number for the chosen country, or in international form such as +14155550100.")
 		} else {
-			in.Phone = phonenumbers.Format(num, phonenumbers.E164)
+			in.Phone = e164
 		}
 	}
 	for _, f := range []struct {
@@ -132,6 +131,18 @@ func (in *Input) Validate(policy auth.Policy, withPassword bool) Errors {
 		}
 	}
 	return errs
+}
+
+// NormalizePhone turns a phone number into E.164. A national number is
+// read as a number of region (ISO 3166 alpha-2, "" for none, when only
+// international numbers such as +14155550100 are understood); ok is false
+// for a number that is not valid.
+func NormalizePhone(phone, region string) (e164 string, ok bool) {
+	num, err := phonenumbers.Parse(phone, region)
+	if err != nil || !phonenumbers.IsValidNumber(num) {
+		return "", false
+	}
+	return phonenumbers.Format(num, phonenumbers.E164), true
 }
 
 // Country is one entry of the country list.

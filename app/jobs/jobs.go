@@ -87,14 +87,27 @@ func (s *Scheduler) run(name string, fn func(context.Context) error) {
 	s.log.Info("job done", "job", name, "duration_ms", time.Since(start).Milliseconds())
 }
 
-// CleanupSessions deletes expired sessions and password-reset links.
+// CleanupSessions deletes expired sessions, password-reset and email
+// change links, pending two-factor sign-ins and spent form tokens.
 func (s *Scheduler) CleanupSessions(context.Context) error {
 	n, err := s.store.DeleteExpiredSessions()
 	if err != nil {
 		return fmt.Errorf("jobs: session clean-up: %w", err)
 	}
-	var resets int
-	err = s.store.Update(func(tx *store.Tx) (err error) { resets, err = tx.DeleteExpiredPasswordResets(); return err })
+	var resets, emailChanges, challenges, forms int
+	err = s.store.Update(func(tx *store.Tx) (err error) {
+		if resets, err = tx.DeleteExpiredPasswordResets(); err != nil {
+			return err
+		}
+		if emailChanges, err = tx.DeleteExpiredEmailChanges(); err != nil {
+			return err
+		}
+		if challenges, err = tx.DeleteExpiredLoginChallenges(); err != nil {
+			return err
+		}
+		forms, err = tx.DeleteExpiredFormUses()
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("jobs: reset clean-up: %w", err)
 	}
@@ -108,7 +121,8 @@ func (s *Scheduler) CleanupSessions(context.Context) error {
 	if err != nil {
 		return fmt.Errorf("jobs: invitation clean-up: %w", err)
 	}
-	s.log.Info("expired sessions removed", "job", "session_cleanup", "sessions", n, "password_resets", resets, "invitations", invitations)
+	s.log.Info("expired sessions removed", "job", "session_cleanup", "sessions", n, "password_resets", resets, "invitations", invitations,
+		"email_changes", emailChanges, "login_challenges", challenges, "form_tokens", forms)
 	return nil
 }
 
