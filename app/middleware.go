@@ -256,6 +256,7 @@ var staffPermissions = map[string][]string{
 	"domains":      {store.RoleOwner, store.RoleAdmin},
 	"activity":     {store.RoleOwner, store.RoleAdmin},
 	"security":     {store.RoleOwner, store.RoleAdmin}, // require two-factor sign-in for every user
+	"api-keys":     {store.RoleOwner, store.RoleAdmin}, // the reseller's own API keys
 }
 
 func staffMay(u *store.User, area string) bool {

@@ -40,6 +40,9 @@ var routeRules = map[string][]string{
 
 	"GET /reseller":                                everyStaff,
 	"GET /reseller/activity":                       ownerAdmin,
+	"GET /reseller/api-keys":                       ownerAdmin,
+	"POST /reseller/api-keys":                      ownerAdmin,
+	"POST /reseller/api-keys/:id<int>/revoke":      ownerAdmin,
 	"GET /reseller/clients":                        everyStaff,
 	"GET /reseller/clients/new":                    {"staff:owner", "staff:admin", "staff:support"},
 	"POST /reseller/clients":                       {"staff:owner", "staff:admin", "staff:support"},

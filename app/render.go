@@ -223,6 +223,9 @@ func navigation(u *store.User, m access.Map, current string) (home string, items
 		if staffMay(u, "staff") {
 			items = append(items, NavItem{Label: "Staff", URL: "/reseller/staff"})
 		}
+		if staffMay(u, "api-keys") {
+			items = append(items, NavItem{Label: "API keys", URL: resellerAPIKeysURL})
+		}
 		if staffMay(u, "activity") {
 			items = append(items, NavItem{Label: "Activity", URL: "/reseller/activity"})
 		}

@@ -54,6 +54,7 @@ func (a *App) routes() {
 	reseller.Get("/activity", a.requireStaffArea("activity"), a.listActivity)
 	a.brandingRoutes(f, reseller.Group("/branding", a.requireStaffArea("branding")))
 	a.domainRoutes(reseller.Group("/domains", a.requireStaffArea("domains")))
+	a.resellerAPIKeysRoutes(reseller)
 	staff := a.requireStaffArea("staff")
 	reseller.Get("/staff", staff, a.listStaff)
 	reseller.Post("/staff", staff, a.addStaff)

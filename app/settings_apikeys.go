@@ -36,6 +36,10 @@ type apiKeysTabData struct {
 	// Created is the key just created, shown in full this once: it is
 	// rendered into the POST's own reply, never put in a cookie or a URL.
 	Created *clients.NewKey
+	// BaseURL is where the forms post: the client's settings or the
+	// reseller console. CSRF is the page's token, for the forms of the
+	// shared partial (views/partials/api_keys.html).
+	BaseURL, CSRF string
 	// FormToken makes the create form one-time: a resubmitted form (a
 	// reload of the page that shows a new key) creates nothing. Random
 	// for every page; only a submitted one is stored, as its SHA-256.
@@ -52,13 +56,19 @@ func (a *App) loadAPIKeysTab(c *fiber.Ctx) (any, error) {
 
 // apiKeysTab builds the tab for the signed-in user's client.
 func (a *App) apiKeysTab(c *fiber.Ctx, form *Form, created *clients.NewKey) (apiKeysTabData, error) {
-	tenant, user := tenantOf(c), userOf(c)
-	token, _ := auth.NewToken()
-	data := apiKeysTabData{Max: store.MaxActiveAPIKeys, Form: form, Created: created, FormToken: token}
-	keys, err := a.clients.Keys(tenant.ID, user.ClientID) // scope: the client comes from the session, never the request
+	keys, err := a.clients.Keys(tenantOf(c).ID, userOf(c).ClientID) // scope: the client comes from the session, never the request
 	if err != nil {
-		return data, err
+		return apiKeysTabData{}, err
 	}
+	return a.apiKeysData(c, "/settings/api-keys", keys, form, created), nil
+}
+
+// apiKeysData lists keys for the shared API keys partial, with a fresh
+// one-time form token.
+func (a *App) apiKeysData(c *fiber.Ctx, baseURL string, keys []*store.APIKey, form *Form, created *clients.NewKey) apiKeysTabData {
+	token, _ := auth.NewToken()
+	data := apiKeysTabData{Max: store.MaxActiveAPIKeys, Form: form, Created: created, FormToken: token,
+		BaseURL: baseURL, CSRF: a.csrfToken(c)}
 	for _, k := range keys {
 		row := apiKeyRow{ID: k.ID, Name: k.Name, Prefix: k.Prefix, CreatedBy: k.CreatedBy, CreatedAt: k.CreatedAt,
 			LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt}
@@ -71,7 +81,7 @@ func (a *App) apiKeysTab(c *fiber.Ctx, form *Form, created *clients.NewKey) (api
 		}
 		data.Keys = append(data.Keys, row)
 	}
-	return data, nil
+	return data
 }
 
 // renderAPIKeysTab renders the API keys tab with its tab bar, for the
@@ -93,24 +103,9 @@ func (a *App) createClientAPIKey(c *fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusBadRequest, "The form is missing its one-time key. Reload the page and try again.")
 	}
 	key, err := a.clients.CreateKeyOnce(tenant.ID, user.ClientID, name, auth.HashToken(formToken), a.actor(c)) // scope: the session's client
-	var errs clients.Errors
-	var used *clients.FormUsed
-	status := fiber.StatusOK
-	switch {
-	case errors.As(err, &used):
-		form = newForm()
-		form.Error = a.formUsedMessage(tenant.ID, user.ClientID, used.KeyID)
-		status = fiber.StatusConflict
-	case errors.As(err, &errs):
-		form.Errors = errs.Map()
-		status = fiber.StatusUnprocessableEntity
-	case errors.Is(err, clients.ErrKeyLimit):
-		form.Error = fmt.Sprintf("You already have %d active API keys, the most allowed. Revoke a key you no longer use, then create the new one.", store.MaxActiveAPIKeys)
-		status = fiber.StatusConflict
-	case err != nil:
+	status, form, err := a.keyFormOutcome(tenant.ID, user.ClientID, form, err)
+	if err != nil {
 		return err
-	default:
-		form = newForm() // the next key starts from an empty form
 	}
 	data, err := a.apiKeysTab(c, form, key)
 	if err != nil {
@@ -119,10 +114,40 @@ func (a *App) createClientAPIKey(c *fiber.Ctx) error {
 	return a.renderAPIKeysTab(c, status, data)
 }
 
+// keyFormOutcome turns the result of creating a key from a form into the
+// reply's status and form: 200 and an empty form for the next key, 409
+// for a resubmitted form or the key limit, 422 for a bad name. Other
+// errors are returned.
+func (a *App) keyFormOutcome(rid, cid uint64, form *Form, err error) (int, *Form, error) {
+	var errs clients.Errors
+	var used *clients.FormUsed
+	switch {
+	case errors.As(err, &used):
+		form = newForm()
+		form.Error = a.formUsedMessage(rid, cid, used.KeyID)
+		return fiber.StatusConflict, form, nil
+	case errors.As(err, &errs):
+		form.Errors = errs.Map()
+		return fiber.StatusUnprocessableEntity, form, nil
+	case errors.Is(err, clients.ErrKeyLimit):
+		form.Error = fmt.Sprintf("You already have %d active API keys, the most allowed. Revoke a key you no longer use, then create the new one.", store.MaxActiveAPIKeys)
+		return fiber.StatusConflict, form, nil
+	case err != nil:
+		return 0, nil, err
+	}
+	return fiber.StatusOK, newForm(), nil // the next key starts from an empty form
+}
+
 // formUsedMessage says what a resubmitted create form made before.
 func (a *App) formUsedMessage(rid, cid, keyID uint64) string {
 	msg := "This form was sent already, so no new key was created."
-	keys, err := a.clients.Keys(rid, cid) // scope: the session's client
+	var keys []*store.APIKey
+	var err error
+	if cid == 0 {
+		keys, err = a.clients.ResellerKeys(rid)
+	} else {
+		keys, err = a.clients.Keys(rid, cid) // scope: the session's client
+	}
 	if err == nil {
 		for _, k := range keys {
 			if k.ID == keyID {

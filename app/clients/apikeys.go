@@ -48,7 +48,20 @@ func KeyName(name string) (string, error) {
 // holds store.MaxActiveAPIKeys active keys ErrKeyLimit, and a client not
 // of rid store.ErrNotFound.
 func (s *Service) CreateKey(rid, cid uint64, name string, by Actor) (*NewKey, error) {
+	if cid == 0 {
+		return nil, fmt.Errorf("clients: create key: no client: %w", store.ErrNotFound) // reseller keys: CreateResellerKeyOnce
+	}
 	return s.createKey(rid, cid, name, by, nil)
+}
+
+// CreateResellerKeyOnce creates a key of the reseller itself (it acts for
+// the reseller and names clients in its paths), under the same rules as
+// client keys: at most store.MaxActiveAPIKeys active, a one-time form.
+func (s *Service) CreateResellerKeyOnce(rid uint64, name string, formHash []byte, by Actor) (*NewKey, error) {
+	if len(formHash) == 0 {
+		return nil, fmt.Errorf("clients: form token required: %w", store.ErrInvalid)
+	}
+	return s.createKey(rid, 0, name, by, formHash)
 }
 
 // FormUsed is what CreateKeyOnce answers for a form submitted before:
@@ -68,6 +81,9 @@ const formTokenLifetime = 24 * time.Hour
 // key, and any resubmission of the same form (a reload, the back button)
 // creates nothing and returns *FormUsed naming the key it made.
 func (s *Service) CreateKeyOnce(rid, cid uint64, name string, formHash []byte, by Actor) (*NewKey, error) {
+	if cid == 0 {
+		return nil, fmt.Errorf("clients: create key: no client: %w", store.ErrNotFound)
+	}
 	if len(formHash) == 0 {
 		return nil, fmt.Errorf("clients: form token required: %w", store.ErrInvalid)
 	}
@@ -94,7 +110,7 @@ func (s *Service) createKey(rid, cid uint64, name string, by Actor, formHash []b
 	secret, prefix, hash := auth.NewAPIKey() // only the hash is stored
 	key := &store.APIKey{ResellerID: rid, ClientID: cid, Name: name, Prefix: prefix, Hash: hash, CreatedBy: by.Name}
 	err = s.store.Update(func(tx *store.Tx) error {
-		cl, err := tx.Client(rid, cid) // tenant scope: only the reseller's own clients get keys
+		cl, err := ownerOf(tx, rid, cid)
 		if err != nil {
 			return err
 		}
@@ -133,8 +149,21 @@ func (s *Service) createKey(rid, cid uint64, name string, by Actor, formHash []b
 // store.ErrNotFound. Revoking a revoked key changes nothing and records
 // nothing; revoked says whether this call revoked it.
 func (s *Service) RevokeKey(rid, cid, id uint64, by Actor) (key *store.APIKey, revoked bool, err error) {
+	if cid == 0 {
+		return nil, false, fmt.Errorf("clients: revoke key: no client: %w", store.ErrNotFound) // reseller keys: RevokeResellerKey
+	}
+	return s.revokeKey(rid, cid, id, by)
+}
+
+// RevokeResellerKey revokes the reseller's own key id (a client's key is
+// store.ErrNotFound here).
+func (s *Service) RevokeResellerKey(rid, id uint64, by Actor) (key *store.APIKey, revoked bool, err error) {
+	return s.revokeKey(rid, 0, id, by)
+}
+
+func (s *Service) revokeKey(rid, cid, id uint64, by Actor) (key *store.APIKey, revoked bool, err error) {
 	err = s.store.Update(func(tx *store.Tx) error {
-		cl, err := tx.Client(rid, cid)
+		cl, err := ownerOf(tx, rid, cid)
 		if err != nil {
 			return err
 		}
@@ -153,6 +182,16 @@ func (s *Service) RevokeKey(rid, cid, id uint64, by Actor) (key *store.APIKey, r
 // Keys lists client cid's API keys: active ones first, then revoked ones,
 // each newest first.
 func (s *Service) Keys(rid, cid uint64) ([]*store.APIKey, error) {
+	if cid == 0 {
+		return nil, nil // scope: this client's keys, never the reseller's (ResellerKeys)
+	}
+	return s.keysOf(rid, cid)
+}
+
+// ResellerKeys lists the reseller's own API keys in the order of Keys.
+func (s *Service) ResellerKeys(rid uint64) ([]*store.APIKey, error) { return s.keysOf(rid, 0) }
+
+func (s *Service) keysOf(rid, cid uint64) ([]*store.APIKey, error) {
 	var out []*store.APIKey
 	err := s.store.View(func(tx *store.Tx) error {
 		all, err := tx.APIKeys(rid) // tenant scope: the reseller's keys only
@@ -160,7 +199,7 @@ func (s *Service) Keys(rid, cid uint64) ([]*store.APIKey, error) {
 			return err
 		}
 		for _, k := range all {
-			if k.ClientID == cid && cid != 0 { // scope: this client's keys, never the reseller's
+			if k.ClientID == cid { // scope: one owner's keys only
 				out = append(out, k)
 			}
 		}
@@ -185,5 +224,18 @@ func revokedRank(k *store.APIKey) int {
 // keyTarget names a key in the audit log by its visible prefix, never
 // its secret.
 func keyTarget(cl *store.Client, k *store.APIKey) string {
+	if cl == nil {
+		return "reseller " + k.Prefix + " " + k.Name
+	}
 	return cl.Username + " " + k.Prefix + " " + k.Name
+}
+
+// ownerOf is the client a key belongs to, checked in the tenant (only the
+// reseller's own clients get keys), or nil for the reseller's own keys
+// (cid 0).
+func ownerOf(tx *store.Tx, rid, cid uint64) (*store.Client, error) {
+	if cid == 0 {
+		return nil, nil
+	}
+	return tx.Client(rid, cid)
 }
