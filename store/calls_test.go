@@ -110,7 +110,7 @@ func TestReserveSettleAndRelease(t *testing.T) {
 	started := fixedNow.Add(-time.Minute)
 	cdrs := []*CDR{
 		{CallID: "a", Direction: Outbound, From: "+1", To: "+44", StartedAt: started, DurationS: 61, Disposition: Answered, BillableS: 120, Cost: 5_0000},
-		{CallID: "a", Direction: Outbound, StartedAt: started, Disposition: Answered},                                       // duplicate within the batch
+		{CallID: "a", Direction: Outbound, StartedAt: started, Disposition: Answered},                                      // duplicate within the batch
 		{CallID: "x", Direction: Inbound, From: "+2", To: "+1", StartedAt: started, DurationS: 200, Disposition: Answered}, // free
 	}
 	var res RecordResult
@@ -129,7 +129,10 @@ func TestReserveSettleAndRelease(t *testing.T) {
 	verifyClean(t, s)
 	// "b" never reports: the job releases it once expired, not before
 	var released int
-	s.Update(func(tx *Tx) (err error) { released, _, err = tx.ReleaseExpiredReservations(fixedNow, 10, "job"); return err })
+	s.Update(func(tx *Tx) (err error) {
+		released, _, err = tx.ReleaseExpiredReservations(fixedNow, 10, "job")
+		return err
+	})
 	if released != 0 {
 		t.Fatalf("released %d before expiry", released)
 	}
@@ -384,7 +387,10 @@ func TestBlockedCallersAndCounters(t *testing.T) {
 		return nil
 	})
 	var pruned int
-	s.Update(func(tx *Tx) (err error) { pruned, _, err = tx.PruneBlockedCounts(fixedNow.AddDate(0, 0, 1), 100); return err })
+	s.Update(func(tx *Tx) (err error) {
+		pruned, _, err = tx.PruneBlockedCounts(fixedNow.AddDate(0, 0, 1), 100)
+		return err
+	})
 	if pruned != 1 {
 		t.Fatalf("pruned %d", pruned)
 	}
