@@ -281,7 +281,11 @@ func TestAPIConcurrentAuthorizations(t *testing.T) {
 		t.Fatalf("accepted %d, duplicates %d; want 50 and 200", accepted, duplicates)
 	}
 	var credit store.Credit
-	f.ts.store.View(func(tx *store.Tx) error { cl, _ := tx.Client(f.ts.ids["acme"], f.ann.ID); credit = tx.Credit(cl); return nil })
+	f.ts.store.View(func(tx *store.Tx) error {
+		cl, _ := tx.Client(f.ts.ids["acme"], f.ann.ID)
+		credit = tx.Credit(cl)
+		return nil
+	})
 	if credit != (store.Credit{Available: 120_0000 - wantUsed, Used: wantUsed, Assigned: 120_0000}) {
 		t.Fatalf("after settling: %+v, want used %d", credit, wantUsed)
 	}
@@ -350,4 +354,3 @@ func TestAPIRatesTooLarge(t *testing.T) {
 		t.Fatalf("2 MiB of garbage: %d %s", status, body[:min(len(body), 300)])
 	}
 }
-
