@@ -89,15 +89,19 @@ func ParseRates(data []byte) ([]store.Rate, error) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := r.FieldPos(0)
 		if err != nil {
+			line := 0 // FieldPos is only valid for a record read
 			var perr *csv.ParseError
 			if errors.As(err, &perr) {
 				line = perr.StartLine
 			}
 			add(line, "line", csvMessage(err))
+			if perr == nil {
+				break // not a CSV problem: the reader cannot go on
+			}
 			continue
 		}
+		line, _ := r.FieldPos(0)
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue // a blank line
 		}
