@@ -518,3 +518,28 @@ func (tx *Tx) SetClientBillingStatus(rid, cid uint64, status, by, note string) (
 	c.UpdatedAt = tx.now
 	return c, put(tx.bucket(bucketClients), tenantKey(rid, cid), c)
 }
+
+// ClientCallState is what deciding a call needs of a client.
+type ClientCallState struct {
+	Status       string `json:"status"`
+	RestrictAPI  bool   `json:"restrict_api"`
+	AllowPremium bool   `json:"allow_premium"`
+}
+
+// ClientCallState reads only the fields a call decision needs: the
+// authorise hot path runs it inside the shared commit, where decoding the
+// whole record (with its status history) would cost every caller.
+func (tx *Tx) ClientCallState(rid, cid uint64) (ClientCallState, error) {
+	var st ClientCallState
+	v := tx.bucket(bucketClients).Get(tenantKey(rid, cid))
+	if v == nil {
+		return st, fmt.Errorf("store: client %d/%d: %w", rid, cid, ErrNotFound)
+	}
+	if err := unmarshal(v, &st); err != nil {
+		return st, err
+	}
+	if st.Status == ClientDeleted {
+		return st, fmt.Errorf("store: client %d/%d: %w", rid, cid, ErrNotFound)
+	}
+	return st, nil
+}

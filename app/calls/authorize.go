@@ -83,7 +83,7 @@ func (req *AuthorizeRequest) validate(cl *store.Client) clients.Errors {
 }
 
 // statusReason is why a client's status refuses a call, or "".
-func statusReason(c *store.Client, direction string) string {
+func statusReason(c store.ClientCallState, direction string) string {
 	switch {
 	case c.Status == store.ClientClosed:
 		return ReasonAccountClosed
@@ -131,7 +131,7 @@ func (s *Service) Authorize(r *store.Reseller, cl *store.Client, req AuthorizeRe
 // read and the reservation are one serial step, so concurrent calls can
 // never hold more than the wallet.
 func (s *Service) authorizeOutbound(tx *store.Tx, r *store.Reseller, cid uint64, req AuthorizeRequest, d *Deck, out *Authorization, actor string) error {
-	c, err := tx.Client(r.ID, cid) // tenant scope: rid from the host, cid from the key or path
+	c, err := tx.ClientCallState(r.ID, cid) // tenant scope: rid from the host, cid from the key or path
 	if err != nil {
 		return err
 	}
@@ -155,7 +155,7 @@ func (s *Service) authorizeOutbound(tx *store.Tx, r *store.Reseller, cid uint64,
 	}
 	maxCall := r.MaxCallLength()
 	if s.packages != nil {
-		if name, covered := s.packages.Covers(c, Call{Direction: store.Outbound, From: req.From, To: req.To, Rate: rate}); covered {
+		if name, covered := s.packages.Covers(r.ID, cid, Call{Direction: store.Outbound, From: req.From, To: req.To, Rate: rate}); covered {
 			out.Allow, out.MaxDurationS, out.Package = true, maxCall, name // covered: costs nothing, reserves nothing
 			return nil
 		}
@@ -183,7 +183,7 @@ func (s *Service) authorizeInbound(r *store.Reseller, cid uint64, req AuthorizeR
 	out := &Authorization{CallID: req.CallID}
 	blocked := false
 	err := s.store.View(func(tx *store.Tx) error {
-		c, err := tx.Client(r.ID, cid) // tenant scope
+		c, err := tx.ClientCallState(r.ID, cid) // tenant scope
 		if err != nil {
 			return err
 		}

@@ -56,6 +56,27 @@ func DecodeCDRs(body []byte) ([]CDRInput, []RecordError, error) {
 	if len(body) == 0 || body[0] != '{' {
 		return nil, nil, &DecodeError{Message: "The body must be a JSON object."}
 	}
+	// Fast path: a well-formed batch decodes in one pass. Anything else is
+	// decoded again record by record, to say which record is at fault.
+	var whole struct {
+		Records *[]CDRInput `json:"records"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&whole); err == nil && whole.Records != nil && len(*whole.Records) <= MaxBatch {
+		if _, err := dec.Token(); err == io.EOF {
+			records := *whole.Records
+			for i := range records {
+				records[i].Index = i
+			}
+			return records, nil, nil
+		}
+	}
+	return decodeByRecord(body)
+}
+
+// decodeByRecord is DecodeCDRs's careful path.
+func decodeByRecord(body []byte) ([]CDRInput, []RecordError, error) {
 	var envelope struct {
 		Records *[]json.RawMessage `json:"records"`
 	}
@@ -157,7 +178,7 @@ func (s *Service) Ingest(r *store.Reseller, cl *store.Client, records []CDRInput
 			res.Errors = append(res.Errors, rateErrs...)
 			return nil
 		}
-		err := s.store.Commit(4*len(rated)+16, func(tx *store.Tx) error {
+		err := s.store.Commit(3*len(rated)+16, func(tx *store.Tx) error { // a put in the month and in the call-id index each, a reservation to settle now and then
 			if tx.RateDeckVersion(r.ID) != d.Version {
 				return errStaleDeck
 			}
@@ -196,7 +217,7 @@ func (s *Service) rate(cl *store.Client, cdrs []*store.CDR, index []int, d *Deck
 		}
 		c.RatePrefix, c.RatePerMinute = rate.Prefix, rate.RatePerMinute
 		if s.packages != nil {
-			if name, covered := s.packages.Covers(cl, Call{Direction: c.Direction, From: c.From, To: c.To, Rate: rate}); covered {
+			if name, covered := s.packages.Covers(cl.ResellerID, cl.ID, Call{Direction: c.Direction, From: c.From, To: c.To, Rate: rate}); covered {
 				c.Package, c.BillableS = name, Billable(c.DurationS, rate.First, rate.Next)
 				out = append(out, c)
 				continue

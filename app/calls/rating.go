@@ -186,6 +186,8 @@ type Call struct {
 // the client's plan; a covered call costs nothing and reserves nothing.
 // Plans and packages come with billing; until then the service has none.
 type Packages interface {
-	// Covers names the package that covers the call, or ok false.
-	Covers(c *store.Client, call Call) (name string, ok bool)
+	// Covers names the package of the reseller's client that covers the
+	// call, or ok false. It is asked inside the authorising transaction:
+	// it must answer from memory, quickly.
+	Covers(rid, cid uint64, call Call) (name string, ok bool)
 }

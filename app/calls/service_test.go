@@ -285,7 +285,7 @@ func TestInboundBlockedCaller(t *testing.T) {
 // ukPackage covers calls to the UK: a tiny Packages for the seam.
 type ukPackage struct{}
 
-func (ukPackage) Covers(_ *store.Client, call Call) (string, bool) {
+func (ukPackage) Covers(_, _ uint64, call Call) (string, bool) {
 	return "UK unlimited", call.Rate.Prefix == "44" || call.Rate.Prefix == "447"
 }
 
