@@ -503,4 +503,3 @@ func apiCall(c *http.Client, addr, host, key, method, path string, body []byte) 
 	data, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, data, err
 }
-

@@ -53,7 +53,9 @@ func BenchmarkDashboard1M(b *testing.B) {
 	}
 	rid := res.NeedOwner[0].ID
 	c := &store.Client{ResellerID: rid, Username: "big", Email: "big@example.com"}
-	if err := s.Update(func(tx *store.Tx) error { return tx.CreateClient(c, &store.User{Email: "big@example.com", PasswordHash: "x"}, "b") }); err != nil {
+	if err := s.Update(func(tx *store.Tx) error {
+		return tx.CreateClient(c, &store.User{Email: "big@example.com", PasswordHash: "x"}, "b")
+	}); err != nil {
 		b.Fatal(err)
 	}
 	start := time.Now()
