@@ -20,6 +20,7 @@ import (
 
 	"portico/app/auth"
 	"portico/app/clients"
+	"portico/app/config"
 	"portico/store"
 )
 
@@ -43,6 +44,24 @@ func (a *App) apiRoutes(api fiber.Router) {
 	api.Post("/clients/:client/credits", a.requireResellerKey, a.rechargeAPIClient)
 	api.Post("/clients/:client/api-keys", a.requireResellerKey, a.createAPIClientKey)
 	api.Get("/clients/:client/account", a.requireResellerKey, a.showAPIAccount)
+	api.Put("/rates", a.requireResellerKey, a.importAPIRates)
+	api.Get("/rates", a.requireResellerKey, a.listAPIRates)
+
+	// Call endpoints (app/api_calls.go), for a client key and, naming the
+	// client, for a reseller key.
+	for _, mount := range []struct {
+		prefix string
+		scope  fiber.Handler
+	}{{"", a.requireClientKey}, {"/clients/:client", a.requireResellerKey}} {
+		p, scope := mount.prefix, mount.scope
+		api.Post(p+"/calls/authorize", scope, a.authorizeAPICall)
+		api.Post(p+"/cdrs", scope, a.ingestAPICDRs)
+		api.Get(p+"/cdrs", scope, a.listAPICDRs)
+		api.Get(p+"/usage", scope, a.showAPIUsage)
+		api.Get(p+"/blocked-callers", scope, a.listAPIBlockedCallers)
+		api.Post(p+"/blocked-callers", scope, a.blockAPICaller)
+		api.Delete(p+"/blocked-callers/:number", scope, a.unblockAPICaller)
+	}
 
 	// Nothing else under /api/v1 may fall through to the browser
 	// middleware (sessions from cookies, CSRF).
@@ -59,22 +78,19 @@ func (a *App) showOpenAPI(c *fiber.Ctx) error {
 	return c.Send(openAPIDocument)
 }
 
-// API limits.
-const (
-	// apiRequestsPerMinute is how many requests one key may make per minute.
-	apiRequestsPerMinute = 600
-	// idempotencyKeyMax is the longest Idempotency-Key (bytes).
-	idempotencyKeyMax = 255
-)
+// idempotencyKeyMax is the longest Idempotency-Key (bytes).
+const idempotencyKeyMax = 255
 
 // apiState is what the API keeps in memory between requests.
 type apiState struct {
-	perKey *limiter // requests per key per minute
-	used   *keyUses // when each key was last used, waiting to be written
+	perKey      *limiter    // requests per key per minute, call endpoints aside
+	perKeyCalls *keyLimiter // call endpoint requests per key per minute
+	used        *keyUses    // when each key was last used, waiting to be written
 }
 
-func newAPIState(now func() time.Time) *apiState {
-	return &apiState{perKey: newLimiter(apiRequestsPerMinute, time.Minute, now), used: newKeyUses()}
+func newAPIState(cfg config.API, now func() time.Time) *apiState {
+	return &apiState{perKey: newLimiter(cfg.RequestsPerMinute, time.Minute, now),
+		perKeyCalls: newKeyLimiter(cfg.CallsPerMinute, time.Minute, now), used: newKeyUses()}
 }
 
 // keyUses gathers API keys' last-used times in memory, like
@@ -180,9 +196,19 @@ func (a *App) authenticateAPIKey(c *fiber.Ctx) error {
 	if cl := caller.client; cl != nil && cl.Status == store.ClientDisabled && cl.RestrictAPI { // the reseller cut this client's API access
 		return apiError(fiber.StatusForbidden, "The API access of this account has been suspended by your provider.")
 	}
-	if ok, wait := a.api.perKey.allow(strconv.FormatUint(caller.key.ID, 10)); !ok {
+	// A PBX asks for every call: the call endpoints have their own, much
+	// higher limit, counted apart so that they cannot starve the others.
+	ok, wait, limit := false, time.Duration(0), 0
+	if isCallEndpoint(c) {
+		limit = a.cfg.API.CallsPerMinute
+		ok, wait = a.api.perKeyCalls.allow(caller.key.ID)
+	} else {
+		limit = a.cfg.API.RequestsPerMinute
+		ok, wait = a.api.perKey.allow(strconv.FormatUint(caller.key.ID, 10))
+	}
+	if !ok {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		return apiError(fiber.StatusTooManyRequests, fmt.Sprintf("This key may make %d requests a minute; retry after the time in Retry-After.", apiRequestsPerMinute))
+		return apiError(fiber.StatusTooManyRequests, fmt.Sprintf("This key may make %d such requests a minute; retry after the time in Retry-After.", limit))
 	}
 	a.api.used.record(caller.key, a.now())
 	c.Locals(apiCallerKey{}, &caller)

@@ -54,7 +54,9 @@ type apiClient struct {
 	Role        string `json:"role"`
 	Status      string `json:"status"`
 	RestrictAPI bool   `json:"restrict_api"`
-	DisabledAt  string `json:"disabled_at,omitempty"`
+	// AllowPremium lets the client call premium destinations.
+	AllowPremium bool   `json:"allow_premium"`
+	DisabledAt   string `json:"disabled_at,omitempty"`
 	// DeletionAt is when the clean-up job will delete a disabled client.
 	DeletionAt string    `json:"deletion_at,omitempty"`
 	CreatedAt  string    `json:"created_at"`
@@ -66,7 +68,7 @@ func clientView(r *store.Reseller, cl *store.Client, credit store.Credit) apiCli
 	return apiClient{ID: cl.ID, Username: cl.Username, FirstName: cl.FirstName, LastName: cl.LastName, Email: cl.Email,
 		Phone: cl.Phone, Country: cl.Country, State: cl.State, City: cl.City, Zip: cl.Zip, Address1: cl.Address1,
 		Address2: cl.Address2, Company: cl.Company, Role: cl.Role, Status: cl.Status, RestrictAPI: cl.RestrictAPI,
-		DisabledAt: apiTime(cl.DisabledAt), DeletionAt: apiTime(clients.DeletionDate(cl)),
+		AllowPremium: cl.AllowPremium, DisabledAt: apiTime(cl.DisabledAt), DeletionAt: apiTime(clients.DeletionDate(cl)),
 		CreatedAt: apiTime(cl.CreatedAt), UpdatedAt: apiTime(cl.UpdatedAt), Credit: creditView(r, credit)}
 }
 
@@ -255,21 +257,22 @@ func (a *App) showAPIAccount(c *fiber.Ctx) error {
 // apiClientPatch is the body of PATCH /clients/{client}: only the fields
 // present change. The password is not editable here (the owner resets it).
 type apiClientPatch struct {
-	Username    *string `json:"username"`
-	FirstName   *string `json:"first_name"`
-	LastName    *string `json:"last_name"`
-	Email       *string `json:"email"`
-	Phone       *string `json:"phone"`
-	Country     *string `json:"country"`
-	State       *string `json:"state"`
-	City        *string `json:"city"`
-	Zip         *string `json:"zip"`
-	Address1    *string `json:"address1"`
-	Address2    *string `json:"address2"`
-	Company     *string `json:"company"`
-	Role        *string `json:"role"`
-	Status      *string `json:"status"`
-	RestrictAPI *bool   `json:"restrict_api"`
+	Username     *string `json:"username"`
+	FirstName    *string `json:"first_name"`
+	LastName     *string `json:"last_name"`
+	Email        *string `json:"email"`
+	Phone        *string `json:"phone"`
+	Country      *string `json:"country"`
+	State        *string `json:"state"`
+	City         *string `json:"city"`
+	Zip          *string `json:"zip"`
+	Address1     *string `json:"address1"`
+	Address2     *string `json:"address2"`
+	Company      *string `json:"company"`
+	Role         *string `json:"role"`
+	Status       *string `json:"status"`
+	RestrictAPI  *bool   `json:"restrict_api"`
+	AllowPremium *bool   `json:"allow_premium"`
 }
 
 // updateAPIClient answers PATCH /clients/{client}. Every field is checked
@@ -299,6 +302,9 @@ func (a *App) updateAPIClient(c *fiber.Ctx) error {
 	}
 	if err == nil && (status != cl.Status || restrict != cl.RestrictAPI) {
 		_, err = a.clients.SetStatus(tenant, cl.ID, status, restrict, "", by)
+	}
+	if err == nil && patch.AllowPremium != nil && *patch.AllowPremium != cl.AllowPremium {
+		_, err = a.calls.SetAllowPremium(tenant, cl.ID, *patch.AllowPremium, by)
 	}
 	if errors.As(err, &errs) {
 		return invalidFields(errs)

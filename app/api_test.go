@@ -518,7 +518,7 @@ func TestAPIRateLimit(t *testing.T) {
 	t.Parallel()
 	f := newAPIFixture(t)
 	id := apiKeyID(t, f.ts, f.acmeKey)
-	for range apiRequestsPerMinute {
+	for range f.ts.cfg.API.RequestsPerMinute {
 		f.ts.app.api.perKey.allow(fmt.Sprint(id)) // as if 600 requests had come
 	}
 	r := f.at.expect(apiRequest{method: "GET", host: acmeHost, path: "/api/v1/clients", key: f.acmeKey}, http.StatusTooManyRequests)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"portico/app/calls"
 	"portico/app/clients"
 	"portico/app/config"
 	"portico/app/mail"
@@ -45,6 +46,7 @@ type App struct {
 	mail        *mail.Queue
 	clients     *clients.Service
 	team        *team.Service
+	calls       *calls.Service
 	metrics     *metrics.Metrics
 	log         *slog.Logger
 	now         func() time.Time
@@ -73,6 +75,8 @@ type App struct {
 const (
 	BodyLimit   = 1 << 20
 	UploadLimit = 5 << 20
+	// RatesLimit is the largest rate deck CSV (PUT /api/v1/rates).
+	RatesLimit = calls.MaxRateFile
 )
 
 // New builds the application; templates are parsed here so a broken one
@@ -86,12 +90,12 @@ func New(d Deps) (*App, error) {
 		return nil, err
 	}
 	a := &App{
-		cfg: d.Config, store: d.Store, mail: d.Mail, clients: clients.New(d.Store), team: team.New(d.Store, d.Mail), metrics: d.Metrics, log: d.Log, now: d.Now,
+		cfg: d.Config, store: d.Store, mail: d.Mail, clients: clients.New(d.Store), team: team.New(d.Store, d.Mail), calls: calls.New(d.Store, nil), metrics: d.Metrics, log: d.Log, now: d.Now,
 		version: d.Version, views: v, static: d.Static,
 		tenants: newTenantCache(d.Store, d.Config.Server.BaseDomain),
 		touches: newSessionTouches(),
 		limits:  newAuthLimits(d.Now),
-		api:     newAPIState(d.Now),
+		api:     newAPIState(d.Config.API, d.Now),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
@@ -105,7 +109,7 @@ func New(d Deps) (*App, error) {
 	a.fiber = fiber.New(fiber.Config{
 		AppName:               "portico",
 		DisableStartupMessage: true,
-		BodyLimit:             UploadLimit, // the smaller limit is enforced per route by limitBody
+		BodyLimit:             RatesLimit, // the smaller limits are enforced per route by limitBody
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          60 * time.Second,
 		IdleTimeout:           120 * time.Second,

@@ -46,7 +46,7 @@ var errorText = map[int][2]string{
 	403: {"Not allowed", "You do not have access to this page."},
 	404: {"Page not found", "There is nothing at this address."},
 	405: {"Not allowed", "This address does not accept that kind of request."},
-	413: {"Too large", "What you sent is larger than this site accepts: 1 MiB, or 5 MiB for image uploads."},
+	413: {"Too large", "What you sent is larger than this site accepts: 1 MiB, 5 MiB for image uploads, 16 MiB for a rate deck."},
 	429: {"Too many attempts", "There have been too many attempts from you or for this account."},
 	500: {"Something went wrong", "We could not complete your request. The error has been logged."},
 }

@@ -112,6 +112,9 @@ func (a *App) limitBody(c *fiber.Ctx) error {
 	if c.Method() == fiber.MethodPost && uploadRoutes[strings.TrimSuffix(c.Path(), "/")] {
 		limit = UploadLimit
 	}
+	if c.Method() == fiber.MethodPut && strings.TrimSuffix(c.Path(), "/") == "/api/v1/rates" {
+		limit = RatesLimit
+	}
 	if len(c.Request().Body()) > limit {
 		return fiber.ErrRequestEntityTooLarge
 	}

@@ -48,6 +48,20 @@ type options struct {
 func main() {
 	// Hidden mode: the harness re-executes itself as the ceiling server, so
 	// the ceiling runs in its own process like the real server does.
+	if len(os.Args) > 1 && os.Args[1] == jsonCeilingCommand {
+		if err := serveJSONCeiling(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "bench json ceiling:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	// `bench calls`: the call endpoints (see calls.go).
+	if len(os.Args) > 1 && os.Args[1] == "calls" {
+		if err := mainCalls(os.Args[2:]); err != nil {
+			fatalf("%v", err)
+		}
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == ceilingCommand {
 		if err := serveCeiling(os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, "bench ceiling:", err)

@@ -13,6 +13,7 @@ import (
 // wrkResult is what one wrk run reports.
 type wrkResult struct {
 	rps          float64
+	p50          time.Duration
 	p99          time.Duration
 	requests     int64
 	non2xx       int64
@@ -22,6 +23,7 @@ type wrkResult struct {
 
 var (
 	wrkRPS      = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+	wrkP50      = regexp.MustCompile(`(?m)^\s*50%\s+([0-9.]+)(us|ms|s|m)\s*$`)
 	wrkP99      = regexp.MustCompile(`(?m)^\s*99%\s+([0-9.]+)(us|ms|s|m)\s*$`)
 	wrkRequests = regexp.MustCompile(`(\d+) requests in`)
 	wrkNon2xx   = regexp.MustCompile(`Non-2xx or 3xx responses:\s+(\d+)`)
@@ -31,14 +33,21 @@ var (
 // runWrk loads url for d with wrk --latency; host and cookie, when set,
 // are sent as headers on every request.
 func runWrk(bin, url, host, cookie string, d time.Duration, threads, conns int) (wrkResult, error) {
-	args := []string{"-t" + strconv.Itoa(threads), "-c" + strconv.Itoa(conns),
-		"-d" + strconv.Itoa(int(d.Round(time.Second).Seconds())) + "s", "--timeout", "5s", "--latency"}
+	var extra []string
 	if host != "" {
-		args = append(args, "-H", "Host: "+host)
+		extra = append(extra, "-H", "Host: "+host)
 	}
 	if cookie != "" {
-		args = append(args, "-H", "Cookie: "+cookie)
+		extra = append(extra, "-H", "Cookie: "+cookie)
 	}
+	return runWrkArgs(bin, url, extra, d, threads, conns)
+}
+
+// runWrkArgs runs wrk --latency with extra arguments (headers, -s script).
+func runWrkArgs(bin, url string, extra []string, d time.Duration, threads, conns int) (wrkResult, error) {
+	args := []string{"-t" + strconv.Itoa(threads), "-c" + strconv.Itoa(conns),
+		"-d" + strconv.Itoa(int(d.Round(time.Second).Seconds())) + "s", "--timeout", "5s", "--latency"}
+	args = append(args, extra...)
 	args = append(args, url)
 	ctx, cancel := context.WithTimeout(context.Background(), d+30*time.Second)
 	defer cancel()
@@ -59,6 +68,11 @@ func runWrk(bin, url, host, cookie string, d time.Duration, threads, conns int) 
 	v, _ := strconv.ParseFloat(p[1], 64)
 	unit := map[string]time.Duration{"us": time.Microsecond, "ms": time.Millisecond, "s": time.Second, "m": time.Minute}[p[2]]
 	res.p99 = time.Duration(v * float64(unit))
+	if p := wrkP50.FindStringSubmatch(res.output); p != nil {
+		v, _ := strconv.ParseFloat(p[1], 64)
+		unit := map[string]time.Duration{"us": time.Microsecond, "ms": time.Millisecond, "s": time.Second, "m": time.Minute}[p[2]]
+		res.p50 = time.Duration(v * float64(unit))
+	}
 	res.requests, _ = strconv.ParseInt(n[1], 10, 64)
 	if x := wrkNon2xx.FindStringSubmatch(res.output); x != nil {
 		res.non2xx, _ = strconv.ParseInt(x[1], 10, 64)

@@ -37,7 +37,18 @@ type Config struct {
 	Log       Log        `toml:"log"`
 	Jobs      Jobs       `toml:"jobs"`
 	Session   Session    `toml:"session"`
+	API       API        `toml:"api"`
 	Resellers []Reseller `toml:"reseller"`
+}
+
+// API is [api]: per-key request limits of the JSON API.
+type API struct {
+	// RequestsPerMinute limits each key on every endpoint but the call
+	// endpoints.
+	RequestsPerMinute int `toml:"requests_per_minute"`
+	// CallsPerMinute limits each key on POST /calls/authorize and POST
+	// /cdrs together: a PBX asks for every call.
+	CallsPerMinute int `toml:"calls_per_minute"`
 }
 
 // Server is [server].
@@ -85,6 +96,10 @@ type Jobs struct {
 	BackupKeep     int    `toml:"backup_keep"`
 	ClientCleanup  string `toml:"client_cleanup"`
 	DomainCheck    string `toml:"domain_check"`
+	// ReleaseReservations returns the credit of calls whose CDR never came.
+	ReleaseReservations string `toml:"release_reservations"`
+	// CDRRetention deletes CDRs older than each reseller keeps them.
+	CDRRetention string `toml:"cdr_retention"`
 }
 
 // Session is [session].
@@ -109,6 +124,12 @@ type Reseller struct {
 	// MaxRecharge caps one recharge, in currency units ("10000.00");
 	// empty is 100000.
 	MaxRecharge string `toml:"max_recharge"`
+	// MaxCallLength caps the duration authorised for one call (and the
+	// credit it reserves); zero is 4h.
+	MaxCallLength Duration `toml:"max_call_length"`
+	// CDRRetentionMonths is how many months of CDRs are kept, the current
+	// one included; zero is 13. Usage figures are kept for ever.
+	CDRRetentionMonths int `toml:"cdr_retention_months"`
 }
 
 // Duration is a time.Duration written as "12h" in TOML and env.
@@ -142,9 +163,11 @@ func Defaults() *Config {
 		TLS:   TLS{CA: "https://acme-v02.api.letsencrypt.org/directory"},
 		Mail:  Mail{Port: 587, From: "Portico <noreply@localhost>", Security: "starttls"},
 		Log:   Log{Level: "info", Format: "text"},
-		Jobs:  Jobs{SessionCleanup: "@every 1h", Backup: "30 3 * * *", BackupKeep: 7, ClientCleanup: "15 4 * * *", DomainCheck: "@every 5m"},
+		Jobs: Jobs{SessionCleanup: "@every 1h", Backup: "30 3 * * *", BackupKeep: 7, ClientCleanup: "15 4 * * *", DomainCheck: "@every 5m",
+			ReleaseReservations: "@every 5m", CDRRetention: "45 4 * * *"},
 		Session: Session{IdleTimeout: Duration{12 * time.Hour},
 			MaxAge: Duration{7 * 24 * time.Hour}},
+		API: API{RequestsPerMinute: 600, CallsPerMinute: 120_000},
 	}
 }
 
@@ -372,7 +395,8 @@ func (c *Config) Validate() Problems {
 	}
 	parser := cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 	for key, spec := range map[string]string{"jobs.session_cleanup": c.Jobs.SessionCleanup, "jobs.backup": c.Jobs.Backup,
-		"jobs.client_cleanup": c.Jobs.ClientCleanup, "jobs.domain_check": c.Jobs.DomainCheck} {
+		"jobs.client_cleanup": c.Jobs.ClientCleanup, "jobs.domain_check": c.Jobs.DomainCheck,
+		"jobs.release_reservations": c.Jobs.ReleaseReservations, "jobs.cdr_retention": c.Jobs.CDRRetention} {
 		if spec == "" || spec == "off" {
 			continue
 		}
@@ -388,6 +412,12 @@ func (c *Config) Validate() Problems {
 	}
 	if c.Session.MaxAge.Duration < c.Session.IdleTimeout.Duration {
 		add("session.max_age", "must be at least session.idle_timeout")
+	}
+	if c.API.RequestsPerMinute < 1 {
+		add("api.requests_per_minute", "must be at least 1")
+	}
+	if c.API.CallsPerMinute < 1 {
+		add("api.calls_per_minute", "must be at least 1")
 	}
 	p = append(p, c.validateResellers(base)...)
 	return p
@@ -454,6 +484,12 @@ func (c *Config) validateResellers(base string) Problems {
 			} else if v == 0 {
 				add(amount.field, "must be above zero (leave it out for the default)")
 			}
+		}
+		if d := r.MaxCallLength.Duration; d != 0 && (d < time.Minute || d > 24*time.Hour || d%time.Second != 0) {
+			add("max_call_length", "%s must be whole seconds from 1m to 24h (leave it out for 4h)", d)
+		}
+		if r.CDRRetentionMonths < 0 || r.CDRRetentionMonths > 120 {
+			add("cdr_retention_months", "%d must be from 1 to 120 (leave it out for 13)", r.CDRRetentionMonths)
 		}
 		for j, d := range r.Domains {
 			host, err := NormalizeHost(d)

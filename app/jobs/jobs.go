@@ -15,6 +15,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"portico/app/calls"
 	"portico/app/clients"
 	"portico/app/config"
 	"portico/store"
@@ -50,6 +51,8 @@ func New(cfg config.Jobs, s *store.Store, backupDir string, log *slog.Logger) (*
 		{"backup", cfg.Backup, sch.Backup},
 		{"client_cleanup", cfg.ClientCleanup, sch.CleanupClients},
 		{"domain_check", cfg.DomainCheck, sch.CheckDomains},
+		{"release_reservations", cfg.ReleaseReservations, sch.ReleaseReservations},
+		{"cdr_retention", cfg.CDRRetention, sch.ApplyCDRRetention},
 	}
 	for _, j := range jobs {
 		if j.spec == "" || j.spec == "off" {
@@ -133,6 +136,30 @@ func (s *Scheduler) CleanupClients(context.Context) error {
 		return fmt.Errorf("jobs: client clean-up: %w", err)
 	}
 	s.log.Info("disabled clients deleted", "job", "client_cleanup", "clients", n)
+	return nil
+}
+
+// ReleaseReservations returns the credit held for calls whose CDR did not
+// come within the reseller's maximum call length and grace.
+func (s *Scheduler) ReleaseReservations(context.Context) error {
+	n, err := calls.New(s.store, nil).ReleaseExpired(s.store.Now())
+	if err != nil {
+		return fmt.Errorf("jobs: release reservations: %w", err)
+	}
+	if n > 0 {
+		s.log.Info("stale reservations released", "job", "release_reservations", "reservations", n)
+	}
+	return nil
+}
+
+// ApplyCDRRetention deletes months of CDRs older than each reseller
+// keeps, and old blocked-caller counters.
+func (s *Scheduler) ApplyCDRRetention(context.Context) error {
+	res, err := calls.New(s.store, nil).ApplyRetention(s.store.Now())
+	if err != nil {
+		return fmt.Errorf("jobs: cdr retention: %w", err)
+	}
+	s.log.Info("cdr retention applied", "job", "cdr_retention", "months", res.Months, "cdrs", res.CDRs, "blocked_counters", res.BlockedCounts)
 	return nil
 }
 

@@ -123,3 +123,63 @@ func TestBadSpecRefused(t *testing.T) {
 		t.Fatal("bad spec accepted")
 	}
 }
+
+// TestCallJobs: the release job returns a reservation's credit once it is
+// past the maximum call length and grace, and the retention job drops a
+// reseller's CDR months beyond its retention; both are idempotent.
+func TestCallJobs(t *testing.T) {
+	t.Parallel()
+	sch, s, c, _ := newScheduler(t, 1)
+	res, err := s.ReconcileResellers([]store.ResellerSpec{{Slug: "acme", Name: "Acme", Currency: "USD", OwnerEmail: "o@acme.example", CDRRetentionMonths: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rid := res.NeedOwner[0].ID
+	cl := &store.Client{ResellerID: rid, Username: "ann", Email: "ann@example.com"}
+	err = s.Update(func(tx *store.Tx) error {
+		if err := tx.CreateClient(cl, &store.User{Email: "ann@example.com", PasswordHash: "h"}, "seed"); err != nil {
+			return err
+		}
+		if _, _, err := tx.GrantCredit(rid, cl.ID, 1000, "", "", "staff", ""); err != nil {
+			return err
+		}
+		if err := tx.Reserve(&store.Reservation{ResellerID: rid, ClientID: cl.ID, CallID: "lost", Amount: 600, ExpiresAt: tx.Now().Add(time.Hour)}, "api"); err != nil {
+			return err
+		}
+		old := &store.CDR{CallID: "old", Direction: store.Inbound, StartedAt: tx.Now().AddDate(0, -2, 0), Disposition: store.Answered}
+		recent := &store.CDR{CallID: "recent", Direction: store.Inbound, StartedAt: tx.Now().AddDate(0, -1, 0), Disposition: store.Answered}
+		_, err := tx.RecordCDRs(rid, cl.ID, []*store.CDR{old, recent}, "api")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	available := func() int64 {
+		var v int64
+		s.View(func(tx *store.Tx) error { v = tx.Balance(store.WalletOf(rid, cl.ID)); return nil })
+		return v
+	}
+	if err := sch.ReleaseReservations(context.Background()); err != nil || available() != 400 {
+		t.Fatalf("before expiry: %v, available %d", err, available())
+	}
+	c.Advance(2 * time.Hour)
+	for range 2 {
+		if err := sch.ReleaseReservations(context.Background()); err != nil || available() != 1000 {
+			t.Fatalf("after expiry: %v, available %d", err, available())
+		}
+	}
+	for range 2 {
+		if err := sch.ApplyCDRRetention(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.View(func(tx *store.Tx) error {
+		if months := tx.CDRMonths(rid); len(months) != 1 || months[0] != "2026-10" {
+			t.Errorf("months kept: %v", months)
+		}
+		return nil
+	})
+	if problems, _ := s.Verify(); len(problems) > 0 {
+		t.Fatal(problems)
+	}
+}

@@ -47,6 +47,7 @@ func Specs(cfg *config.Config) ([]store.ResellerSpec, error) {
 			Slug: r.Slug, Name: r.Name, Currency: r.Currency, Timezone: r.Timezone,
 			Domains: slices.Clone(r.Domains), OwnerEmail: r.OwnerEmail,
 			PrimaryColor: r.PrimaryColor, AccentColor: r.AccentColor, CreditLimit: limit, MaxRecharge: maxRecharge,
+			MaxCallSeconds: int(r.MaxCallLength.Seconds()), CDRRetentionMonths: r.CDRRetentionMonths,
 		})
 	}
 	return specs, nil

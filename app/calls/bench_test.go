@@ -1,0 +1,128 @@
+package calls
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"portico/app/testkit"
+	"portico/store"
+)
+
+// fillCDRs stores n CDRs of one client spread over the last 400 days, in
+// transactions of 10,000 (no fsync: it is set-up, not what is measured).
+func fillCDRs(b *testing.B, s *store.Store, rid, cid uint64, n int, now time.Time) {
+	b.Helper()
+	const chunk = 10_000
+	for done := 0; done < n; done += chunk {
+		batch := make([]*store.CDR, 0, chunk)
+		for i := done; i < min(done+chunk, n); i++ {
+			dir := store.Outbound
+			if i%3 == 0 {
+				dir = store.Inbound
+			}
+			started := now.Add(-time.Duration(i%400)*24*time.Hour - time.Duration(i%86000)*time.Second)
+			batch = append(batch, &store.CDR{CallID: fmt.Sprintf("fill-%08d", i), Direction: dir, From: "+14155550100", To: "+14155550123",
+				StartedAt: started, DurationS: i % 700, BillableS: i % 700, Disposition: store.Answered, Cost: int64(i % 500), RatePrefix: "1", RatePerMinute: 100})
+		}
+		if err := s.Update(func(tx *store.Tx) error { _, err := tx.RecordCDRs(rid, cid, batch, "bench"); return err }); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDashboard1M: the dashboard figures of a client with 1,000,000
+// CDRs come from the daily aggregates, so they cost the same as for a
+// client with a hundred. Target: ≤ 20 ms.
+//
+//	go test ./app/calls -run '^$' -bench Dashboard1M -benchtime 200x
+func BenchmarkDashboard1M(b *testing.B) {
+	clock := testkit.NewClock(t0)
+	s, err := store.Open(filepath.Join(b.TempDir(), "p.db"), store.Options{Now: clock.Now, NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	res, err := s.ReconcileResellers([]store.ResellerSpec{{Slug: "acme", Name: "Acme", Currency: "USD", OwnerEmail: "o@acme.example"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rid := res.NeedOwner[0].ID
+	c := &store.Client{ResellerID: rid, Username: "big", Email: "big@example.com"}
+	if err := s.Update(func(tx *store.Tx) error {
+		return tx.CreateClient(c, &store.User{Email: "big@example.com", PasswordHash: "x"}, "b")
+	}); err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	fillCDRs(b, s, rid, c.ID, 1_000_000, t0)
+	b.Logf("filled 1,000,000 CDRs in %s", time.Since(start).Round(time.Millisecond))
+	svc := New(s, nil)
+	b.ResetTimer()
+	for b.Loop() {
+		d, err := svc.Dashboard(rid, c.ID, t0)
+		if err != nil || d.Month.Calls == 0 {
+			b.Fatal(d, err)
+		}
+	}
+}
+
+// BenchmarkAuthorize: one outbound authorisation through the service,
+// with reservation and durable commit, from 64 goroutines; it reports
+// calls per shared commit and the commit time. NOSYNC=1 skips fsync, to
+// see the CPU cost alone.
+//
+//	go test ./app/calls -run '^$' -bench Authorize -benchtime 3s
+func BenchmarkAuthorize(b *testing.B) {
+	clock := testkit.NewClock(t0)
+	var commits, commitNanos atomic.Int64
+	s, err := store.Open(filepath.Join(b.TempDir(), "p.db"), store.Options{Now: clock.Now, NoSync: os.Getenv("NOSYNC") != "", Observe: func(kind string, d time.Duration) {
+		if kind == "update" {
+			commits.Add(1)
+			commitNanos.Add(int64(d))
+		}
+	}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	res, _ := s.ReconcileResellers([]store.ResellerSpec{{Slug: "acme", Name: "Acme", Currency: "USD", OwnerEmail: "o@acme.example"}})
+	r := res.NeedOwner[0]
+	c := &store.Client{ResellerID: r.ID, Username: "pbx", Email: "pbx@example.com", Country: "US"}
+	s.Update(func(tx *store.Tx) error {
+		if err := tx.CreateClient(c, &store.User{Email: "pbx@example.com", PasswordHash: "x"}, "b"); err != nil {
+			return err
+		}
+		_, _, err := tx.GrantCredit(r.ID, c.ID, 1e15, "", "", "b", "")
+		return err
+	})
+	svc := New(s, nil)
+	if _, err := svc.ImportRates(r, []byte(deckCSV), staff); err != nil {
+		b.Fatal(err)
+	}
+	var mu sync.Mutex
+	n := 0
+	b.SetParallelism(32)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			mu.Lock()
+			n++
+			id := fmt.Sprint("call-", n)
+			mu.Unlock()
+			a, err := svc.Authorize(r, c, AuthorizeRequest{CallID: id, Direction: store.Outbound, From: "+14155550100", To: "+14155550123"}, "api")
+			if err != nil || !a.Allow {
+				b.Error(a, err)
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "authorisations/s")
+	if n := commits.Load(); n > 0 {
+		b.ReportMetric(float64(b.N)/float64(n), "calls/commit")
+		b.ReportMetric(float64(commitNanos.Load())/float64(n)/1e6, "ms/commit")
+	}
+}

@@ -1,0 +1,505 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	bolt "go.etcd.io/bbolt" // only for the raw-bbolt baseline; Portico itself reaches bbolt through store
+
+	"portico/app/calls"
+	"portico/app/clients"
+	"portico/app/config"
+	"portico/app/tenancy"
+	"portico/store"
+)
+
+// Targets of `bench calls`.
+const (
+	authorizeTarget = 0.3 // authorise req/s ÷ bare Fiber JSON handler req/s
+	ingestTarget    = 0.5 // CDR records/s ÷ raw bbolt Batch inserts of the same records
+)
+
+// jsonCeilingCommand turns this binary into the authorise ceiling: a bare
+// Fiber app with one JSON handler.
+const jsonCeilingCommand = "__jsonceiling"
+
+type callsOptions struct {
+	duration, warmup time.Duration
+	connections      int
+	threads          int
+	ingestConns      int
+	cdrs             int
+	wrk              string
+	keep             bool
+}
+
+// mainCalls is `go run ./bench calls`: authorisations against a bare Fiber
+// JSON handler (wrk, 64 connections), durable CDR ingest in batches of
+// 1,000 against raw bbolt Batch inserts of the same records, and the
+// server's RSS and GET /usage latency with 1,000,000 CDRs stored.
+func mainCalls(args []string) error {
+	var o callsOptions
+	fs := flag.NewFlagSet("bench calls", flag.ContinueOnError)
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of each measured run")
+	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured run before each measured one")
+	fs.IntVar(&o.connections, "connections", 64, "wrk connections for authorise and its ceiling")
+	fs.IntVar(&o.threads, "threads", 2, "wrk threads")
+	fs.IntVar(&o.ingestConns, "ingest-connections", 8, "concurrent CDR batches in flight (and raw bbolt goroutines)")
+	fs.IntVar(&o.cdrs, "cdrs", 1_000_000, "CDRs stored for the RSS and /usage measurement")
+	fs.StringVar(&o.wrk, "wrk", "/usr/bin/wrk", "path to wrk")
+	fs.BoolVar(&o.keep, "keep", false, "keep the temp dir")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		killChildren()
+		removeTemp()
+		os.Exit(130)
+	}()
+	if _, err := os.Stat(o.wrk); err != nil {
+		return fmt.Errorf("wrk not found at %s (Debian package `wrk`): %w", o.wrk, err)
+	}
+	root, err := findRoot()
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "portico-bench-calls-")
+	if err != nil {
+		return err
+	}
+	if o.keep {
+		fmt.Println("temp dir kept:", tmp)
+	} else {
+		setTemp(tmp)
+		defer removeTemp()
+	}
+	load := loadAvg()
+	fmt.Printf("portico bench calls: %d CPUs, %s, load average %s\n", runtime.NumCPU(), runtime.Version(), load)
+	if busy(load) {
+		fmt.Println("WARNING: the machine is busy: absolute figures will be low; compare the ratios")
+	}
+	bin := filepath.Join(tmp, "portico")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %v\n%s", err, out)
+	}
+
+	// Seed the store before the server opens it.
+	dataDir := filepath.Join(tmp, "srv")
+	t0 := time.Now()
+	seed, err := seedCalls(filepath.Join(dataDir, "data", "portico.db"), o.cdrs)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("seeded: rate deck, a PBX client with credit, and %d CDRs of another client, in %s\n", o.cdrs, time.Since(t0).Round(time.Millisecond))
+	srv, err := startPortico(bin, dataDir)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	host := "localhost:" + srv.port()
+	api := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: o.ingestConns * 2}}
+
+	// RSS with the CDRs stored, after reading the big client's usage.
+	var usageTimes []time.Duration
+	for range 50 {
+		start := time.Now()
+		status, body, err := apiCall(api, srv.addr, host, seed.bigKey, "GET", "/api/v1/usage", nil)
+		if err != nil || status != 200 {
+			return fmt.Errorf("usage: %d %v %s", status, err, body)
+		}
+		usageTimes = append(usageTimes, time.Since(start))
+	}
+	rssStored := srv.rss()
+	fmt.Printf("server VmRSS with %d CDRs stored: %s; GET /usage of that client: median %s\n", o.cdrs, kB(rssStored), fmtDur(median(usageTimes)))
+
+	// Authorise vs a bare Fiber JSON handler, same wrk and script.
+	ceil, err := startJSONCeiling()
+	if err != nil {
+		return err
+	}
+	defer ceil.stop()
+	script := filepath.Join(tmp, "authorize.lua")
+	if err := os.WriteFile(script, []byte(authorizeLua(seed.pbxKey)), 0o600); err != nil {
+		return err
+	}
+	authRun := func(name, addr string, pid int) (measured, error) {
+		url := "http://" + addr + "/api/v1/calls/authorize"
+		extra := []string{"-s", script, "-H", "Host: " + host}
+		if o.warmup > 0 {
+			if _, err := runWrkArgs(o.wrk, url, extra, o.warmup, o.threads, o.connections); err != nil {
+				return measured{}, err
+			}
+		}
+		cpu0 := cpuTime(pid)
+		res, err := runWrkArgs(o.wrk, url, extra, o.duration, o.threads, o.connections)
+		m := measured{wrkResult: res, cpu: cpuTime(pid) - cpu0}
+		if err == nil && (res.requests == 0 || res.non2xx > 0 || res.socketErrors > 0) {
+			err = fmt.Errorf("%s: %d requests, %d non-2xx, %d socket errors", name, res.requests, res.non2xx, res.socketErrors)
+		}
+		if err == nil {
+			fmt.Printf("  %-22s %8.0f req/s  p50 %8s  p99 %8s  %d requests\n", name, res.rps, fmtDur(res.p50), fmtDur(res.p99), res.requests)
+		}
+		return m, err
+	}
+	fmt.Printf("\n== authorise, wrk -t%d -c%d -d%s (unique call ids: every request reserves credit, durable)\n", o.threads, o.connections, o.duration)
+	ceilRun, err := authRun("bare Fiber JSON handler", ceil.addr, ceil.pid())
+	if err != nil {
+		return err
+	}
+	authMeasured, err := authRun("POST /calls/authorize", srv.addr, srv.pid())
+	if err != nil {
+		return err
+	}
+	// Every request was allowed and holds a reservation of 2.40.
+	status, body, err := apiCall(api, srv.addr, host, seed.pbxKey, "GET", "/api/v1/account", nil)
+	if err != nil || status != 200 {
+		return fmt.Errorf("account: %d %v", status, err)
+	}
+	var account struct{ Credit struct{ Reserved string } }
+	json.Unmarshal(body, &account)
+	fmt.Printf("  reserved after the runs: %s USD (2.40 per allowed call)\n", account.Credit.Reserved)
+
+	// CDR ingest vs raw bbolt Batch.
+	fmt.Printf("\n== CDR ingest, batches of 1,000, %d in flight, durable replies\n", o.ingestConns)
+	records := cdrTemplate()
+	ingestRate, err := runIngest(api, srv.addr, host, seed.pbxKey, records, o)
+	if err != nil {
+		return err
+	}
+	rawRate, err := runRawBatch(filepath.Join(tmp, "raw.db"), records, o)
+	if err != nil {
+		return err
+	}
+	rssAfter, hwm := srv.rss(), readStatus(srv.pid(), "VmHWM")
+
+	authRatio := authMeasured.rps / ceilRun.rps
+	ingestRatio := ingestRate / rawRate
+	verdict := func(v, target float64) string {
+		if v >= target {
+			return "MET"
+		}
+		return "NOT MET"
+	}
+	fmt.Printf("\n| measure | figure | baseline | ratio | target |\n|---|---|---|---|---|\n")
+	fmt.Printf("| authorise req/s (p50 / p99) | %.0f (%s / %s) | %.0f (%s / %s) bare Fiber JSON | %.2f | ≥ %.1f %s |\n",
+		authMeasured.rps, fmtDur(authMeasured.p50), fmtDur(authMeasured.p99), ceilRun.rps, fmtDur(ceilRun.p50), fmtDur(ceilRun.p99),
+		authRatio, authorizeTarget, verdict(authRatio, authorizeTarget))
+	fmt.Printf("| CDR ingest records/s | %.0f | %.0f raw bbolt Batch | %.2f | ≥ %.1f %s |\n", ingestRate, rawRate, ingestRatio, ingestTarget, verdict(ingestRatio, ingestTarget))
+	fmt.Printf("| server VmRSS, %d CDRs stored | %s (after the runs %s, peak %s) | | | |\n", o.cdrs, kB(rssStored), kB(rssAfter), kB(hwm))
+	fmt.Printf("| GET /usage, client with %d CDRs | median %s | | | |\n", o.cdrs, fmtDur(median(usageTimes)))
+	fmt.Printf("load average after: %s\n", loadAvg())
+	return nil
+}
+
+// callsSeed is what the server under test holds before it starts.
+type callsSeed struct {
+	pbxKey, bigKey string
+}
+
+// seedCalls writes, without fsync (it is set-up), the default reseller,
+// its rate deck, a PBX client with ample credit, and a client with n CDRs
+// spread over 400 days.
+func seedCalls(path string, n int) (*callsSeed, error) {
+	cfg, err := config.Load(config.Source{Flags: map[string]string{"store.path": path}})
+	if err != nil {
+		return nil, err
+	}
+	s, err := store.Open(path, store.Options{NoSync: true})
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	if _, _, err := tenancy.Reconcile(s, cfg); err != nil {
+		return nil, err
+	}
+	var r *store.Reseller
+	if err := s.View(func(tx *store.Tx) (err error) { r, err = tx.ResellerBySlug(config.DefaultSlug); return err }); err != nil {
+		return nil, err
+	}
+	actor := clients.Actor{Name: "bench"}
+	if _, err := calls.New(s, nil).ImportRates(r, []byte("prefix,description,rate_per_minute,increment\n1,USA,0.0100,60/60\n44,UK,0.02,1/1\n"), actor); err != nil {
+		return nil, err
+	}
+	seed := &callsSeed{}
+	for _, name := range []string{"pbx", "big"} {
+		c := &store.Client{ResellerID: r.ID, Username: name, Email: name + "@example.com", Country: "US"}
+		err := s.Update(func(tx *store.Tx) error {
+			if err := tx.CreateClient(c, &store.User{Email: name + "@example.com", PasswordHash: "x"}, "bench"); err != nil {
+				return err
+			}
+			_, _, err := tx.GrantCredit(r.ID, c.ID, 100_000_000*10_000, "", "", "bench", "")
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		key, err := clients.New(s).CreateKey(r.ID, c.ID, "bench", actor)
+		if err != nil {
+			return nil, err
+		}
+		if name == "pbx" {
+			seed.pbxKey = key.Secret
+			continue
+		}
+		seed.bigKey = key.Secret
+		now := time.Now().UTC()
+		for done := 0; done < n; done += 10_000 {
+			batch := make([]*store.CDR, 0, 10_000)
+			for i := done; i < min(done+10_000, n); i++ {
+				dir := store.Outbound
+				if i%3 == 0 {
+					dir = store.Inbound
+				}
+				batch = append(batch, &store.CDR{CallID: fmt.Sprintf("seed-%08d", i), Direction: dir, From: "+14155550100", To: "+14155550123",
+					StartedAt: now.Add(-time.Duration(i%400)*24*time.Hour - time.Duration(i%80000)*time.Second), DurationS: i % 700,
+					BillableS: i % 700, Disposition: store.Answered, Cost: int64(i % 500), RatePrefix: "1", RatePerMinute: 100})
+			}
+			if err := s.Update(func(tx *store.Tx) error { _, err := tx.RecordCDRs(r.ID, c.ID, batch, "bench"); return err }); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return seed, nil
+}
+
+// authorizeLua makes every wrk request an outbound authorisation with a
+// call id of its own (thread number and counter).
+func authorizeLua(key string) string {
+	return `local threads = 0
+function setup(thread)
+  thread:set("tid", threads)
+  threads = threads + 1
+end
+local n = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer ` + key + `"
+function request()
+  n = n + 1
+  return wrk.format(nil, nil, nil, string.format('{"call_id":"w%d-%d-%d","direction":"outbound","from":"+14155550100","to":"+14155550123"}', tid, os.time(), n))
+end
+`
+}
+
+// startJSONCeiling re-executes this harness as the bare JSON handler.
+func startJSONCeiling() (*process, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	addr, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	return start(exec.Command(exe, jsonCeilingCommand, addr), addr, "/healthz")
+}
+
+// serveJSONCeiling is the authorise ceiling: Fiber with defaults, no
+// middleware, no store; it decodes the same JSON body and answers a reply
+// of the same shape.
+func serveJSONCeiling(args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("usage: bench %s ADDR", jsonCeilingCommand)
+	}
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		os.Exit(0)
+	}()
+	f := fiber.New(fiber.Config{DisableStartupMessage: true})
+	f.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
+	f.Post("/api/v1/calls/authorize", func(c *fiber.Ctx) error {
+		var req calls.AuthorizeRequest
+		if err := json.Unmarshal(c.Body(), &req); err != nil {
+			return fiber.ErrBadRequest
+		}
+		return c.JSON(struct {
+			Allow         bool   `json:"allow"`
+			CallID        string `json:"call_id"`
+			MaxDurationS  int    `json:"max_duration_s"`
+			RatePerMinute string `json:"rate_per_minute"`
+			Reserved      string `json:"reserved"`
+			Currency      string `json:"currency"`
+		}{true, req.CallID, 14400, "0.01", "2.40", "USD"})
+	})
+	ln, err := net.Listen("tcp", args[0])
+	if err != nil {
+		return err
+	}
+	return f.Listener(ln)
+}
+
+// cdrTemplate is one batch of 1,000 CDR records whose call ids contain
+// the placeholder BATCHXXXXXX, replaced per request.
+func cdrTemplate() [][]byte {
+	out := make([][]byte, 1000)
+	started := time.Now().UTC().Add(-time.Hour).Format(time.RFC3339)
+	for i := range out {
+		out[i] = fmt.Appendf(nil, `{"call_id":"BATCHXXXXXX-%04d","direction":"outbound","from":"+14155550100","to":"+14155550123","started_at":%q,"duration_s":%d,"disposition":"answered"}`,
+			i, started, 1+i%600)
+	}
+	return out
+}
+
+func batchBody(records [][]byte, batch int) []byte {
+	body := append([]byte(`{"records":[`), bytes.Join(records, []byte(","))...)
+	body = append(body, "]}"...)
+	return bytes.ReplaceAll(body, []byte("BATCHXXXXXX"), fmt.Appendf(nil, "b%010d", batch))
+}
+
+// runIngest posts batches from o.ingestConns goroutines for the duration
+// and returns accepted records per second.
+func runIngest(api *http.Client, addr, host, key string, records [][]byte, o callsOptions) (float64, error) {
+	var next atomic.Int64
+	run := func(d time.Duration) (int64, error) {
+		var accepted atomic.Int64
+		var firstErr error
+		var mu sync.Mutex
+		deadline := time.Now().Add(d)
+		var wg sync.WaitGroup
+		for range o.ingestConns {
+			wg.Go(func() {
+				for time.Now().Before(deadline) {
+					body := batchBody(records, int(next.Add(1)))
+					status, reply, err := apiCall(api, addr, host, key, "POST", "/api/v1/cdrs", body)
+					var res struct{ Accepted int }
+					if err == nil && status == 200 {
+						err = json.Unmarshal(reply, &res)
+					}
+					if err != nil || status != 200 || res.Accepted != len(records) {
+						mu.Lock()
+						if firstErr == nil {
+							firstErr = fmt.Errorf("cdr batch: %d %v %.200s", status, err, reply)
+						}
+						mu.Unlock()
+						return
+					}
+					accepted.Add(int64(res.Accepted))
+				}
+			})
+		}
+		wg.Wait()
+		return accepted.Load(), firstErr
+	}
+	if o.warmup > 0 {
+		if _, err := run(o.warmup); err != nil {
+			return 0, err
+		}
+	}
+	start := time.Now()
+	n, err := run(o.duration)
+	rate := float64(n) / time.Since(start).Seconds()
+	fmt.Printf("  %-22s %8.0f records/s (%d records)\n", "POST /cdrs", rate, n)
+	return rate, err
+}
+
+// runRawBatch inserts the same records, 1,000 per db.Batch call from
+// o.ingestConns goroutines, into a bare bbolt file (fsync on, MaxBatchSize
+// sized to the concurrency as measured best), keyed by call id.
+func runRawBatch(path string, records [][]byte, o callsOptions) (float64, error) {
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	db.MaxBatchSize = o.ingestConns
+	if err := db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("cdrs")); return err }); err != nil {
+		return 0, err
+	}
+	var next atomic.Int64
+	run := func(d time.Duration) (int64, error) {
+		var n atomic.Int64
+		deadline := time.Now().Add(d)
+		var wg sync.WaitGroup
+		var firstErr atomic.Value
+		for range o.ingestConns {
+			wg.Go(func() {
+				for time.Now().Before(deadline) {
+					batch := fmt.Sprintf("b%010d", next.Add(1))
+					recs := make([][]byte, len(records))
+					keys := make([][]byte, len(records))
+					for i, r := range records {
+						recs[i] = bytes.Replace(r, []byte("BATCHXXXXXX"), []byte(batch), 1)
+						keys[i] = fmt.Appendf(nil, "%s-%04d", batch, i)
+					}
+					err := db.Batch(func(tx *bolt.Tx) error {
+						b := tx.Bucket([]byte("cdrs"))
+						for i := range recs {
+							if err := b.Put(keys[i], recs[i]); err != nil {
+								return err
+							}
+						}
+						return nil
+					})
+					if err != nil {
+						firstErr.CompareAndSwap(nil, err)
+						return
+					}
+					n.Add(int64(len(recs)))
+				}
+			})
+		}
+		wg.Wait()
+		if err, _ := firstErr.Load().(error); err != nil {
+			return 0, err
+		}
+		return n.Load(), nil
+	}
+	if o.warmup > 0 {
+		if _, err := run(o.warmup); err != nil {
+			return 0, err
+		}
+	}
+	start := time.Now()
+	n, err := run(o.duration)
+	rate := float64(n) / time.Since(start).Seconds()
+	fmt.Printf("  %-22s %8.0f records/s (%d records)\n", "raw bbolt Batch", rate, n)
+	return rate, err
+}
+
+// apiCall makes one API request with a key and the reseller's Host.
+func apiCall(c *http.Client, addr, host, key, method, path string, body []byte) (int, []byte, error) {
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, err := http.NewRequest(method, "http://"+addr+path, r)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Host = host
+	req.Header.Set("Authorization", "Bearer "+key)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, data, err
+}
