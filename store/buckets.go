@@ -84,6 +84,36 @@ var (
 	// bucketUserInvitations: rid|uid → sha256(token) of the user's latest
 	// invitation (the only one that may still be accepted).
 	bucketUserInvitations = []byte("idx_user_invitation")
+
+	// Added by migration 6 (calls):
+	// bucketRateDecks: rid|'h' → version (8 bytes) | JSON RateDeckInfo;
+	// rid|'d' → the whole deck, binary (see encodeRates). One value per
+	// reseller, so an import replaces the deck atomically with two puts.
+	bucketRateDecks = []byte("rate_decks")
+	// bucketReservations: rid|cid|call id → Reservation (held credit of an
+	// authorised call; deleted when its CDR settles it or the job releases it).
+	bucketReservations = []byte("reservations")
+	// bucketReservationExpiry: expiry(unix nanos)|rid|cid|call id → nil.
+	bucketReservationExpiry = []byte("idx_reservation_expiry")
+	// bucketCDRs holds one nested bucket per reseller (8-byte rid), which
+	// holds one nested bucket per month of the call's start ("2026-11"),
+	// which maps cid|started(unix seconds)|seq → CDR (binary, see
+	// encodeCDR). Retention drops a reseller's month bucket.
+	bucketCDRs = []byte("cdrs")
+	// bucketCDRCalls: rid|cid|call id → month(7)|started(8)|seq(8), the
+	// idempotency index of CDRs (removed with the month's CDRs).
+	bucketCDRCalls = []byte("idx_cdr_call")
+	// bucketUsageDays: rid|cid|day(yyyymmdd, 4 bytes) → DayUsage (binary,
+	// with the duration histogram), written with the CDRs it counts.
+	bucketUsageDays = []byte("usage_days")
+	// bucketBlockedCallers: rid|cid|E.164 → BlockedCaller.
+	bucketBlockedCallers = []byte("blocked_callers")
+	// bucketBlockedCounts: rid|cid|E.164|0x00|day(yyyymmdd, 4 bytes) →
+	// calls stopped that day (8 bytes).
+	bucketBlockedCounts = []byte("blocked_counts")
+	// bucketEvents: seq → Event, for consumers such as billing's auto
+	// top-up.
+	bucketEvents = []byte("events")
 )
 
 var (
@@ -130,6 +160,45 @@ func NormalizeEmail(email string) string {
 	return strings.ToLower(strings.TrimSpace(email))
 }
 
+func clientKeyString(rid, cid uint64, s string) []byte {
+	return append(tenantKey(rid, cid), s...)
+}
+
+// dayNumber is a UTC date as yyyymmdd, the key of daily records.
+func dayNumber(t time.Time) uint32 {
+	y, m, d := t.UTC().Date()
+	return uint32(y*10000 + int(m)*100 + d)
+}
+
+func dayKey(rid, cid uint64, day uint32) []byte {
+	b := make([]byte, 20)
+	binary.BigEndian.PutUint64(b, rid)
+	binary.BigEndian.PutUint64(b[8:], cid)
+	binary.BigEndian.PutUint32(b[16:], day)
+	return b
+}
+
+func blockedCountKey(rid, cid uint64, number string, day uint32) []byte {
+	b := append(clientKeyString(rid, cid, number), 0)
+	return binary.BigEndian.AppendUint32(b, day)
+}
+
+func reservationExpiryKey(expires time.Time, rid, cid uint64, callID string) []byte {
+	return append(u64(uint64(expires.UnixNano())), clientKeyString(rid, cid, callID)...)
+}
+
+// monthName names a month bucket of CDRs: "2026-11".
+func monthName(t time.Time) []byte { return []byte(t.UTC().Format("2006-01")) }
+
+// cdrKey is cid|started(unix seconds)|seq inside a month bucket.
+func cdrKey(cid uint64, started int64, seq uint64) []byte {
+	b := make([]byte, 24)
+	binary.BigEndian.PutUint64(b, cid)
+	binary.BigEndian.PutUint64(b[8:], uint64(started))
+	binary.BigEndian.PutUint64(b[16:], seq)
+	return b
+}
+
 // AccountKey names one ledger account. Accounts are identified by tenant,
 // client (0 for the reseller's own accounts) and a kind such as "pool",
 // "wallet" or "usage".
@@ -174,6 +243,16 @@ const (
 // WalletOf is a client's wallet account.
 func WalletOf(rid, cid uint64) AccountKey {
 	return AccountKey{ResellerID: rid, ClientID: cid, Kind: AccountWallet}
+}
+
+// ReservedOf is a client's account of credit held for calls in progress.
+func ReservedOf(rid, cid uint64) AccountKey {
+	return AccountKey{ResellerID: rid, ClientID: cid, Kind: AccountReserved}
+}
+
+// UsageOf is the reseller's revenue account for one client's calls.
+func UsageOf(rid, cid uint64) AccountKey {
+	return AccountKey{ResellerID: rid, ClientID: cid, Kind: AccountUsage}
 }
 
 // PoolOf is a reseller's pool account.

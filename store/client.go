@@ -61,10 +61,39 @@ type Client struct {
 	// CreditAssigned and CreditUsed are caches of the ledger (credit ever
 	// granted to, and consumed from, the wallet), written in the same
 	// transaction as the entries and checked by Verify.
-	CreditAssigned int64     `json:"credit_assigned"`
-	CreditUsed     int64     `json:"credit_used"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	CreditAssigned int64 `json:"credit_assigned"`
+	CreditUsed     int64 `json:"credit_used"`
+	// AllowPremium lets the client call destinations the rate deck marks
+	// premium (set by the reseller).
+	AllowPremium bool `json:"allow_premium,omitempty"`
+	// QualifiedThresholdS is the call duration (seconds) from which a call
+	// counts as qualified; 0 means DefaultQualifiedThreshold.
+	QualifiedThresholdS int `json:"qualified_threshold_s,omitempty"`
+	// AutoTopUp is the client's auto top-up setting, acted on by billing
+	// through the credit.low event.
+	AutoTopUp AutoTopUp `json:"auto_top_up,omitzero"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// AutoTopUp: when the client's spendable credit falls below Threshold
+// (minor units), charge Amount.
+type AutoTopUp struct {
+	Enabled   bool  `json:"enabled"`
+	Threshold int64 `json:"threshold"`
+	Amount    int64 `json:"amount"`
+}
+
+// DefaultQualifiedThreshold is the qualified-call threshold of a client
+// that set none: 90 seconds.
+const DefaultQualifiedThreshold = 90
+
+// QualifiedThreshold is the client's threshold in seconds.
+func (c *Client) QualifiedThreshold() int {
+	if c.QualifiedThresholdS <= 0 {
+		return DefaultQualifiedThreshold
+	}
+	return c.QualifiedThresholdS
 }
 
 // Name is the contact's full name.
@@ -82,7 +111,7 @@ type Credit struct {
 func (tx *Tx) Credit(c *Client) Credit {
 	return Credit{
 		Available: tx.Balance(WalletOf(c.ResellerID, c.ID)),
-		Reserved:  tx.Balance(AccountKey{ResellerID: c.ResellerID, ClientID: c.ID, Kind: AccountReserved}),
+		Reserved:  tx.Balance(ReservedOf(c.ResellerID, c.ID)),
 		Assigned:  c.CreditAssigned,
 		Used:      c.CreditUsed,
 	}
@@ -202,9 +231,11 @@ func (tx *Tx) UpdateClient(c *Client) error {
 			return err
 		}
 	}
-	// status, history and credit caches are owned by their own methods
+	// status, history, credit caches and call settings are owned by
+	// their own methods
 	c.Status, c.RestrictAPI, c.DisabledAt, c.StatusHistory = old.Status, old.RestrictAPI, old.DisabledAt, old.StatusHistory
 	c.CreditAssigned, c.CreditUsed = old.CreditAssigned, old.CreditUsed
+	c.AllowPremium, c.QualifiedThresholdS, c.AutoTopUp = old.AllowPremium, old.QualifiedThresholdS, old.AutoTopUp
 	c.CreatedAt, c.UpdatedAt = old.CreatedAt, tx.now
 	return put(tx.bucket(bucketClients), tenantKey(c.ResellerID, c.ID), c)
 }
@@ -427,4 +458,63 @@ func (tx *Tx) ledgerByKey(rid uint64, key string) (*LedgerTx, error) {
 		return nil, err
 	}
 	return &t, nil
+}
+
+// ClientCallSettings are the settings of a client that rating and the
+// dashboard use; nil fields are left as they are.
+type ClientCallSettings struct {
+	AllowPremium        *bool
+	QualifiedThresholdS *int
+	AutoTopUp           *AutoTopUp
+}
+
+// SetClientCallSettings changes the fields set in cs and returns the
+// client as saved.
+func (tx *Tx) SetClientCallSettings(rid, cid uint64, cs ClientCallSettings) (*Client, error) {
+	tx.markClientsChanged()
+	c, err := tx.Client(rid, cid)
+	if err != nil {
+		return nil, err
+	}
+	if cs.QualifiedThresholdS != nil {
+		if v := *cs.QualifiedThresholdS; v < 1 || v > MaxQualifiedThreshold {
+			return nil, fmt.Errorf("store: qualified threshold %d: %w", v, ErrInvalid)
+		}
+		c.QualifiedThresholdS = *cs.QualifiedThresholdS
+	}
+	if cs.AllowPremium != nil {
+		c.AllowPremium = *cs.AllowPremium
+	}
+	if cs.AutoTopUp != nil {
+		if cs.AutoTopUp.Threshold < 0 || cs.AutoTopUp.Amount < 0 {
+			return nil, fmt.Errorf("store: auto top-up: %w", ErrInvalid)
+		}
+		c.AutoTopUp = *cs.AutoTopUp
+	}
+	c.UpdatedAt = tx.now
+	return c, put(tx.bucket(bucketClients), tenantKey(rid, cid), c)
+}
+
+// SetClientBillingStatus moves a client between active, paused (unpaid:
+// outbound calls are refused) and closed, as billing decides; the
+// reseller's own active/disabled switch is SetClientStatus.
+func (tx *Tx) SetClientBillingStatus(rid, cid uint64, status, by, note string) (*Client, error) {
+	tx.markClientsChanged()
+	if status != ClientActive && status != ClientPaused && status != ClientClosed {
+		return nil, fmt.Errorf("store: billing status %q: %w", status, ErrInvalid)
+	}
+	c, err := tx.Client(rid, cid)
+	if err != nil {
+		return nil, err
+	}
+	if c.Status == status {
+		return c, nil
+	}
+	if c.Status == ClientDisabled {
+		return nil, fmt.Errorf("store: client %d/%d is disabled: %w", rid, cid, ErrConflict)
+	}
+	c.Status = status
+	c.StatusHistory = append(c.StatusHistory, StatusChange{Status: status, By: by, Note: note, At: tx.now})
+	c.UpdatedAt = tx.now
+	return c, put(tx.bucket(bucketClients), tenantKey(rid, cid), c)
 }

@@ -77,6 +77,18 @@ var migrations = []func(*bolt.Tx) error{
 		}
 		return nil
 	},
+	// 6: calls: rate decks, reservations, CDRs (nested per reseller and
+	// month), their call-id index, daily usage, blocked callers and their
+	// counters, and the event queue.
+	func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketRateDecks, bucketReservations, bucketReservationExpiry, bucketCDRs,
+			bucketCDRCalls, bucketUsageDays, bucketBlockedCallers, bucketBlockedCounts, bucketEvents} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
 }
 
 // SchemaVersion is the version this binary writes.

@@ -72,10 +72,38 @@ type Reseller struct {
 	MaxRecharge int64 `json:"max_recharge,omitempty"`
 	// LowCreditPercent is when a client's credit meter turns orange
 	// (percent of assigned credit left); 0 is the default 25.
-	LowCreditPercent int       `json:"low_credit_percent,omitempty"`
-	CreatedAt        time.Time `json:"created_at"`
-	UpdatedAt        time.Time `json:"updated_at"`
-	DisabledAt       time.Time `json:"disabled_at,omitzero"`
+	LowCreditPercent int `json:"low_credit_percent,omitempty"`
+	// MaxCallSeconds caps the duration authorised for one call (and so
+	// its reservation); 0 is DefaultMaxCallSeconds.
+	MaxCallSeconds int `json:"max_call_seconds,omitempty"`
+	// CDRRetentionMonths is how many months of CDRs are kept (the current
+	// one included); 0 is DefaultCDRRetentionMonths.
+	CDRRetentionMonths int       `json:"cdr_retention_months,omitempty"`
+	CreatedAt          time.Time `json:"created_at"`
+	UpdatedAt          time.Time `json:"updated_at"`
+	DisabledAt         time.Time `json:"disabled_at,omitzero"`
+}
+
+// Defaults of the reseller's call settings.
+const (
+	DefaultMaxCallSeconds     = 4 * 3600
+	DefaultCDRRetentionMonths = 13
+)
+
+// MaxCallLength is the longest call the reseller authorises, in seconds.
+func (r *Reseller) MaxCallLength() int {
+	if r.MaxCallSeconds <= 0 {
+		return DefaultMaxCallSeconds
+	}
+	return r.MaxCallSeconds
+}
+
+// CDRRetention is how many months of CDRs the reseller keeps.
+func (r *Reseller) CDRRetention() int {
+	if r.CDRRetentionMonths <= 0 {
+		return DefaultCDRRetentionMonths
+	}
+	return r.CDRRetentionMonths
 }
 
 // Active reports whether the reseller serves pages.
@@ -239,6 +267,9 @@ type ResellerSpec struct {
 	AccentColor  string
 	CreditLimit  int64
 	MaxRecharge  int64
+	// MaxCallSeconds and CDRRetentionMonths: 0 is the default.
+	MaxCallSeconds     int
+	CDRRetentionMonths int
 }
 
 // ReconcileResult tells what ReconcileResellers changed.
@@ -337,6 +368,8 @@ func applySpec(r *Reseller, spec ResellerSpec) {
 	r.OwnerEmail = spec.OwnerEmail
 	r.CreditLimit = spec.CreditLimit
 	r.MaxRecharge = spec.MaxRecharge
+	r.MaxCallSeconds = spec.MaxCallSeconds
+	r.CDRRetentionMonths = spec.CDRRetentionMonths
 	// Brand values from config.toml are first values: the branding editor
 	// owns them afterwards. A value the operator changes in the file since
 	// the last start still wins, so an edit of the file is never ignored.

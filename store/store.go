@@ -60,6 +60,8 @@ type Store struct {
 	// summaries caches each reseller's decoded client list; see
 	// ClientSummaries.
 	summaries summaryCache
+	// group shares write transactions between concurrent Commit calls.
+	group *committer
 }
 
 // Tx is a transaction. Its methods compose: a service can make several
@@ -115,11 +117,17 @@ func Open(path string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	s.group = newCommitter(s)
 	return s, nil
 }
 
-// Close releases the file.
-func (s *Store) Close() error { return s.db.Close() }
+// Close runs the commits already queued, then releases the file.
+func (s *Store) Close() error {
+	if s.group != nil {
+		s.group.close()
+	}
+	return s.db.Close()
+}
 
 // Path is the file the store lives in.
 func (s *Store) Path() string { return s.path }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Verify checks what must always hold and returns every problem found
@@ -33,6 +34,9 @@ func (s *Store) Verify() ([]string, error) {
 			return err
 		}
 		if err := tx.verifyTeams(add); err != nil {
+			return err
+		}
+		if err := tx.verifyCalls(add); err != nil {
 			return err
 		}
 		return tx.verifyLedger(add)
@@ -246,6 +250,127 @@ func (tx *Tx) verifyClients(add addFunc) error {
 		u, err := tx.User(readU64(k[:8]), readU64(k[16:]))
 		if err != nil || u.ClientID != readU64(k[8:16]) {
 			add("client user index %d/%d/%d has no matching user", readU64(k[:8]), readU64(k[8:16]), readU64(k[16:]))
+		}
+		return nil
+	})
+}
+
+// verifyCalls checks the calls data: every held reservation is in the
+// expiry index and the other way round, a client's reservations add up to
+// its reserved balance, every CDR is in the call-id index and every index
+// entry points at a CDR of that call, and each rate deck decodes sorted.
+func (tx *Tx) verifyCalls(add addFunc) error {
+	held := map[string]int64{}
+	err := tx.bucket(bucketReservations).ForEach(func(k, v []byte) error {
+		var r Reservation
+		if err := unmarshal(v, &r); err != nil {
+			return err
+		}
+		if !bytes.Equal(k, clientKeyString(r.ResellerID, r.ClientID, r.CallID)) {
+			add("reservation %x: key does not match its record", k)
+		}
+		if tx.bucket(bucketReservationExpiry).Get(reservationExpiryKey(r.ExpiresAt, r.ResellerID, r.ClientID, r.CallID)) == nil {
+			add("reservation %d/%d/%q: not in the expiry index", r.ResellerID, r.ClientID, r.CallID)
+		}
+		if r.Amount < 0 {
+			add("reservation %d/%d/%q: negative amount %d", r.ResellerID, r.ClientID, r.CallID, r.Amount)
+		}
+		held[string(ReservedOf(r.ResellerID, r.ClientID).bytes())] += r.Amount
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	err = tx.bucket(bucketReservationExpiry).ForEach(func(k, _ []byte) error {
+		if len(k) < 24 || tx.bucket(bucketReservations).Get(k[8:]) == nil {
+			add("reservation expiry index entry %x has no reservation", k)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	err = tx.bucket(bucketAccounts).ForEach(func(k, v []byte) error {
+		a := accountKeyFrom(k)
+		if a.Kind == AccountReserved && readBalance(v) != held[string(k)] {
+			add("client %d/%d: reserved balance %d but its reservations hold %d", a.ResellerID, a.ClientID, readBalance(v), held[string(k)])
+		}
+		delete(held, string(k))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for k, amount := range held {
+		if a := accountKeyFrom([]byte(k)); amount != 0 {
+			add("client %d/%d: reservations hold %d but there is no reserved balance", a.ResellerID, a.ClientID, amount)
+		}
+	}
+	cdrs := 0
+	err = tx.bucket(bucketCDRs).ForEach(func(rk, v []byte) error {
+		rb := tx.bucket(bucketCDRs).Bucket(rk)
+		if v != nil || rb == nil || len(rk) != 8 {
+			add("cdrs: %x is not a reseller bucket", rk)
+			return nil
+		}
+		rid := readU64(rk)
+		return rb.ForEach(func(month, v []byte) error {
+			mb := rb.Bucket(month)
+			if mb == nil {
+				return nil // the sequence-only keys of a reseller bucket
+			}
+			return mb.ForEach(func(k, v []byte) error {
+				cdrs++
+				cdr, err := decodeCDR(rid, k, v)
+				if err != nil {
+					add("cdr %d/%s/%x: %v", rid, month, k, err)
+					return nil
+				}
+				if m := monthName(cdr.StartedAt); !bytes.Equal(m, month) {
+					add("cdr %d/%q: started %s but stored under %s", rid, cdr.CallID, cdr.StartedAt.Format(time.RFC3339), month)
+				}
+				ref := tx.bucket(bucketCDRCalls).Get(clientKeyString(rid, cdr.ClientID, cdr.CallID))
+				if len(ref) != 23 || !bytes.Equal(ref[:7], month) || !bytes.Equal(ref[7:], k[8:]) {
+					add("cdr %d/%d/%q: not in the call-id index", rid, cdr.ClientID, cdr.CallID)
+				}
+				return nil
+			})
+		})
+	})
+	if err != nil {
+		return err
+	}
+	indexed := 0
+	err = tx.bucket(bucketCDRCalls).ForEach(func(k, v []byte) error {
+		indexed++
+		if len(k) < 16 || len(v) != 23 {
+			add("call-id index entry %x is malformed", k)
+			return nil
+		}
+		cdr, err := tx.CDRByCallID(readU64(k[:8]), readU64(k[8:16]), string(k[16:]))
+		if err != nil || cdr.CallID != string(k[16:]) {
+			add("call-id index entry %d/%d/%q has no matching cdr", readU64(k[:8]), readU64(k[8:16]), k[16:])
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if indexed != cdrs {
+		add("cdrs: %d stored but %d in the call-id index", cdrs, indexed)
+	}
+	return tx.bucket(bucketRateDecks).ForEach(func(k, v []byte) error {
+		if len(k) == 9 && k[8] == 'd' {
+			rates, err := decodeRates(v)
+			if err != nil {
+				add("rate deck %d: %v", readU64(k[:8]), err)
+				return nil
+			}
+			for i := 1; i < len(rates); i++ {
+				if rates[i-1].Prefix >= rates[i].Prefix {
+					add("rate deck %d: prefix %q out of order", readU64(k[:8]), rates[i].Prefix)
+				}
+			}
 		}
 		return nil
 	})

@@ -1,0 +1,258 @@
+package calls
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"portico/store"
+)
+
+// MaxBatch is the most CDRs one request may carry.
+const MaxBatch = 1000
+
+// CDRInput is one CDR as the PBX reports it.
+type CDRInput struct {
+	// Index is the record's position in the batch (0-based).
+	Index       int    `json:"-"`
+	CallID      string `json:"call_id"`
+	Direction   string `json:"direction"`
+	From        string `json:"from"`
+	To          string `json:"to"`
+	StartedAt   string `json:"started_at"`
+	DurationS   *int64 `json:"duration_s"`
+	Disposition string `json:"disposition"`
+}
+
+// RecordError is a problem with one record of a batch.
+type RecordError struct {
+	Index   int    `json:"index"`
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// DecodeError means the batch as a whole cannot be read: Invalid is a
+// well-formed request with wrong content (422), otherwise the body is
+// malformed (400).
+type DecodeError struct {
+	Invalid bool
+	Field   string
+	Message string
+}
+
+func (e *DecodeError) Error() string { return "calls: cdr batch: " + e.Message }
+
+// DecodeCDRs reads a POST /cdrs body, {"records": [...]}, strictly: an
+// unknown field anywhere or a malformed body is a DecodeError; a record
+// whose field has the wrong JSON type is reported by index while the
+// others are returned for validation. It never panics on any input.
+func DecodeCDRs(body []byte) ([]CDRInput, []RecordError, error) {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 || body[0] != '{' {
+		return nil, nil, &DecodeError{Message: "The body must be a JSON object."}
+	}
+	var envelope struct {
+		Records *[]json.RawMessage `json:"records"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&envelope); err != nil {
+		return nil, nil, decodeProblem(err, "")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, nil, &DecodeError{Message: "The body has data after the JSON object."}
+	}
+	if envelope.Records == nil {
+		return nil, nil, &DecodeError{Invalid: true, Field: "records", Message: "Send the CDRs as records: [...]."}
+	}
+	raw := *envelope.Records
+	if len(raw) > MaxBatch {
+		return nil, nil, &DecodeError{Invalid: true, Field: "records", Message: fmt.Sprintf("Send at most %d records per request.", MaxBatch)}
+	}
+	records := make([]CDRInput, 0, len(raw))
+	var errs []RecordError
+	for i, r := range raw {
+		r = bytes.TrimSpace(r)
+		if len(r) == 0 || r[0] != '{' {
+			errs = append(errs, RecordError{Index: i, Field: "record", Message: "Each record must be a JSON object."})
+			continue
+		}
+		var in CDRInput
+		d := json.NewDecoder(bytes.NewReader(r))
+		d.DisallowUnknownFields()
+		if err := d.Decode(&in); err != nil {
+			var typeErr *json.UnmarshalTypeError
+			if errors.As(err, &typeErr) {
+				field := typeErr.Field[strings.LastIndex(typeErr.Field, ".")+1:]
+				errs = append(errs, RecordError{Index: i, Field: field, Message: "Has the wrong JSON type."})
+				continue
+			}
+			return nil, nil, decodeProblem(err, fmt.Sprintf("records[%d].", i))
+		}
+		in.Index = i
+		records = append(records, in)
+	}
+	return records, errs, nil
+}
+
+func decodeProblem(err error, at string) error {
+	var syntax *json.SyntaxError
+	switch {
+	case errors.As(err, &syntax):
+		return &DecodeError{Message: fmt.Sprintf("The body is not valid JSON (near byte %d).", syntax.Offset)}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return &DecodeError{Field: at + field, Message: "The body has a field this endpoint does not accept: " + at + field + "."}
+	}
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		return &DecodeError{Field: "records", Message: "records must be a JSON array of objects."}
+	}
+	return &DecodeError{Message: "The body is not valid JSON."}
+}
+
+// IngestResult is the reply to a batch.
+type IngestResult struct {
+	Accepted   int
+	Duplicates int
+	Errors     []RecordError
+	// Charged is the cost of the accepted records (minor units).
+	Charged int64
+}
+
+// earliestCDR bounds started_at from below.
+var earliestCDR = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// Ingest rates and charges a batch of the client's CDRs. Invalid records
+// are reported by index (with those decodeErrs already found) and the
+// valid ones accepted; a call id reported before is a duplicate and
+// changes nothing. Every accepted record is rated, charged, settles its
+// reservation and is counted in the usage in ONE transaction, committed
+// to disk before Ingest returns. A record is rated with the deck current
+// when it arrives; an outbound call to a destination the deck does not
+// price is refused (field "to") so that it can be sent again once it is.
+func (s *Service) Ingest(r *store.Reseller, cl *store.Client, records []CDRInput, decodeErrs []RecordError, actor string) (*IngestResult, error) {
+	res := &IngestResult{Errors: append([]RecordError(nil), decodeErrs...)}
+	valid := make([]*store.CDR, 0, len(records))
+	index := make([]int, 0, len(records))
+	now := s.now()
+	for i := range records {
+		cdr, errs := validateCDR(&records[i], cl, now)
+		if len(errs) > 0 {
+			res.Errors = append(res.Errors, errs...)
+			continue
+		}
+		valid = append(valid, cdr)
+		index = append(index, records[i].Index)
+	}
+	err := s.withDeck(r.ID, func(d *Deck) error {
+		rated, rateErrs := s.rate(cl, valid, index, d)
+		if len(rated) == 0 {
+			res.Accepted, res.Duplicates, res.Charged = 0, 0, 0
+			res.Errors = append(res.Errors, rateErrs...)
+			return nil
+		}
+		err := s.store.Commit(4*len(rated)+16, func(tx *store.Tx) error {
+			if tx.RateDeckVersion(r.ID) != d.Version {
+				return errStaleDeck
+			}
+			out, err := tx.RecordCDRs(r.ID, cl.ID, rated, actor)
+			res.Accepted, res.Duplicates, res.Charged = out.Accepted, out.Duplicates, out.Charged
+			return err
+		})
+		if err == nil {
+			res.Errors = append(res.Errors, rateErrs...)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(res.Errors, func(i, j int) bool { return res.Errors[i].Index < res.Errors[j].Index })
+	return res, nil
+}
+
+// rate prices each CDR with deck d: inbound calls and calls covered by a
+// package cost nothing.
+func (s *Service) rate(cl *store.Client, cdrs []*store.CDR, index []int, d *Deck) ([]*store.CDR, []RecordError) {
+	out := make([]*store.CDR, 0, len(cdrs))
+	var errs []RecordError
+	for i, c := range cdrs {
+		c.BillableS, c.Cost, c.RatePrefix, c.RatePerMinute, c.Package = 0, 0, "", 0, ""
+		if c.Direction == store.Inbound {
+			c.BillableS = c.DurationS
+			out = append(out, c)
+			continue
+		}
+		rate, ok := d.Lookup(c.To)
+		if !ok {
+			errs = append(errs, RecordError{Index: index[i], Field: "to", Message: "No rate in the deck matches this destination; add one and send the record again."})
+			continue
+		}
+		c.RatePrefix, c.RatePerMinute = rate.Prefix, rate.RatePerMinute
+		if s.packages != nil {
+			if name, covered := s.packages.Covers(cl, Call{Direction: c.Direction, From: c.From, To: c.To, Rate: rate}); covered {
+				c.Package, c.BillableS = name, Billable(c.DurationS, rate.First, rate.Next)
+				out = append(out, c)
+				continue
+			}
+		}
+		var err error
+		if c.BillableS, c.Cost, err = CallCost(rate, c.DurationS); err != nil {
+			errs = append(errs, RecordError{Index: index[i], Field: "duration_s", Message: "The cost of this call is too large to charge."})
+			continue
+		}
+		out = append(out, c)
+	}
+	return out, errs
+}
+
+// validateCDR checks one record and builds the CDR to rate.
+func validateCDR(in *CDRInput, cl *store.Client, now time.Time) (*store.CDR, []RecordError) {
+	var errs []RecordError
+	add := func(field, msg string) { errs = append(errs, RecordError{Index: in.Index, Field: field, Message: msg}) }
+	c := &store.CDR{CallID: in.CallID, Direction: in.Direction, Disposition: in.Disposition}
+	if !validCallID(in.CallID) {
+		add("call_id", "Send the PBX's call id: 1 to 128 visible ASCII characters.")
+	}
+	switch in.Direction {
+	case store.Inbound, store.Outbound:
+	default:
+		add("direction", "Use outbound or inbound.")
+	}
+	var err error
+	if c.From, err = callerNumber(in.From, cl.Country); err != nil {
+		add("from", "Use an E.164 number such as +14155550100 (or anonymous for a withheld caller id).")
+	}
+	if c.To, err = NormalizeNumber(in.To, cl.Country); err != nil {
+		add("to", "Use an E.164 number such as +14155550100.")
+	}
+	started, err := time.Parse(time.RFC3339, in.StartedAt)
+	switch {
+	case err != nil:
+		add("started_at", "Use an RFC 3339 time such as 2026-11-02T10:00:00Z.")
+	case started.Before(earliestCDR) || started.After(now.Add(24*time.Hour)):
+		add("started_at", "The start time is not plausible (before 2000 or more than a day ahead).")
+	default:
+		c.StartedAt = started.UTC().Truncate(time.Second)
+	}
+	switch {
+	case in.DurationS == nil:
+		add("duration_s", "Send the billable seconds, a whole number ≥ 0.")
+	case *in.DurationS < 0 || *in.DurationS > MaxDuration:
+		add("duration_s", fmt.Sprintf("Use a whole number of seconds from 0 to %d.", MaxDuration))
+	default:
+		c.DurationS = int(*in.DurationS)
+	}
+	switch in.Disposition {
+	case store.Answered, store.NoAnswer, store.Busy, store.Failed:
+	default:
+		add("disposition", "Use answered, no_answer, busy or failed.")
+	}
+	return c, errs
+}

@@ -1,0 +1,281 @@
+package calls
+
+import (
+	"encoding/csv"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"portico/app/money"
+	"portico/store"
+)
+
+// Totals are a period's calls, from the daily usage records.
+type Totals struct {
+	Calls      int64
+	CallsIn    int64
+	CallsOut   int64
+	SecondsIn  int64
+	SecondsOut int64
+	Answered   int64
+	// Qualified is the calls of at least the client's threshold.
+	Qualified int64
+	// Cost is the period's spend (minor units).
+	Cost int64
+}
+
+// Minutes rounds seconds to whole minutes, half up.
+func Minutes(seconds int64) int64 { return (seconds + 30) / 60 }
+
+func (t *Totals) add(u *store.DayUsage, threshold int) {
+	t.Calls += u.Calls()
+	t.CallsIn += u.CallsIn
+	t.CallsOut += u.CallsOut
+	t.SecondsIn += u.SecondsIn
+	t.SecondsOut += u.SecondsOut
+	t.Answered += u.Answered
+	t.Cost += u.Cost
+	if u.Hist != nil {
+		t.Qualified += u.Hist.AtLeast(threshold)
+	}
+}
+
+// MonthUsage is GET /usage: one calendar month (UTC) of a client.
+type MonthUsage struct {
+	Month      time.Time // first day, UTC
+	ThresholdS int
+	Totals
+}
+
+// Usage sums the client's calls in the month that contains month (UTC),
+// reading at most 31 day records.
+func (s *Service) Usage(rid, cid uint64, month time.Time) (*MonthUsage, error) {
+	first := time.Date(month.Year(), month.Month(), 1, 0, 0, 0, 0, time.UTC)
+	out := &MonthUsage{Month: first}
+	err := s.store.View(func(tx *store.Tx) error {
+		c, err := tx.Client(rid, cid) // tenant scope
+		if err != nil {
+			return err
+		}
+		out.ThresholdS = c.QualifiedThreshold()
+		days, err := tx.UsageDays(rid, cid, first, first.AddDate(0, 1, -1), true)
+		if err != nil {
+			return err
+		}
+		for i := range days {
+			out.add(&days[i], out.ThresholdS)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DayPoint is one bar of the 30-day chart.
+type DayPoint struct {
+	Day        time.Time
+	Calls      int64
+	CallsIn    int64
+	CallsOut   int64
+	SecondsIn  int64
+	SecondsOut int64
+}
+
+// MonthPoint is one bar of the 12-month chart.
+type MonthPoint struct {
+	Month      time.Time
+	Calls      int64
+	SecondsIn  int64
+	SecondsOut int64
+	Cost       int64
+}
+
+// Dashboard is everything the client's dashboard shows, from the daily
+// usage records only (never the CDRs), so its cost does not grow with
+// the number of calls.
+type Dashboard struct {
+	Client *store.Client
+	Credit store.Credit
+	// ThresholdS is the qualified-call threshold the figures use.
+	ThresholdS int
+	Today      Totals
+	Month      Totals       // the current calendar month (UTC)
+	Days       []DayPoint   // the last 30 days, oldest first, today last
+	Months     []MonthPoint // the last 12 months, oldest first, this month last
+}
+
+// Dashboard reads the client's dashboard figures at now (UTC dates).
+func (s *Service) Dashboard(rid, cid uint64, now time.Time) (*Dashboard, error) {
+	now = now.UTC()
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	monthStart := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	yearStart := monthStart.AddDate(0, -11, 0)
+	daysStart := today.AddDate(0, 0, -29)
+	d := &Dashboard{Days: make([]DayPoint, 30), Months: make([]MonthPoint, 12)}
+	for i := range d.Days {
+		d.Days[i].Day = daysStart.AddDate(0, 0, i)
+	}
+	for i := range d.Months {
+		d.Months[i].Month = yearStart.AddDate(0, i, 0)
+	}
+	err := s.store.View(func(tx *store.Tx) error {
+		c, err := tx.Client(rid, cid) // tenant scope
+		if err != nil {
+			return err
+		}
+		d.Client, d.Credit, d.ThresholdS = c, tx.Credit(c), c.QualifiedThreshold()
+		recent, err := tx.UsageDays(rid, cid, earlier(monthStart, daysStart), today, true)
+		if err != nil {
+			return err
+		}
+		for i := range recent {
+			u := &recent[i]
+			if !u.Day.Before(monthStart) {
+				d.Month.add(u, d.ThresholdS)
+			}
+			if u.Day.Equal(today) {
+				d.Today.add(u, d.ThresholdS)
+			}
+			if n := int(u.Day.Sub(daysStart).Hours() / 24); n >= 0 && n < 30 {
+				p := &d.Days[n]
+				p.Calls, p.CallsIn, p.CallsOut, p.SecondsIn, p.SecondsOut = u.Calls(), u.CallsIn, u.CallsOut, u.SecondsIn, u.SecondsOut
+			}
+		}
+		year, err := tx.UsageDays(rid, cid, yearStart, today, false)
+		if err != nil {
+			return err
+		}
+		for i := range year {
+			u := &year[i]
+			n := (u.Day.Year()-yearStart.Year())*12 + int(u.Day.Month()) - int(yearStart.Month())
+			if n >= 0 && n < 12 {
+				p := &d.Months[n]
+				p.Calls += u.Calls()
+				p.SecondsIn += u.SecondsIn
+				p.SecondsOut += u.SecondsOut
+				p.Cost += u.Cost
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// earlier is the earlier of two times.
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// CallRow is one CDR as the call log shows it.
+type CallRow struct {
+	*store.CDR
+	// Qualified: the call lasted at least the client's threshold.
+	Qualified bool
+}
+
+// CallLogQuery filters the call log; zero fields do not filter.
+type CallLogQuery struct {
+	// From and To bound the start time: From ≤ started < To.
+	From, To time.Time
+	// Direction is inbound or outbound; Disposition one of
+	// store.Dispositions.
+	Direction, Disposition string
+	// Number matches calls from or to a number containing these digits.
+	Number string
+	// Cursor is the Next of the previous page.
+	Cursor string
+	Limit  int
+	// Ascending lists oldest first (the API); the call log is newest first.
+	Ascending bool
+}
+
+// CallLogPage is a page of the call log; Next is "" on the last page.
+type CallLogPage struct {
+	Rows       []CallRow
+	Next       string
+	ThresholdS int
+}
+
+// callLogMaxScan bounds the CDRs one page may look at when a filter
+// matches few (the page then comes back short, with Next to go on).
+const callLogMaxScan = 50_000
+
+// CallLog lists the client's CDRs a page at a time, newest first unless
+// Ascending, with the qualified flag worked out from the current
+// threshold. A cursor from another client or query shape is
+// store.ErrInvalid.
+func (s *Service) CallLog(rid, cid uint64, q CallLogQuery) (*CallLogPage, error) {
+	digits := strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, q.Number)
+	var match func(*store.CDR) bool
+	if q.Direction != "" || q.Disposition != "" || digits != "" {
+		match = func(c *store.CDR) bool {
+			return (q.Direction == "" || c.Direction == q.Direction) && (q.Disposition == "" || c.Disposition == q.Disposition) &&
+				(digits == "" || strings.Contains(c.From, digits) || strings.Contains(c.To, digits))
+		}
+	}
+	out := &CallLogPage{}
+	err := s.store.View(func(tx *store.Tx) error {
+		c, err := tx.Client(rid, cid) // tenant scope
+		if err != nil {
+			return err
+		}
+		out.ThresholdS = c.QualifiedThreshold()
+		page, err := tx.CDRs(rid, cid, store.CDRQuery{Since: q.From, Until: q.To, Desc: !q.Ascending, After: q.Cursor,
+			Limit: q.Limit, Match: match, MaxScan: callLogMaxScan})
+		if err != nil {
+			return err
+		}
+		out.Next = page.Next
+		out.Rows = make([]CallRow, len(page.CDRs))
+		for i, cdr := range page.CDRs {
+			out.Rows[i] = CallRow{CDR: cdr, Qualified: cdr.DurationS >= out.ThresholdS}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// WriteCallLogCSV writes every call the query selects (all pages, newest
+// first) as CSV, money in the reseller's currency.
+func (s *Service) WriteCallLogCSV(w io.Writer, rid, cid uint64, q CallLogQuery, currency string) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"started_at", "direction", "from", "to", "duration_s", "billable_s", "disposition", "qualified",
+		"rate_prefix", "rate_per_minute", "cost", "currency", "package", "call_id"})
+	q.Cursor, q.Limit = "", 500
+	for {
+		page, err := s.CallLog(rid, cid, q)
+		if err != nil {
+			return err
+		}
+		for _, r := range page.Rows {
+			cw.Write([]string{r.StartedAt.Format(time.RFC3339), r.Direction, r.From, r.To, strconv.Itoa(r.DurationS),
+				strconv.Itoa(r.BillableS), r.Disposition, strconv.FormatBool(r.Qualified), r.RatePrefix,
+				money.Decimal(r.RatePerMinute, currency), money.Decimal(r.Cost, currency), currency, r.Package, r.CallID})
+		}
+		cw.Flush()
+		if err := cw.Error(); err != nil {
+			return err
+		}
+		if page.Next == "" {
+			return nil
+		}
+		q.Cursor = page.Next
+	}
+}
