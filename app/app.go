@@ -16,6 +16,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"portico/app/calls"
 	"portico/app/clients"
 	"portico/app/config"
 	"portico/app/mail"
@@ -44,6 +45,7 @@ type App struct {
 	store       *store.Store
 	mail        *mail.Queue
 	clients     *clients.Service
+	calls       *calls.Service
 	team        *team.Service
 	metrics     *metrics.Metrics
 	log         *slog.Logger
@@ -69,10 +71,15 @@ type App struct {
 }
 
 // BodyLimit is the largest request body accepted (413 beyond), except on
-// the routes that take image uploads, which allow UploadLimit.
+// the routes that take image uploads, which allow UploadLimit, and the
+// rate deck upload page, which allows RateUploadLimit (uploadRoutes in
+// middleware.go).
 const (
 	BodyLimit   = 1 << 20
 	UploadLimit = 5 << 20
+	// RateUploadLimit is a rate deck CSV of calls.MaxRateFile with room
+	// for the multipart envelope around it.
+	RateUploadLimit = calls.MaxRateFile + 64<<10
 )
 
 // New builds the application; templates are parsed here so a broken one
@@ -86,7 +93,7 @@ func New(d Deps) (*App, error) {
 		return nil, err
 	}
 	a := &App{
-		cfg: d.Config, store: d.Store, mail: d.Mail, clients: clients.New(d.Store), team: team.New(d.Store, d.Mail), metrics: d.Metrics, log: d.Log, now: d.Now,
+		cfg: d.Config, store: d.Store, mail: d.Mail, clients: clients.New(d.Store), calls: calls.New(d.Store, nil), team: team.New(d.Store, d.Mail), metrics: d.Metrics, log: d.Log, now: d.Now,
 		version: d.Version, views: v, static: d.Static,
 		tenants: newTenantCache(d.Store, d.Config.Server.BaseDomain),
 		touches: newSessionTouches(),
@@ -105,7 +112,7 @@ func New(d Deps) (*App, error) {
 	a.fiber = fiber.New(fiber.Config{
 		AppName:               "portico",
 		DisableStartupMessage: true,
-		BodyLimit:             UploadLimit, // the smaller limit is enforced per route by limitBody
+		BodyLimit:             RateUploadLimit, // the smaller limits are enforced per route by limitBody
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          60 * time.Second,
 		IdleTimeout:           120 * time.Second,
