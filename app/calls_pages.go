@@ -254,7 +254,7 @@ func (a *App) listCalls(c *fiber.Ctx) error {
 	}
 	data.Rows = make([]callRowView, len(page.Rows))
 	for i, r := range page.Rows {
-		row := callRowView{CallRow: r, Duration: formatDuration(r.DurationS), Result: dispositionLabel(r.Disposition), Cost: money.FormatNumber(r.Cost, tenant.Currency)}
+		row := callRowView{CallRow: r, Duration: formatDuration(r.DurationS), Result: dispositionLabel(r.Disposition), Cost: money.Decimal(r.Cost, tenant.Currency)} // exact: a call often costs less than a cent
 		if data.CanBlock && r.Direction == store.Inbound && r.From != store.Anonymous && r.From != "" {
 			row.Blocked = blocked[r.From]
 			row.Blockable = !row.Blocked
