@@ -96,7 +96,7 @@ func TestDashboardFigures(t *testing.T) {
 		call("t3", store.Inbound, "+14155550199", "+14155550100", now.Add(-30*time.Minute), 95, store.Answered),
 		call("t4", store.Inbound, "anonymous", "+14155550100", now.Add(-20*time.Minute), 0, store.NoAnswer),
 		call("y1", store.Outbound, "+14155550100", "+14155550111", now.AddDate(0, 0, -1), 600, store.Answered), // 10 min: 0.10
-		call("o1", store.Inbound, "+14155550199", "+14155550100", now.AddDate(0, -1, 5), 300, store.Answered), // 7 October
+		call("o1", store.Inbound, "+14155550199", "+14155550100", now.AddDate(0, -1, 5), 300, store.Answered),  // 7 October
 	)
 	owner := ts.browser()
 	owner.login(acmeHost, "client@acme.example", "/dashboard")
