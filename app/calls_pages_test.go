@@ -68,7 +68,7 @@ func call(id, direction, from, to string, started time.Time, seconds int64, disp
 }
 
 // stat reads a figure of the dashboard by its data-stat name.
-func stat(t *testing.T, body, name string) string {
+func stat(t testing.TB, body, name string) string {
 	t.Helper()
 	m := regexp.MustCompile(`data-stat="` + name + `">([^<]*)<`).FindStringSubmatch(body)
 	if m == nil {
