@@ -122,6 +122,7 @@ type clientNavEntry struct {
 // numbers, usage, billing, support, payouts) add their pages here.
 var clientNav = []clientNavEntry{
 	{Label: "Dashboard", URL: "/dashboard", Module: access.Dashboard},
+	{Label: "Calls", URL: "/calls", Module: access.Calls},
 	{Label: "Settings", URL: "/settings"}, // Profile and Security are every user's own
 }
 

@@ -45,8 +45,8 @@ type App struct {
 	store       *store.Store
 	mail        *mail.Queue
 	clients     *clients.Service
-	team        *team.Service
 	calls       *calls.Service
+	team        *team.Service
 	metrics     *metrics.Metrics
 	log         *slog.Logger
 	now         func() time.Time
@@ -71,12 +71,17 @@ type App struct {
 }
 
 // BodyLimit is the largest request body accepted (413 beyond), except on
-// the routes that take image uploads, which allow UploadLimit.
+// the routes that take image uploads, which allow UploadLimit, and the
+// rate deck upload page, which allows RateUploadLimit (uploadRoutes in
+// middleware.go).
 const (
 	BodyLimit   = 1 << 20
 	UploadLimit = 5 << 20
 	// RatesLimit is the largest rate deck CSV (PUT /api/v1/rates).
 	RatesLimit = calls.MaxRateFile
+	// RateUploadLimit is a rate deck CSV of calls.MaxRateFile with room
+	// for the multipart envelope around it.
+	RateUploadLimit = calls.MaxRateFile + 64<<10
 )
 
 // New builds the application; templates are parsed here so a broken one
@@ -109,7 +114,7 @@ func New(d Deps) (*App, error) {
 	a.fiber = fiber.New(fiber.Config{
 		AppName:               "portico",
 		DisableStartupMessage: true,
-		BodyLimit:             RatesLimit, // the smaller limits are enforced per route by limitBody
+		BodyLimit:             RateUploadLimit, // the smaller limits are enforced per route by limitBody
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          60 * time.Second,
 		IdleTimeout:           120 * time.Second,

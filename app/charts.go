@@ -121,7 +121,7 @@ func newBarChart(title, unit string, labels []string, series []ChartSeries, labe
 			v := s.Values[i]
 			y0, y1 := y(base), y(base+v)
 			ch.Bars = append(ch.Bars, ChartBar{X: coord(x), Y: coord(y1), W: coord(barW), H: coord(y0 - y1), Series: si,
-				Title: labels[i] + " · " + s.Name + ": " + strconv.FormatInt(v, 10) + " " + unit})
+				Title: labels[i] + " · " + s.Name + ": " + strconv.FormatInt(v, 10) + " " + unitFor(v, unit)})
 			base += v
 		}
 		if (n-1-i)%labelEvery == 0 { // label the newest bar, then every labelEvery-th before it
@@ -129,6 +129,15 @@ func newBarChart(title, unit string, labels []string, series []ChartSeries, labe
 		}
 	}
 	return ch
+}
+
+// unitFor is the unit for v items: "1 call", "2 calls" (units are
+// plural English nouns).
+func unitFor(v int64, unit string) string {
+	if v == 1 && len(unit) > 1 && unit[len(unit)-1] == 's' {
+		return unit[:len(unit)-1]
+	}
+	return unit
 }
 
 // niceStep picks a grid step of 1, 2 or 5 × 10^k so that ticks steps

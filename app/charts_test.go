@@ -54,8 +54,8 @@ func TestBarChartStacksSeriesToScale(t *testing.T) {
 	if ch.Bars[0].Series != 0 || ch.Bars[1].Series != 1 || inY+h(ch.Bars[1]) != outY {
 		t.Errorf("stack a: %+v %+v", ch.Bars[0], ch.Bars[1])
 	}
-	if ch.Bars[2].Title != "c · Outbound: 8 calls" {
-		t.Errorf("tooltip %q", ch.Bars[2].Title)
+	if ch.Bars[2].Title != "c · Outbound: 8 calls" || ch.Bars[1].Title != "a · Inbound: 1 call" {
+		t.Errorf("tooltips %q, %q", ch.Bars[2].Title, ch.Bars[1].Title)
 	}
 }
 

@@ -235,6 +235,10 @@ type clientPageData struct {
 	CountryName        string
 	DeletionAt         time.Time
 	CanEdit, CanCredit bool
+	// Usage is this month and the months before, newest first
+	// (rates_pages.go); CanPremium may change the call settings.
+	Usage      []usageRow
+	CanPremium bool
 }
 
 // showClient is one client's page: details, meter, credit movements,
@@ -246,7 +250,10 @@ func (a *App) showClient(c *fiber.Ctx) error {
 		return err
 	}
 	data := clientPageData{Client: cl, CountryName: clients.CountryName(cl.Country), DeletionAt: clients.DeletionDate(cl),
-		CanEdit: staffMay(user, "clients.edit"), CanCredit: staffMay(user, "credit")}
+		CanEdit: staffMay(user, "clients.edit"), CanCredit: staffMay(user, "credit"), CanPremium: staffMay(user, "rates.edit")}
+	if data.Usage, err = a.clientUsage(tenant, cl.ID); err != nil {
+		return err
+	}
 	err = a.store.View(func(tx *store.Tx) error {
 		data.Meter = meterOf(tenant, tx.Credit(cl))
 		ledger, err := tx.ClientLedger(tenant.ID, cl.ID)

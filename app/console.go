@@ -117,29 +117,6 @@ func parseDay(s string) (time.Time, error) {
 	return time.Parse("2006-01-02", s)
 }
 
-type clientHomeData struct {
-	Client *store.Client
-	Meter  Meter
-}
-
-// showClientHome is the client portal's start page with the credit meter.
-func (a *App) showClientHome(c *fiber.Ctx) error {
-	tenant, user := tenantOf(c), userOf(c)
-	var data clientHomeData
-	err := a.store.View(func(tx *store.Tx) error {
-		cl, err := tx.Client(tenant.ID, user.ClientID) // tenant and client scope from the session
-		if err != nil {
-			return err
-		}
-		data.Client, data.Meter = cl, meterOf(tenant, tx.Credit(cl))
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	return a.render(c, fiber.StatusOK, "console/client_home", "Dashboard", data)
-}
-
 func cutPort(host string) (string, string, bool) {
 	for i := len(host) - 1; i >= 0; i-- {
 		switch host[i] {

@@ -102,15 +102,16 @@ func (a *App) securityHeaders(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// uploadRoutes may carry bodies up to UploadLimit (images); every other
-// route, the API included, BodyLimit.
-var uploadRoutes = map[string]bool{"/reseller/branding": true, "/settings/avatar": true}
+// uploadRoutes are the POST routes that may carry bodies above BodyLimit,
+// with their limit: images up to UploadLimit, a rate deck CSV up to
+// RateUploadLimit. Every other route, the API included, BodyLimit.
+var uploadRoutes = map[string]int{"/reseller/branding": UploadLimit, "/settings/avatar": UploadLimit, "/reseller/rates": RateUploadLimit}
 
 // limitBody answers 413 for a body over the route's limit.
 func (a *App) limitBody(c *fiber.Ctx) error {
 	limit := BodyLimit
-	if c.Method() == fiber.MethodPost && uploadRoutes[strings.TrimSuffix(c.Path(), "/")] {
-		limit = UploadLimit
+	if l, ok := uploadRoutes[strings.TrimSuffix(c.Path(), "/")]; ok && c.Method() == fiber.MethodPost {
+		limit = l
 	}
 	if c.Method() == fiber.MethodPut && strings.TrimSuffix(c.Path(), "/") == "/api/v1/rates" {
 		limit = RatesLimit
@@ -260,6 +261,10 @@ var staffPermissions = map[string][]string{
 	"activity":     {store.RoleOwner, store.RoleAdmin},
 	"security":     {store.RoleOwner, store.RoleAdmin}, // require two-factor sign-in for every user
 	"api-keys":     {store.RoleOwner, store.RoleAdmin}, // the reseller's own API keys
+	// the rate deck: billing sees the prices it invoices; importing a deck
+	// and allowing a client premium destinations change what calls cost
+	"rates":      {store.RoleOwner, store.RoleAdmin, store.RoleBilling},
+	"rates.edit": {store.RoleOwner, store.RoleAdmin},
 }
 
 func staffMay(u *store.User, area string) bool {

@@ -27,6 +27,8 @@ var (
 	operations   = []string{"client:owner", "client:admin", "client:manager", "client:user"} // dashboard, calls, numbers, usage
 	ownerAdmin   = []string{"staff:owner", "staff:admin"}
 	clientOwnAdm = []string{"client:owner", "client:admin"}
+	callsViewers = append(slices.Clone(operations), "client:restricted") // the restricted profile allows calls (view)
+	ratesViewers = []string{"staff:owner", "staff:admin", "staff:billing"}
 )
 
 var routeRules = map[string][]string{
@@ -62,8 +64,18 @@ var routeRules = map[string][]string{
 	"POST /reseller/domains":                       ownerAdmin,
 	"POST /reseller/domains/:host/verify":          ownerAdmin,
 	"POST /reseller/domains/:host/remove":          ownerAdmin,
+	"GET /reseller/rates":                          ratesViewers,
+	"GET /reseller/rates.csv":                      ratesViewers,
+	"POST /reseller/rates":                         ownerAdmin,
+	"POST /reseller/clients/:id<int>/premium":      ownerAdmin,
 
 	"GET /dashboard":                                 operations,
+	"GET /calls":                                     callsViewers,
+	"GET /calls.csv":                                 callsViewers,
+	"POST /calls/block":                              clientOwnAdm, // blocked callers: owner/admin (settings edit)
+	"POST /settings/qualified-calls":                 operations,   // usage edit
+	"POST /settings/blocked-callers":                 clientOwnAdm,
+	"POST /settings/blocked-callers/unblock":         clientOwnAdm,
 	"GET /settings":                                  everyClient,
 	"POST /settings/password":                        everyClient,
 	"POST /settings/sessions/revoke-others":          everyClient,
@@ -116,6 +128,9 @@ var tabRules = map[string][]string{
 	"permissions": clientOwnAdm,
 	"api-keys":    clientOwnAdm,
 	"activity":    clientOwnAdm,
+	// usage module: who may see usage sees the threshold
+	"qualified-calls": operations,
+	"blocked-callers": clientOwnAdm,
 }
 
 // TestPermissionMatrix signs in one visitor of every staff and client
@@ -139,8 +154,8 @@ func TestPermissionMatrix(t *testing.T) {
 		"staff:owner": {"owner@acme.example", "/reseller"}, "staff:admin": {"admin@acme.example", "/reseller"},
 		"staff:billing": {"billing@acme.example", "/reseller"}, "staff:support": {"support@acme.example", "/reseller"},
 		"client:owner": {"client@acme.example", "/dashboard"},
-		// no dashboard: they land on their own settings
-		"client:publisher": {"publisher@cleo.example", "/settings"}, "client:restricted": {"restricted@cleo.example", "/settings"},
+		// no dashboard: they land on the first menu entry they may open
+		"client:publisher": {"publisher@cleo.example", "/settings"}, "client:restricted": {"restricted@cleo.example", "/calls"},
 	}
 	for _, role := range []string{"admin", "manager", "user"} {
 		logins["client:"+role] = [2]string{role + "@cleo.example", "/dashboard"}
@@ -197,6 +212,9 @@ func TestPermissionMatrix(t *testing.T) {
 				// and the menu links the dashboard only for those it admits
 				if shown, want := strings.Contains(home.body, `href="/dashboard"`), contains(routeRules["GET /dashboard"], who); shown != want {
 					t.Errorf("menu of %s links the dashboard: %v, want %v", who, shown, want)
+				}
+				if shown, want := strings.Contains(home.body, `href="/calls"`), contains(routeRules["GET /calls"], who); shown != want {
+					t.Errorf("menu of %s links the call log: %v, want %v", who, shown, want)
 				}
 			}
 		}

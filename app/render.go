@@ -214,6 +214,9 @@ func navigation(u *store.User, m access.Map, current string) (home string, items
 		if staffMay(u, "clients") {
 			items = append(items, NavItem{Label: "Clients", URL: "/reseller/clients"})
 		}
+		if staffMay(u, "rates") {
+			items = append(items, NavItem{Label: "Rates", URL: "/reseller/rates"})
+		}
 		if staffMay(u, "branding") {
 			items = append(items, NavItem{Label: "Branding", URL: "/reseller/branding"})
 		}

@@ -70,10 +70,20 @@ func (a *App) routes() {
 	reseller.Post("/clients/:id<int>/status", clientsEdit, a.setClientStatus)
 	reseller.Get("/clients/:id<int>/recharge", credit, a.showRecharge)
 	reseller.Post("/clients/:id<int>/recharge", credit, a.rechargeClient)
+	ratesView, ratesEdit := a.requireStaffArea("rates"), a.requireStaffArea("rates.edit")
+	reseller.Post("/clients/:id<int>/premium", ratesEdit, a.setClientPremium)
+	reseller.Get("/rates", ratesView, a.showRates)
+	reseller.Get("/rates.csv", ratesView, a.exportRates)
+	reseller.Post("/rates", ratesEdit, a.importRates)
 
 	// Client portal: every route names its access module (access.go).
 	client := f.Group("/dashboard", a.requireUser, a.requireClient)
 	client.Get("/", a.requireModule(access.Dashboard, access.View), a.showClientHome)
+	callsView := a.requireModule(access.Calls, access.View)
+	f.Get("/calls", a.requireUser, a.requireClient, callsView, a.listCalls)
+	f.Get("/calls.csv", a.requireUser, a.requireClient, callsView, a.exportCalls)
+	// blocked callers are an owner/admin setting (DESIGN.md §1), even from the call log
+	f.Post("/calls/block", a.requireUser, a.requireClient, a.requireModule(access.Settings, access.Edit), a.blockCallerFromLog)
 
 	settings := f.Group("/settings", a.requireUser, a.requireClient)
 	settings.Get("/", a.showSettings) // each tab checks its own module (settings.go)
@@ -96,4 +106,8 @@ func (a *App) routes() {
 	settings.Get("/activity.csv", a.requireModule(access.Settings, access.View), a.exportClientActivity)
 	a.profileRoutes(f, settings)                  // settings_profile.go: profile, avatar, email change
 	a.twoFactorSettingsRoutes(settings, reseller) // twofactor_settings.go: /settings/2fa/*, /reseller/security
+	settings.Post("/qualified-calls", a.requireModule(access.Usage, access.Edit), a.saveQualifiedThreshold)
+	blocked := a.requireModule(access.Settings, access.Edit)
+	settings.Post("/blocked-callers", blocked, a.addBlockedCaller)
+	settings.Post("/blocked-callers/unblock", blocked, a.unblockCaller)
 }

@@ -35,6 +35,10 @@ var settingsTabs = []settingsTab{
 	{Key: "permissions", Label: "Permission profiles", Module: access.Users, load: (*App).loadPermissionsTab},
 	{Key: "api-keys", Label: "API keys", Module: access.APIKeys, load: (*App).loadAPIKeysTab},
 	{Key: "activity", Label: "Activity", Module: access.Settings, load: (*App).loadActivityTab},
+	// Qualified Calls decides what the usage figures count: usage module.
+	// Blocked Callers is an owner/admin setting: settings module.
+	{Key: "qualified-calls", Label: "Qualified Calls", Module: access.Usage, load: (*App).loadQualifiedTab},
+	{Key: "blocked-callers", Label: "Blocked Callers", Module: access.Settings, load: (*App).loadBlockedTab},
 }
 
 var allClientRoles = []string{store.RoleOwner, store.RoleAdmin, store.RoleManager, store.RoleUser, store.RolePublisher}
