@@ -1,13 +1,9 @@
 package calls
 
 import (
-	"encoding/csv"
-	"io"
-	"strconv"
 	"strings"
 	"time"
 
-	"portico/app/money"
 	"portico/store"
 )
 
@@ -250,32 +246,4 @@ func (s *Service) CallLog(rid, cid uint64, q CallLogQuery) (*CallLogPage, error)
 		return nil, err
 	}
 	return out, nil
-}
-
-// WriteCallLogCSV writes every call the query selects (all pages, newest
-// first) as CSV, money in the reseller's currency.
-func (s *Service) WriteCallLogCSV(w io.Writer, rid, cid uint64, q CallLogQuery, currency string) error {
-	cw := csv.NewWriter(w)
-	cw.Write([]string{"started_at", "direction", "from", "to", "duration_s", "billable_s", "disposition", "qualified",
-		"rate_prefix", "rate_per_minute", "cost", "currency", "package", "call_id"})
-	q.Cursor, q.Limit = "", 500
-	for {
-		page, err := s.CallLog(rid, cid, q)
-		if err != nil {
-			return err
-		}
-		for _, r := range page.Rows {
-			cw.Write([]string{r.StartedAt.Format(time.RFC3339), r.Direction, r.From, r.To, strconv.Itoa(r.DurationS),
-				strconv.Itoa(r.BillableS), r.Disposition, strconv.FormatBool(r.Qualified), r.RatePrefix,
-				money.Decimal(r.RatePerMinute, currency), money.Decimal(r.Cost, currency), currency, r.Package, r.CallID})
-		}
-		cw.Flush()
-		if err := cw.Error(); err != nil {
-			return err
-		}
-		if page.Next == "" {
-			return nil
-		}
-		q.Cursor = page.Next
-	}
 }
