@@ -119,14 +119,19 @@ func (tx *Tx) Credit(c *Client) Credit {
 
 // Client returns one of the reseller's clients (deleted ones are not found).
 func (tx *Tx) Client(rid, cid uint64) (*Client, error) {
-	var c Client
-	if err := get(tx.bucket(bucketClients), tenantKey(rid, cid), &c); err != nil {
+	key := tenantKey(rid, cid)
+	raw := tx.bucket(bucketClients).Get(key)
+	if raw == nil {
+		return nil, fmt.Errorf("store: client %d/%d: %w", rid, cid, ErrNotFound)
+	}
+	c, err := tx.cachedClient(key, raw) // every API request reads its client: decoded once per version of the record
+	if err != nil {
 		return nil, fmt.Errorf("store: client %d/%d: %w", rid, cid, err)
 	}
 	if c.Status == ClientDeleted {
 		return nil, fmt.Errorf("store: client %d/%d: %w", rid, cid, ErrNotFound)
 	}
-	return &c, nil
+	return c, nil
 }
 
 // ClientByUsername finds a client by username within one reseller.
@@ -533,16 +538,9 @@ type ClientCallState struct {
 // authorise hot path runs it inside the shared commit, where decoding the
 // whole record (with its status history) would cost every caller.
 func (tx *Tx) ClientCallState(rid, cid uint64) (ClientCallState, error) {
-	var st ClientCallState
-	v := tx.bucket(bucketClients).Get(tenantKey(rid, cid))
-	if v == nil {
-		return st, fmt.Errorf("store: client %d/%d: %w", rid, cid, ErrNotFound)
+	c, err := tx.Client(rid, cid) // decoded once per version of the record (decoded.go)
+	if err != nil {
+		return ClientCallState{}, err
 	}
-	if err := unmarshal(v, &st); err != nil {
-		return st, err
-	}
-	if st.Status == ClientDeleted {
-		return st, fmt.Errorf("store: client %d/%d: %w", rid, cid, ErrNotFound)
-	}
-	return st, nil
+	return ClientCallState{Status: c.Status, RestrictAPI: c.RestrictAPI, AllowPremium: c.AllowPremium}, nil
 }

@@ -62,6 +62,8 @@ type Store struct {
 	summaries summaryCache
 	// group shares write transactions between concurrent Commit calls.
 	group *committer
+	// decoded caches decoded API keys and clients (see decoded.go).
+	decoded decodedCache
 }
 
 // Tx is a transaction. Its methods compose: a service can make several

@@ -161,11 +161,15 @@ func (tx *Tx) APIKeyByHash(hash []byte) (*APIKey, error) {
 	if ref == nil {
 		return nil, fmt.Errorf("store: api key: %w", ErrNotFound)
 	}
-	var k APIKey
-	if err := get(tx.bucket(bucketAPIKeys), ref, &k); err != nil {
+	raw := tx.bucket(bucketAPIKeys).Get(ref)
+	if raw == nil {
+		return nil, fmt.Errorf("store: api key: %w", ErrNotFound)
+	}
+	k, err := tx.cachedAPIKey(ref, raw) // every API request reads its key: decoded once per version of the record
+	if err != nil {
 		return nil, fmt.Errorf("store: api key: %w", err)
 	}
-	return &k, nil
+	return k, nil
 }
 
 // RevokeAPIKey revokes key id of reseller rid that belongs to client cid
