@@ -30,7 +30,10 @@ func TestDecodedCacheIsExactAndPrivate(t *testing.T) {
 	}
 
 	// A status change through the store's own path is read at once.
-	if err := s.Update(func(tx *Tx) error { _, err := tx.SetClientStatus(acme, c.ID, ClientDisabled, true, "staff", ""); return err }); err != nil {
+	if err := s.Update(func(tx *Tx) error {
+		_, err := tx.SetClientStatus(acme, c.ID, ClientDisabled, true, "staff", "")
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if got := read(); got.Status != ClientDisabled || !got.RestrictAPI {
