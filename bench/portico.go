@@ -172,8 +172,8 @@ func (p *process) rss() int64 { return readStatus(p.pid(), "VmRSS") }
 
 // startPortico runs the real binary on a free loopback port with its
 // store in dataDir, with defaults only: no config file and none of the
-// caller's PORTICO_* variables.
-func startPortico(bin, dataDir string) (*process, error) {
+// caller's PORTICO_* variables, only the settings in env (KEY=value).
+func startPortico(bin, dataDir string, env ...string) (*process, error) {
 	addr, err := freePort()
 	if err != nil {
 		return nil, err
@@ -188,6 +188,7 @@ func startPortico(bin, dataDir string) (*process, error) {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
+	cmd.Env = append(cmd.Env, env...)
 	return start(cmd, addr, "/healthz")
 }
 
