@@ -8,7 +8,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"portico/app/calls"
+	"portico/app/clients"
 	"portico/store"
 )
 
@@ -16,9 +16,8 @@ import (
 // dashboard whose charts are drawn (SVG bars, in the brand's colour),
 // opens the call log, blocks an inbound caller from its row, and the next
 // inbound authorisation from that number is refused.
-//
-// The authorisation is asked of the calls service directly
-// (a.calls.Authorize), as POST /api/v1/calls/authorize does.
+// The authorisation goes through the JSON API with the client's key, as
+// the PBX asks.
 func TestBrowserDashboardAndBlockCaller(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
@@ -61,10 +60,14 @@ func TestBrowserDashboardAndBlockCaller(t *testing.T) {
 		t.Errorf("row status = %q", got)
 	}
 
-	auth, err := ts.app.calls.Authorize(ts.reseller("acme"), cleo, calls.AuthorizeRequest{CallID: "in-2", Direction: store.Inbound,
-		From: "+14155550199", To: "+14155550100"}, "test")
-	if err != nil || auth.Allow || auth.Reason != calls.ReasonBlockedCaller {
-		t.Errorf("next inbound from the blocked caller: %+v %v", auth, err)
+	key, err := ts.app.clients.CreateKey(ts.ids["acme"], cleo.ID, "pbx", clients.Actor{Name: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply := ts.api(t).expect(apiRequest{method: http.MethodPost, host: acmeHost, path: "/api/v1/calls/authorize", key: key.Secret,
+		body: `{"call_id":"in-2","direction":"inbound","from":"+14155550199","to":"+14155550100"}`}, http.StatusOK)
+	if want := `{"allow":false,"call_id":"in-2","reason":"blocked_caller"}`; strings.TrimSpace(reply.body) != want {
+		t.Errorf("next inbound from the blocked caller: %s, want %s", reply.body, want)
 	}
 
 	chromeRun(t, ctx, "open Blocked Callers", chromedp.NavigateResponse(ts.url(acmeHost, blockedTabURL)))
