@@ -141,6 +141,15 @@ func (s *Service) authorizeOutbound(tx *store.Tx, r *store.Reseller, cid uint64,
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
+	// A call whose CDR has come is over: asking again (a PBX retrying a
+	// stale request) must not hold the client's credit for hours. It gets
+	// the call's rate and no time, and nothing moves.
+	if cdr, err := tx.CDRByCallID(r.ID, cid, req.CallID); err == nil {
+		out.Allow, out.MaxDurationS, out.RatePerMinute, out.Package = true, 0, cdr.RatePerMinute, cdr.Package
+		return nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
 	if out.Reason = statusReason(c, store.Outbound); out.Reason != "" {
 		return nil
 	}

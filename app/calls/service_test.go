@@ -359,6 +359,13 @@ func TestIngestSettlesExactly(t *testing.T) {
 	if again.Accepted != 0 || again.Duplicates != 1 || f.credit(f.c) != cr {
 		t.Fatalf("replay: %+v", again)
 	}
+	// Asking again for a call whose CDR has come holds nothing.
+	if a := f.authorize(f.c, "a", store.Outbound, "+14155550100", "+442079460958"); !a.Allow || a.MaxDurationS != 0 || a.Reserved != 0 || a.RatePerMinute == 0 {
+		t.Errorf("authorising a settled call again: %+v", a)
+	}
+	if got := f.credit(f.c); got != cr {
+		t.Fatalf("credit after authorising a settled call again: %+v, want %+v", got, cr)
+	}
 	u, err := f.svc.Usage(f.r.ID, f.c.ID, t0)
 	if err != nil || u.Calls != 4 || u.CallsOut != 3 || u.SecondsIn != 95 || u.SecondsOut != 92 || u.Qualified != 1 || u.Cost != 970 || u.ThresholdS != 90 {
 		t.Fatalf("usage %+v %v", u, err)
