@@ -216,14 +216,9 @@ func (a *App) listAPICDRs(c *fiber.Ctx) error {
 	if len(errs) > 0 {
 		return invalidFields(errs)
 	}
-	cursor := ""
-	if s := c.Query("cursor"); s != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(s)
-		inner, ok := strings.CutPrefix(string(raw), "cdrs:")
-		if err != nil || !ok {
-			return badCursor()
-		}
-		cursor = inner
+	cursor, ok := decodeCursor(c.Query("cursor"), "cdrs")
+	if !ok {
+		return badCursor()
 	}
 	cl, err := a.apiTarget(c)
 	if err != nil {
@@ -244,7 +239,7 @@ func (a *App) listAPICDRs(c *fiber.Ctx) error {
 			Cost: money.Decimal(r.Cost, tenant.Currency), Currency: tenant.Currency, Package: r.Package, LedgerEntryID: r.LedgerID}
 	}
 	if page.Next != "" {
-		list.NextCursor = base64.RawURLEncoding.EncodeToString([]byte("cdrs:" + page.Next))
+		list.NextCursor = encodeCursor("cdrs", page.Next)
 	}
 	return c.JSON(list)
 }
@@ -337,14 +332,9 @@ func (a *App) listAPIBlockedCallers(c *fiber.Ctx) error {
 	if len(errs) > 0 {
 		return invalidFields(errs)
 	}
-	after := ""
-	if s := c.Query("cursor"); s != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(s)
-		inner, ok := strings.CutPrefix(string(raw), "blocked:")
-		if err != nil || !ok {
-			return badCursor()
-		}
-		after = inner
+	after, ok := decodeCursor(c.Query("cursor"), "blocked")
+	if !ok {
+		return badCursor()
 	}
 	cl, err := a.apiTarget(c)
 	if err != nil {
@@ -360,7 +350,7 @@ func (a *App) listAPIBlockedCallers(c *fiber.Ctx) error {
 			continue
 		}
 		if len(list.Data) == limit {
-			list.NextCursor = base64.RawURLEncoding.EncodeToString([]byte("blocked:" + list.Data[limit-1].Number))
+			list.NextCursor = encodeCursor("blocked", list.Data[limit-1].Number)
 			break
 		}
 		list.Data = append(list.Data, apiBlockedCaller{Number: b.Number, Note: b.Note, CreatedAt: apiTime(b.CreatedAt), BlockedLast30Days: b.BlockedLast30Days})
@@ -499,14 +489,9 @@ func (a *App) listAPIRates(c *fiber.Ctx) error {
 	if len(errs) > 0 {
 		return invalidFields(errs)
 	}
-	after := ""
-	if s := c.Query("cursor"); s != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(s)
-		inner, ok := strings.CutPrefix(string(raw), "rates:")
-		if err != nil || !ok {
-			return badCursor()
-		}
-		after = inner
+	after, ok := decodeCursor(c.Query("cursor"), "rates")
+	if !ok {
+		return badCursor()
 	}
 	page, more, err := a.calls.RatesPage(tenant.ID, prefix, after, limit)
 	if err != nil {
@@ -521,4 +506,20 @@ func (a *App) listAPIRates(c *fiber.Ctx) error {
 		list.NextCursor = base64.RawURLEncoding.EncodeToString([]byte("rates:" + page[len(page)-1].Prefix))
 	}
 	return c.JSON(list)
+}
+
+// encodeCursor makes the opaque next_cursor of a list of kind from the
+// last item's position; decodeCursor reads it back and refuses a cursor
+// of another list. An empty cursor is the first page ("", true).
+func encodeCursor(kind, position string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(kind + ":" + position))
+}
+
+func decodeCursor(cursor, kind string) (string, bool) {
+	if cursor == "" {
+		return "", true
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	position, ok := strings.CutPrefix(string(raw), kind+":")
+	return position, err == nil && ok
 }

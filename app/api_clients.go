@@ -1,7 +1,6 @@
 package app
 
 import (
-	"encoding/base64"
 	"errors"
 	"sort"
 	"strconv"
@@ -185,11 +184,10 @@ func clientQueryOf(c *fiber.Ctx) (clientQuery, error) {
 		return q, invalidFields(errs)
 	}
 	if s := c.Query("cursor"); s != "" {
-		raw, decodeErr := base64.RawURLEncoding.DecodeString(s)
-		id, ok := strings.CutPrefix(string(raw), "clients:")
+		id, ok := decodeCursor(s, "clients")
 		var err error
-		if q.after, err = strconv.ParseUint(id, 10, 64); decodeErr != nil || err != nil || !ok {
-			return q, apiError(fiber.StatusBadRequest, "The cursor is not one this API gave out; start again without it.")
+		if q.after, err = strconv.ParseUint(id, 10, 64); err != nil || !ok {
+			return q, badCursor()
 		}
 	}
 	return q, nil
@@ -197,7 +195,7 @@ func clientQueryOf(c *fiber.Ctx) (clientQuery, error) {
 
 // clientCursor is an opaque cursor for the page after id.
 func clientCursor(id uint64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("clients:" + strconv.FormatUint(id, 10)))
+	return encodeCursor("clients", strconv.FormatUint(id, 10))
 }
 
 // apiNewClient is the body of POST /clients. Plans do not exist yet, so
