@@ -253,11 +253,13 @@ func decodeCDR(rid uint64, key, v []byte) (*CDR, error) {
 	return c, nil
 }
 
+var errNoCDR = fmt.Errorf("store: no cdr for the call: %w", ErrNotFound)
+
 // CDRByCallID returns the client's CDR of a call, or ErrNotFound.
 func (tx *Tx) CDRByCallID(rid, cid uint64, callID string) (*CDR, error) {
 	ref := tx.bucket(bucketCDRCalls).Get(clientKeyString(rid, cid, callID))
 	if len(ref) != 23 {
-		return nil, fmt.Errorf("store: cdr %q: %w", callID, ErrNotFound)
+		return nil, errNoCDR // the usual answer on the authorise path: no formatting
 	}
 	rb := tx.bucket(bucketCDRs).Bucket(u64(rid))
 	if rb == nil {

@@ -28,10 +28,16 @@ type Reservation struct {
 	ExpiresAt     time.Time `json:"expires_at"`
 }
 
+var errNoReservation = fmt.Errorf("store: no reservation held for the call: %w", ErrNotFound)
+
 // Reservation returns the held reservation of a call, or ErrNotFound.
 func (tx *Tx) Reservation(rid, cid uint64, callID string) (*Reservation, error) {
+	raw := tx.bucket(bucketReservations).Get(clientKeyString(rid, cid, callID))
+	if raw == nil {
+		return nil, errNoReservation // the usual answer on the authorise path: no formatting
+	}
 	var r Reservation
-	if err := get(tx.bucket(bucketReservations), clientKeyString(rid, cid, callID), &r); err != nil {
+	if err := unmarshal(raw, &r); err != nil {
 		return nil, fmt.Errorf("store: reservation %d/%d/%q: %w", rid, cid, callID, err)
 	}
 	return &r, nil

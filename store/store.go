@@ -5,6 +5,7 @@
 package store
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -75,6 +76,16 @@ type Tx struct {
 	// clientsChanged is set once a write touched clients or credit, so the
 	// summaries cache is dropped when (and only if) the write commits.
 	clientsChanged bool
+	// open remembers the top-level buckets this transaction looked up:
+	// bbolt finds one by a search of the root on every call, and a call
+	// authorisation or a CDR batch asks for the same few many times.
+	open  [12]openBucket
+	nOpen int
+}
+
+type openBucket struct {
+	name []byte
+	b    *bolt.Bucket
 }
 
 // Open opens (creating when missing) the store at path, waits at most the
@@ -277,6 +288,18 @@ func get(b *bolt.Bucket, key []byte, v any) error {
 	return json.Unmarshal(data, v)
 }
 
-func (tx *Tx) bucket(name []byte) *bolt.Bucket { return tx.tx.Bucket(name) }
+func (tx *Tx) bucket(name []byte) *bolt.Bucket {
+	for i := range tx.nOpen {
+		if bytes.Equal(tx.open[i].name, name) {
+			return tx.open[i].b
+		}
+	}
+	b := tx.tx.Bucket(name)
+	if b != nil && tx.nOpen < len(tx.open) { // a missing bucket is not remembered: a migration may create it
+		tx.open[tx.nOpen] = openBucket{name: name, b: b}
+		tx.nOpen++
+	}
+	return b
+}
 
 func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
