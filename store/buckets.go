@@ -200,7 +200,16 @@ func reservationExpiryKey(expires time.Time, rid, cid uint64, callID string) []b
 }
 
 // monthName names a month bucket of CDRs: "2026-11".
-func monthName(t time.Time) []byte { return []byte(t.UTC().Format("2006-01")) }
+func monthName(t time.Time) []byte {
+	y, m, _ := t.UTC().Date()
+	return appendMonth(make([]byte, 0, 7), y, m)
+}
+
+// appendMonth appends "yyyy-mm" (years 0–9999) without time.Format: CDR
+// ingest names a month for every record.
+func appendMonth(b []byte, y int, m time.Month) []byte {
+	return append(b, byte('0'+y/1000%10), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-', byte('0'+int(m)/10), byte('0'+int(m)%10))
+}
 
 // cdrKey is cid|started(unix seconds)|seq inside a month bucket.
 func cdrKey(cid uint64, started int64, seq uint64) []byte {

@@ -401,3 +401,20 @@ func TestBlockedCallersAndCounters(t *testing.T) {
 		t.Fatalf("unblock twice: %v", err)
 	}
 }
+
+func TestMonthName(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		t    time.Time
+		want string
+	}{
+		{time.Date(2026, 11, 30, 23, 59, 59, 0, time.UTC), "2026-11"},
+		{time.Date(2026, 12, 1, 0, 30, 0, 0, time.FixedZone("CET", 3600)), "2026-11"}, // UTC decides
+		{time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), "2000-01"},
+		{time.Date(999, 9, 9, 0, 0, 0, 0, time.UTC), "0999-09"},
+	} {
+		if got := string(monthName(tc.t)); got != tc.want || got != tc.t.UTC().Format("2006-01") {
+			t.Errorf("monthName(%v) = %q, want %q", tc.t, got, tc.want)
+		}
+	}
+}

@@ -171,12 +171,14 @@ func (tx *Tx) writeCDRs(rid, cid uint64, cdrs []*CDR) error {
 	calls := tx.bucket(bucketCDRCalls)
 	var month []byte
 	var mb *bolt.Bucket
+	var buf [7]byte
 	for _, cdr := range cdrs {
-		if m := monthName(cdr.StartedAt); mb == nil || !bytes.Equal(m, month) {
-			if mb, err = rb.CreateBucketIfNotExists(m); err != nil {
+		y, mo, _ := cdr.StartedAt.UTC().Date()
+		if m := appendMonth(buf[:0], y, mo); mb == nil || !bytes.Equal(m, month) {
+			month = bytes.Clone(m)
+			if mb, err = rb.CreateBucketIfNotExists(month); err != nil {
 				return err
 			}
-			month = m
 		}
 		seq, err := rb.NextSequence()
 		if err != nil {
