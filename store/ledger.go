@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -102,11 +103,12 @@ func (tx *Tx) PostLedger(t *LedgerTx) (replayed bool, err error) {
 		}
 	}
 	clientIdx := tx.bucket(bucketClientLedger)
-	for _, l := range t.Legs {
-		if l.Account.ClientID != 0 {
-			if err := clientIdx.Put(clientLedgerKey(t.ResellerID, l.Account.ClientID, id), nil); err != nil {
-				return false, err
-			}
+	for i, l := range t.Legs {
+		if l.Account.ClientID == 0 || slices.ContainsFunc(t.Legs[:i], func(o Leg) bool { return o.Account.ClientID == l.Account.ClientID }) {
+			continue // the reseller's own accounts, or a client already indexed (a reservation's two legs are one client's)
+		}
+		if err := clientIdx.Put(clientLedgerKey(t.ResellerID, l.Account.ClientID, id), nil); err != nil {
+			return false, err
 		}
 	}
 	return false, put(b, key, t)
