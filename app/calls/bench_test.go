@@ -1,6 +1,8 @@
 package calls
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -125,4 +127,40 @@ func BenchmarkAuthorize(b *testing.B) {
 		b.ReportMetric(float64(b.N)/float64(n), "calls/commit")
 		b.ReportMetric(float64(commitNanos.Load())/float64(n)/1e6, "ms/commit")
 	}
+}
+
+// BenchmarkDecodeCDRs decodes a batch of 1,000 CDRs in the plain form a
+// PBX sends: the fast path (cdrjson.go), and encoding/json on the same
+// body for comparison.
+//
+//	go test ./app/calls -run '^$' -bench DecodeCDRs -benchmem
+func BenchmarkDecodeCDRs(b *testing.B) {
+	var body bytes.Buffer
+	body.WriteString(`{"records":[`)
+	for i := range MaxBatch {
+		if i > 0 {
+			body.WriteByte(',')
+		}
+		fmt.Fprintf(&body, `{"call_id":"c%d","direction":"outbound","from":"+14155550100","to":"+14155550123","started_at":"2026-11-22T10:00:00Z","duration_s":%d,"disposition":"answered"}`, i, i%300)
+	}
+	body.WriteString(`]}`)
+	b.Run("fast", func(b *testing.B) {
+		for b.Loop() {
+			if records, errs, err := DecodeCDRs(body.Bytes()); err != nil || len(errs) > 0 || len(records) != MaxBatch {
+				b.Fatal(err, errs)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		for b.Loop() {
+			var whole struct {
+				Records *[]CDRInput `json:"records"`
+			}
+			dec := json.NewDecoder(bytes.NewReader(body.Bytes()))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&whole); err != nil || len(*whole.Records) != MaxBatch {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -2,7 +2,10 @@ package calls
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"io"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -128,6 +131,54 @@ func FuzzNormalizeNumber(f *testing.F) {
 			}
 			if again, err := NormalizeNumber(out, ""); err != nil || again != out {
 				t.Fatalf("%q → %q → %q, %v", number, out, again, err)
+			}
+		}
+	})
+}
+
+// FuzzDecodeFastMatchesStd holds the fast CDR decoder (cdrjson.go) to
+// encoding/json: whatever it accepts, encoding/json (strict: known fields
+// only, nothing after the object) accepts too and decodes to the same
+// records. What it refuses takes encoding/json's path, so refusing more is
+// always safe.
+//
+//	go test ./app/calls -run '^$' -fuzz FuzzDecodeFastMatchesStd -fuzztime 60s
+func FuzzDecodeFastMatchesStd(f *testing.F) {
+	for _, seed := range []string{
+		`{"records":[{"call_id":"a","direction":"outbound","from":"+14155550100","to":"+442079460958","started_at":"2026-11-02T10:00:00Z","duration_s":61,"disposition":"answered"}]}`,
+		` { "records" : [ { "call_id" : "a" , "duration_s" : -0 } , {} ] } `,
+		`{"records":[{"CALL_ID":"a","Duration_S":1}]}`, `{"records":[{"call_id":"a\u00e9b"}]}`,
+		`{"records":[{"duration_s":1.0}]}`, `{"records":[{"duration_s":1e2}]}`, `{"records":[{"call_id":"a","call_id":"b"}]}`,
+		`{"records":null}`, `{"records":[null]}`, `{"records":[]}`, `{"records":[{}]}x`, "{\"records\":[{\"call_id\":\"\xff\"}]}",
+		`{"records":[{"duration_s":9223372036854775807}]}`, `{"records":[{"duration_s":123456789012345678}]}`,
+		`{"records":[{"duration_s":01}]}`, `{"records":[{"duration_s":-}]}`, `{"records":[{"duration_s":null}]}`,
+		`{"records":[{"to":"+1","to":"+2"}]}`, `{"records":[{"call_id":"tab	in"}]}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fast, ok := decodeFast(body)
+		if !ok {
+			return
+		}
+		var whole struct {
+			Records *[]CDRInput `json:"records"`
+		}
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&whole); err != nil {
+			t.Fatalf("the fast decoder accepted what encoding/json refuses (%v): %q", err, body)
+		}
+		if _, err := dec.Token(); err != io.EOF {
+			t.Fatalf("the fast decoder accepted trailing data: %q", body)
+		}
+		if whole.Records == nil || len(*whole.Records) != len(fast) || len(fast) > MaxBatch {
+			t.Fatalf("record count differs: %q", body)
+		}
+		for i, want := range *whole.Records {
+			want.Index = i
+			if !reflect.DeepEqual(fast[i], want) {
+				t.Fatalf("record %d: fast %+v, encoding/json %+v (%q)", i, fast[i], want, body)
 			}
 		}
 	})

@@ -1,0 +1,216 @@
+package calls
+
+import (
+	"unicode/utf8"
+)
+
+// decodeFast reads a CDR batch in the plain form PBXs send — the seven
+// known keys spelled exactly, strings without escapes, duration_s a plain
+// integer, each key at most once per record — in one pass without
+// reflection: encoding/json took a third of ingest's CPU (4.4 ms for
+// 1,000 records; this takes a fraction of that). It accepts less than
+// encoding/json, never more, and what it accepts decodes to what
+// encoding/json gives (FuzzDecodeFastMatchesStd holds it to that);
+// anything else returns ok false and takes encoding/json's path. The
+// fields share one copy of the body.
+func decodeFast(body []byte) (records []CDRInput, ok bool) {
+	if !utf8.Valid(body) {
+		return nil, false
+	}
+	p := fastParser{b: body, s: string(body)} // one copy; every field is a substring of it
+	if !p.lit('{') || !p.key("records") || !p.lit('[') {
+		return nil, false
+	}
+	records = make([]CDRInput, 0, 64)
+	if p.peek() == ']' {
+		p.i++
+	} else {
+		for {
+			if len(records) == MaxBatch {
+				return nil, false
+			}
+			rec, ok := p.record()
+			if !ok {
+				return nil, false
+			}
+			rec.Index = len(records)
+			records = append(records, rec)
+			if p.lit(',') {
+				continue
+			}
+			if !p.lit(']') {
+				return nil, false
+			}
+			break
+		}
+	}
+	if !p.lit('}') {
+		return nil, false
+	}
+	p.space()
+	return records, p.i == len(p.b)
+}
+
+type fastParser struct {
+	b []byte
+	s string // b as a string, for allocation-free substrings
+	i int
+	// durations hands out the DurationS pointers, 64 to an allocation.
+	durations []int64
+}
+
+func (p *fastParser) space() {
+	for p.i < len(p.b) {
+		switch p.b[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+// peek is the next byte after white space (0 at the end).
+func (p *fastParser) peek() byte {
+	p.space()
+	if p.i == len(p.b) {
+		return 0
+	}
+	return p.b[p.i]
+}
+
+// lit consumes c after white space.
+func (p *fastParser) lit(c byte) bool {
+	if p.peek() != c {
+		return false
+	}
+	p.i++
+	return true
+}
+
+// str reads a string without escapes or control characters.
+func (p *fastParser) str() (string, bool) {
+	if !p.lit('"') {
+		return "", false
+	}
+	start := p.i
+	for p.i < len(p.b) {
+		switch c := p.b[p.i]; {
+		case c == '"':
+			s := p.s[start:p.i]
+			p.i++
+			return s, true
+		case c == '\\' || c < 0x20:
+			return "", false
+		}
+		p.i++
+	}
+	return "", false
+}
+
+// key reads "name": for exactly name.
+func (p *fastParser) key(name string) bool {
+	s, ok := p.str()
+	return ok && s == name && p.lit(':')
+}
+
+// integer reads a JSON integer (no fraction, no exponent) that fits int64.
+func (p *fastParser) integer() (int64, bool) {
+	p.space()
+	neg := p.i < len(p.b) && p.b[p.i] == '-'
+	if neg {
+		p.i++
+	}
+	start := p.i
+	var v uint64
+	for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
+		if p.i-start == 18 { // 19 digits may overflow: leave them to encoding/json
+			return 0, false
+		}
+		v = v*10 + uint64(p.b[p.i]-'0')
+		p.i++
+	}
+	n := p.i - start
+	if n == 0 || n > 1 && p.b[start] == '0' {
+		return 0, false
+	}
+	if p.i < len(p.b) && (p.b[p.i] == '.' || p.b[p.i] == 'e' || p.b[p.i] == 'E') {
+		return 0, false
+	}
+	if neg {
+		return -int64(v), true
+	}
+	return int64(v), true
+}
+
+// Fields of a record, as bits, to refuse a repeated key.
+const (
+	fCallID = 1 << iota
+	fDirection
+	fFrom
+	fTo
+	fStartedAt
+	fDuration
+	fDisposition
+)
+
+// record reads one {...} of known keys, each at most once.
+func (p *fastParser) record() (CDRInput, bool) {
+	var r CDRInput
+	if !p.lit('{') {
+		return r, false
+	}
+	if p.lit('}') {
+		return r, true
+	}
+	seen := 0
+	for {
+		name, ok := p.str()
+		if !ok || !p.lit(':') {
+			return r, false
+		}
+		var bit int
+		var dst *string
+		switch name {
+		case "call_id":
+			bit, dst = fCallID, &r.CallID
+		case "direction":
+			bit, dst = fDirection, &r.Direction
+		case "from":
+			bit, dst = fFrom, &r.From
+		case "to":
+			bit, dst = fTo, &r.To
+		case "started_at":
+			bit, dst = fStartedAt, &r.StartedAt
+		case "disposition":
+			bit, dst = fDisposition, &r.Disposition
+		case "duration_s":
+			bit = fDuration
+		default:
+			return r, false // another key, or a known one spelled otherwise: encoding/json decides
+		}
+		if seen&bit != 0 {
+			return r, false
+		}
+		seen |= bit
+		if dst != nil {
+			if *dst, ok = p.str(); !ok {
+				return r, false
+			}
+		} else {
+			v, ok := p.integer()
+			if !ok {
+				return r, false
+			}
+			if len(p.durations) == cap(p.durations) {
+				p.durations = make([]int64, 0, 64)
+			}
+			p.durations = append(p.durations, v)
+			r.DurationS = &p.durations[len(p.durations)-1]
+		}
+		if p.lit(',') {
+			continue
+		}
+		return r, p.lit('}')
+	}
+}
