@@ -111,9 +111,17 @@ type apiRefused struct {
 // disk before the reply.
 func (a *App) authorizeAPICall(c *fiber.Ctx) error {
 	tenant := tenantOf(c)
-	var req calls.AuthorizeRequest
-	if err := decodeJSON(c, &req); err != nil {
-		return err
+	// A PBX asks for every call: its plain body is read without reflection
+	// (calls.DecodeAuthorizeFast); anything else gets decodeJSON's checks
+	// and messages.
+	req, ok := calls.AuthorizeRequest{}, false
+	if c.Get(fiber.HeaderContentType) == fiber.MIMEApplicationJSON {
+		req, ok = calls.DecodeAuthorizeFast(bytes.TrimSpace(c.Body()))
+	}
+	if !ok {
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
 	}
 	cl, err := a.apiTarget(c)
 	if err != nil {

@@ -214,3 +214,58 @@ func (p *fastParser) record() (CDRInput, bool) {
 		return r, p.lit('}')
 	}
 }
+
+// DecodeAuthorizeFast reads a POST /calls/authorize body in the plain form
+// (the four keys spelled exactly, each at most once, strings without
+// escapes) without reflection, under the same promise as decodeFast: it
+// accepts less than encoding/json with unknown fields refused, never more,
+// and decodes the same (FuzzDecodeAuthorizeFastMatchesStd). When ok is
+// false the caller decodes with encoding/json.
+func DecodeAuthorizeFast(body []byte) (req AuthorizeRequest, ok bool) {
+	if !utf8.Valid(body) {
+		return req, false
+	}
+	p := fastParser{b: body, s: string(body)}
+	if !p.lit('{') {
+		return req, false
+	}
+	if !p.lit('}') {
+		seen := 0
+		for {
+			name, ok := p.str()
+			if !ok || !p.lit(':') {
+				return req, false
+			}
+			var bit int
+			var dst *string
+			switch name {
+			case "call_id":
+				bit, dst = fCallID, &req.CallID
+			case "direction":
+				bit, dst = fDirection, &req.Direction
+			case "from":
+				bit, dst = fFrom, &req.From
+			case "to":
+				bit, dst = fTo, &req.To
+			default:
+				return req, false
+			}
+			if seen&bit != 0 {
+				return req, false
+			}
+			seen |= bit
+			if *dst, ok = p.str(); !ok {
+				return req, false
+			}
+			if p.lit(',') {
+				continue
+			}
+			if !p.lit('}') {
+				return req, false
+			}
+			break
+		}
+	}
+	p.space()
+	return req, p.i == len(p.b)
+}

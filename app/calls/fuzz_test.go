@@ -183,3 +183,36 @@ func FuzzDecodeFastMatchesStd(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeAuthorizeFastMatchesStd: whatever DecodeAuthorizeFast accepts,
+// encoding/json (unknown fields refused, nothing after the object)
+// accepts and decodes the same.
+//
+//	go test ./app/calls -run '^$' -fuzz FuzzDecodeAuthorizeFastMatchesStd -fuzztime 60s
+func FuzzDecodeAuthorizeFastMatchesStd(f *testing.F) {
+	for _, seed := range []string{
+		`{"call_id":"c1","direction":"outbound","from":"+14155550100","to":"+14155550123"}`,
+		` { "to" : "+1" } `, `{}`, `{"CALL_ID":"x"}`, `{"call_id":"a","call_id":"b"}`, `{"call_id":"\u0041"}`,
+		`{"call_id":null}`, `{"call_id":1}`, `{"x":"y"}`, `{"to":"+1"} {}`, "{\"to\":\"\xff\"}", `{"to":"+1",}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fast, ok := DecodeAuthorizeFast(body)
+		if !ok {
+			return
+		}
+		var want AuthorizeRequest
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&want); err != nil {
+			t.Fatalf("accepted what encoding/json refuses (%v): %q", err, body)
+		}
+		if _, err := dec.Token(); err != io.EOF {
+			t.Fatalf("accepted trailing data: %q", body)
+		}
+		if fast != want {
+			t.Fatalf("fast %+v, encoding/json %+v (%q)", fast, want, body)
+		}
+	})
+}
