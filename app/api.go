@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"mime"
 	"reflect"
 	"strconv"
 	"strings"
@@ -273,9 +272,8 @@ func invalidFields(errs clients.Errors) error {
 // error rather than a silently ignored setting. encoding/json copies every
 // string it decodes, so dst never aliases Fiber's request buffer.
 func decodeJSON(c *fiber.Ctx, dst any) error {
-	media, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
-	if err != nil || (media != fiber.MIMEApplicationJSON && !(strings.HasPrefix(media, "application/") && strings.HasSuffix(media, "+json"))) {
-		return apiError(fiber.StatusUnsupportedMediaType, "Send the body as application/json.")
+	if err := requireJSON(c); err != nil {
+		return err
 	}
 	body := bytes.TrimSpace(c.Body())
 	if len(body) == 0 || body[0] != '{' {

@@ -186,7 +186,8 @@ func (a *App) ingestAPICDRs(c *fiber.Ctx) error {
 	return c.JSON(out)
 }
 
-// requireJSON refuses bodies that are not JSON (415), like decodeJSON.
+// requireJSON refuses bodies that are not JSON (415): application/json or
+// any application/*+json. decodeJSON checks with it too.
 func requireJSON(c *fiber.Ctx) error {
 	media, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
 	if err != nil || (media != fiber.MIMEApplicationJSON && !(strings.HasPrefix(media, "application/") && strings.HasSuffix(media, "+json"))) {

@@ -1,6 +1,7 @@
 package calls
 
 import (
+	"slices"
 	"unicode/utf8"
 )
 
@@ -29,12 +30,10 @@ func decodeFast(body []byte) (records []CDRInput, ok bool) {
 			if len(records) == MaxBatch {
 				return nil, false
 			}
-			rec, ok := p.record()
-			if !ok {
+			records = append(records, CDRInput{Index: len(records)})
+			if !object(&p, &records[len(records)-1], cdrField) {
 				return nil, false
 			}
-			rec.Index = len(records)
-			records = append(records, rec)
 			if p.lit(',') {
 				continue
 			}
@@ -143,76 +142,86 @@ func (p *fastParser) integer() (int64, bool) {
 	return int64(v), true
 }
 
-// Fields of a record, as bits, to refuse a repeated key.
-const (
-	fCallID = 1 << iota
-	fDirection
-	fFrom
-	fTo
-	fStartedAt
-	fDuration
-	fDisposition
-)
-
-// record reads one {...} of known keys, each at most once.
-func (p *fastParser) record() (CDRInput, bool) {
-	var r CDRInput
+// object reads one {...} into t, whose keys field maps to where the value
+// goes: a string (str) or a plain integer (num). A key field does not
+// know, or a key given twice, refuses the object (encoding/json decides
+// then). field is a plain function, not a closure, so reading allocates
+// nothing per object.
+func object[T any](p *fastParser, t *T, field func(t *T, name string) (str *string, num **int64)) bool {
 	if !p.lit('{') {
-		return r, false
+		return false
 	}
 	if p.lit('}') {
-		return r, true
+		return true
 	}
-	seen := 0
+	var seenKeys [8]string
+	seen := seenKeys[:0] // at most seven keys: an array beats a map
 	for {
 		name, ok := p.str()
-		if !ok || !p.lit(':') {
-			return r, false
+		if !ok || !p.lit(':') || slices.Contains(seen, name) || len(seen) == len(seenKeys) {
+			return false
 		}
-		var bit int
-		var dst *string
-		switch name {
-		case "call_id":
-			bit, dst = fCallID, &r.CallID
-		case "direction":
-			bit, dst = fDirection, &r.Direction
-		case "from":
-			bit, dst = fFrom, &r.From
-		case "to":
-			bit, dst = fTo, &r.To
-		case "started_at":
-			bit, dst = fStartedAt, &r.StartedAt
-		case "disposition":
-			bit, dst = fDisposition, &r.Disposition
-		case "duration_s":
-			bit = fDuration
-		default:
-			return r, false // another key, or a known one spelled otherwise: encoding/json decides
-		}
-		if seen&bit != 0 {
-			return r, false
-		}
-		seen |= bit
-		if dst != nil {
-			if *dst, ok = p.str(); !ok {
-				return r, false
+		seen = append(seen, name)
+		str, num := field(t, name)
+		switch {
+		case str != nil:
+			if *str, ok = p.str(); !ok {
+				return false
 			}
-		} else {
+		case num != nil:
 			v, ok := p.integer()
 			if !ok {
-				return r, false
+				return false
 			}
 			if len(p.durations) == cap(p.durations) {
 				p.durations = make([]int64, 0, 64)
 			}
 			p.durations = append(p.durations, v)
-			r.DurationS = &p.durations[len(p.durations)-1]
+			*num = &p.durations[len(p.durations)-1]
+		default:
+			return false // another key, or a known one spelled otherwise
 		}
 		if p.lit(',') {
 			continue
 		}
-		return r, p.lit('}')
+		return p.lit('}')
 	}
+}
+
+// cdrField says where each key of a CDR goes.
+func cdrField(r *CDRInput, name string) (*string, **int64) {
+	switch name {
+	case "call_id":
+		return &r.CallID, nil
+	case "direction":
+		return &r.Direction, nil
+	case "from":
+		return &r.From, nil
+	case "to":
+		return &r.To, nil
+	case "started_at":
+		return &r.StartedAt, nil
+	case "disposition":
+		return &r.Disposition, nil
+	case "duration_s":
+		return nil, &r.DurationS
+	}
+	return nil, nil
+}
+
+// authorizeField says where each key of an authorisation request goes.
+func authorizeField(r *AuthorizeRequest, name string) (*string, **int64) {
+	switch name {
+	case "call_id":
+		return &r.CallID, nil
+	case "direction":
+		return &r.Direction, nil
+	case "from":
+		return &r.From, nil
+	case "to":
+		return &r.To, nil
+	}
+	return nil, nil
 }
 
 // DecodeAuthorizeFast reads a POST /calls/authorize body in the plain form
@@ -226,45 +235,8 @@ func DecodeAuthorizeFast(body []byte) (req AuthorizeRequest, ok bool) {
 		return req, false
 	}
 	p := fastParser{b: body, s: string(body)}
-	if !p.lit('{') {
+	if !object(&p, &req, authorizeField) {
 		return req, false
-	}
-	if !p.lit('}') {
-		seen := 0
-		for {
-			name, ok := p.str()
-			if !ok || !p.lit(':') {
-				return req, false
-			}
-			var bit int
-			var dst *string
-			switch name {
-			case "call_id":
-				bit, dst = fCallID, &req.CallID
-			case "direction":
-				bit, dst = fDirection, &req.Direction
-			case "from":
-				bit, dst = fFrom, &req.From
-			case "to":
-				bit, dst = fTo, &req.To
-			default:
-				return req, false
-			}
-			if seen&bit != 0 {
-				return req, false
-			}
-			seen |= bit
-			if *dst, ok = p.str(); !ok {
-				return req, false
-			}
-			if p.lit(',') {
-				continue
-			}
-			if !p.lit('}') {
-				return req, false
-			}
-			break
-		}
 	}
 	p.space()
 	return req, p.i == len(p.b)
