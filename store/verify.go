@@ -405,7 +405,7 @@ func (tx *Tx) verifyCalls(add addFunc) error {
 		}
 	}
 	cdrs := 0
-	byDay := map[string]*DayUsage{} // usage day key → what the CDRs still kept add up to
+	byDay := map[usageDayRef]*DayUsage{} // what the CDRs still kept add up to, by day
 	err = tx.bucket(bucketCDRs).ForEach(func(rk, v []byte) error {
 		rb := tx.bucket(bucketCDRs).Bucket(rk)
 		if v != nil || rb == nil || len(rk) != 8 {
@@ -436,7 +436,7 @@ func (tx *Tx) verifyCalls(add addFunc) error {
 					add("cdr %d/%d/%q: a negative duration or amount", rid, cdr.ClientID, cdr.CallID)
 					return nil
 				}
-				dk := string(dayKey(rid, cdr.ClientID, dayNumber(cdr.StartedAt)))
+				dk := usageDayRef{rid, cdr.ClientID, dayNumber(cdr.StartedAt)}
 				day := byDay[dk]
 				if day == nil {
 					day = &DayUsage{}
@@ -491,14 +491,20 @@ func (tx *Tx) verifyCalls(add addFunc) error {
 	})
 }
 
+// usageDayRef names one client's usage day.
+type usageDayRef struct {
+	rid, cid uint64
+	day      uint32 // yyyymmdd
+}
+
 // verifyUsage checks the daily usage aggregates: each adds up within
 // itself (no figure below zero, its histogram counts its calls, no more
 // answered calls than calls), holds at least what the day's CDRs still
 // kept add up to (the retention job drops CDRs, never aggregates, so a
 // day may hold more but never less), and each client's days together cost
 // exactly what its usage account earned. fromCDRs is the CDRs' sums by
-// usage day key.
-func (tx *Tx) verifyUsage(add addFunc, fromCDRs map[string]*DayUsage) error {
+// day.
+func (tx *Tx) verifyUsage(add addFunc, fromCDRs map[usageDayRef]*DayUsage) error {
 	costs := map[string]int64{} // rid|cid → the client's days' cost
 	broken := map[string]bool{} // clients whose days' cost overflows
 	err := tx.bucket(bucketUsageDays).ForEach(func(k, v []byte) error {
@@ -519,11 +525,11 @@ func (tx *Tx) verifyUsage(add addFunc, fromCDRs map[string]*DayUsage) error {
 			{"inbound calls", u.CallsIn, 0}, {"outbound calls", u.CallsOut, 0}, {"inbound seconds", u.SecondsIn, 0},
 			{"outbound seconds", u.SecondsOut, 0}, {"answered calls", u.Answered, 0}, {"cost", u.Cost, 0},
 		}
-		if c := fromCDRs[string(k)]; c != nil {
+		if c := fromCDRs[usageDayRef{rid, cid, day}]; c != nil {
 			for i, v := range [...]int64{c.CallsIn, c.CallsOut, c.SecondsIn, c.SecondsOut, c.Answered, c.Cost} {
 				figures[i].ofCDRs = v
 			}
-			delete(fromCDRs, string(k))
+			delete(fromCDRs, usageDayRef{rid, cid, day})
 		}
 		for _, f := range figures {
 			switch {
@@ -568,8 +574,8 @@ func (tx *Tx) verifyUsage(add addFunc, fromCDRs map[string]*DayUsage) error {
 	if err != nil {
 		return err
 	}
-	for k := range fromCDRs {
-		add("usage %d/%d/%d: the day has CDRs but no usage record", readU64([]byte(k[:8])), readU64([]byte(k[8:16])), binary.BigEndian.Uint32([]byte(k[16:])))
+	for d := range fromCDRs {
+		add("usage %d/%d/%d: the day has CDRs but no usage record", d.rid, d.cid, d.day)
 	}
 	err = tx.bucket(bucketAccounts).ForEach(func(k, v []byte) error {
 		a := accountKeyFrom(k)
