@@ -3,6 +3,7 @@ package app
 import (
 	"errors"
 	"net/mail"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -298,12 +299,45 @@ func (a *App) audit(c *fiber.Ctx, clientID uint64, actor, action, target string)
 	}
 }
 
-// safeNext keeps only local paths, so ?next= cannot send a user elsewhere.
+// safeNext keeps only a path on this very site, so that ?next= cannot
+// send a user elsewhere after sign-in. Browsers forgive much in a
+// Location header: they drop tabs and newlines, read a backslash as a
+// slash and a leading "//" as another host, so anything that could turn
+// into one of those, raw or percent-encoded, is refused, and what is kept
+// is the parser's own re-encoding of the path and query.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+	if next == "" || len(next) > 2048 || !strings.HasPrefix(next, "/") || unsafePathText(next) {
 		return ""
 	}
-	return next
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Opaque != "" || u.User != nil || u.Host != "" {
+		return ""
+	}
+	// the decoded path: %09, %5C, %2F and their kind become what they
+	// stand for and are judged as such
+	if !strings.HasPrefix(u.Path, "/") || strings.Contains(u.Path, "//") || unsafePathText(u.Path) {
+		return ""
+	}
+	if query, err := url.QueryUnescape(u.RawQuery); err != nil || unsafePathText(query) {
+		return ""
+	}
+	u.Fragment, u.RawFragment = "", ""
+	out := u.RequestURI()
+	if !strings.HasPrefix(out, "/") || strings.HasPrefix(out, "//") || unsafePathText(out) {
+		return ""
+	}
+	return out
+}
+
+// unsafePathText reports control characters (tab, CR, LF and the rest of
+// C0, DEL) and backslashes, which have no place in a local path.
+func unsafePathText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; b < 0x20 || b == 0x7f || b == '\\' {
+			return true
+		}
+	}
+	return false
 }
 
 func (a *App) senderName(r *store.Reseller) string {
