@@ -49,6 +49,7 @@ func requestIDOf(c *fiber.Ctx) string {
 
 // observe gives each request an id, logs it and counts it in the metrics.
 func (a *App) observe(c *fiber.Ctx) error {
+	a.settleClientIP(c) // security: before anything reads c.IP()
 	start := time.Now()
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
