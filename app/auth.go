@@ -183,7 +183,6 @@ func (a *App) requestPasswordReset(c *fiber.Ctx) error {
 		return &errRateLimited{wait: wait}
 	}
 	token, hash := auth.NewToken()
-	link := c.Protocol() + "://" + c.Hostname() + "/password/reset?token=" + token
 	brand := a.brandOf(tenant)
 	queued := false
 	err := a.store.Update(func(tx *store.Tx) error {
@@ -196,6 +195,10 @@ func (a *App) requestPasswordReset(c *fiber.Ctx) error {
 		}
 		if err := tx.CreatePasswordReset(&store.PasswordReset{Hash: hash, ResellerID: tenant.ID, UserID: user.ID,
 			ExpiresAt: tx.Now().Add(resetLifetime)}); err != nil {
+			return err
+		}
+		link, err := a.mailLink(tx, tenant, "/password/reset?token="+token) // security: never the request's Host
+		if err != nil {
 			return err
 		}
 		if err := a.mail.Enqueue(tx, &store.MailMessage{

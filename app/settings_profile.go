@@ -428,12 +428,15 @@ func (a *App) requestEmailChange(c *fiber.Ctx) error {
 		return a.renderProfileForms(c, nil, nil, form)
 	}
 	token, hash := auth.NewToken()
-	link := c.Protocol() + "://" + c.Hostname() + "/email/confirm?token=" + token
 	brand := a.brandOf(tenant)
 	change := &store.EmailChange{Hash: hash, ResellerID: tenant.ID, UserID: user.ID, NewEmail: newEmail}
 	err := a.store.Update(func(tx *store.Tx) error {
 		change.ExpiresAt = tx.Now().Add(emailChangeLifetime)
 		if err := tx.CreateEmailChange(change); err != nil {
+			return err
+		}
+		link, err := a.mailLink(tx, tenant, "/email/confirm?token="+token) // security: never the request's Host
+		if err != nil {
 			return err
 		}
 		if err := a.mail.Enqueue(tx, &store.MailMessage{
