@@ -41,9 +41,12 @@ func (a *App) showLogin(c *fiber.Ctx) error {
 	return a.render(c, fiber.StatusOK, "auth/login", "Sign in", loginData{Form: newForm(), Next: safeNext(c.Query("next"))})
 }
 
-// login checks the credentials, limited per IP and per account, and starts
-// a session. The message for a wrong email and a wrong password is the
-// same, and so is the time taken.
+// login checks the credentials and starts a session. Failures are
+// limited per address, per account and address, and per account
+// (lockout.go); successes are not counted. The message for a wrong email
+// and a wrong password is the same, and so is the work done: one argon2id
+// check and one audit write, whether the account exists, has no password
+// yet (invited) or not.
 func (a *App) login(c *fiber.Ctx) error {
 	tenant := tenantOf(c)
 	form := newForm()
@@ -51,11 +54,7 @@ func (a *App) login(c *fiber.Ctx) error {
 	password := c.FormValue("password")
 	form.Values["email"] = email
 	data := loginData{Form: form, Next: safeNext(c.FormValue("next"))}
-	if ok, wait := a.limits.perIP.allow(c.IP()); !ok {
-		return &errRateLimited{wait: wait}
-	}
-	accountKey := strconv.FormatUint(tenant.ID, 10) + "/" + store.NormalizeEmail(email)
-	if blocked, wait := a.limits.perAccount.blocked(accountKey); blocked {
+	if blocked, wait := a.limits.perIP.blocked(clientIP(c).String()); blocked {
 		return &errRateLimited{wait: wait}
 	}
 	if email == "" {
@@ -67,6 +66,13 @@ func (a *App) login(c *fiber.Ctx) error {
 	if form.invalid() {
 		return a.render(c, fiber.StatusUnprocessableEntity, "auth/login", "Sign in", data)
 	}
+	if blocked, wait := a.limits.perAccount.blocked(passwordGuesses(c, tenant.ID, email)); blocked {
+		return &errRateLimited{wait: wait}
+	}
+	account := signInAccount(tenant.ID, email)
+	if until, paused := a.limits.accounts.paused(account); paused && !a.unlockedHere(c, account, until) {
+		return a.refusePausedSignIn(c, data, until)
+	}
 	var user *store.User
 	err := a.store.View(func(tx *store.Tx) (err error) { user, err = tx.UserByEmail(tenant.ID, email); return err })
 	switch {
@@ -75,12 +81,11 @@ func (a *App) login(c *fiber.Ctx) error {
 	case err != nil:
 		return err
 	default:
-		err = auth.CheckPassword(user.PasswordHash, password)
+		err = auth.CheckPassword(user.PasswordHash, password) // an invited user's empty hash costs a dummy check
 	}
 	if err != nil {
-		a.limits.perAccount.allow(accountKey)
-		if user != nil {
-			a.audit(c, user.ClientID, user.Email, "login.failed", "")
+		if err := a.signInFailed(c, user, email); err != nil {
+			return err
 		}
 		form.Error = "The email or password is incorrect."
 		return a.render(c, fiber.StatusUnprocessableEntity, "auth/login", "Sign in", data)
@@ -172,7 +177,7 @@ func (a *App) requestPasswordReset(c *fiber.Ctx) error {
 	form := newForm()
 	email := strings.TrimSpace(c.FormValue("email"))
 	form.Values["email"] = email
-	if ok, wait := a.limits.perIP.allow(c.IP()); !ok {
+	if ok, wait := a.limits.perIP.allow(clientIP(c).String()); !ok {
 		return &errRateLimited{wait: wait}
 	}
 	if addr, err := mail.ParseAddress(email); err != nil || addr.Name != "" {

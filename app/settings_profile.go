@@ -403,7 +403,7 @@ func validEmail(s string) bool {
 // used.
 func (a *App) requestEmailChange(c *fiber.Ctx) error {
 	tenant, user := tenantOf(c), userOf(c)
-	accountKey := strconv.FormatUint(tenant.ID, 10) + "/" + store.NormalizeEmail(user.Email) // the sign-in form's key: one budget of guesses
+	accountKey := passwordGuesses(c, tenant.ID, user.Email) // the sign-in form's budget of guesses from this address
 	if blocked, wait := a.limits.perAccount.blocked(accountKey); blocked {
 		return &errRateLimited{wait: wait}
 	}

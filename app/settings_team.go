@@ -321,7 +321,7 @@ func (a *App) revokeInvitation(c *fiber.Ctx) error {
 // only, password confirmed); the owner becomes an admin.
 func (a *App) transferOwnership(c *fiber.Ctx) error {
 	tenant, user := tenantOf(c), userOf(c)
-	accountKey := strconv.FormatUint(tenant.ID, 10) + "/" + store.NormalizeEmail(user.Email) // one budget of password guesses with sign-in
+	accountKey := passwordGuesses(c, tenant.ID, user.Email) // the sign-in form's budget of guesses from this address
 	if blocked, wait := a.limits.perAccount.blocked(accountKey); blocked {
 		return &errRateLimited{wait: wait}
 	}
