@@ -174,7 +174,7 @@ func mainCalls(args []string) error {
 			err = fmt.Errorf("%s: %d requests, %d non-2xx, %d socket errors", name, res.requests, res.non2xx, res.socketErrors)
 		}
 		if err == nil {
-			fmt.Printf("  %-22s %8.0f req/s  p50 %8s  p99 %8s  %d requests\n", name, res.rps, fmtDur(res.p50), fmtDur(res.p99), res.requests)
+			fmt.Printf("  %-26s %8.0f req/s  p50 %8s  p99 %8s  %d requests\n", name, res.rps, fmtDur(res.p50), fmtDur(res.p99), res.requests)
 		}
 		return m, err
 	}
@@ -205,8 +205,9 @@ func mainCalls(args []string) error {
 	fmt.Printf("\n== CDR ingest, batches of 1,000, %d in flight, durable replies, %d interleaved rounds\n", o.ingestConns, o.rounds)
 	records := cdrTemplate()
 	var ingestRounds [][2]float64 // server, raw
+	var batches atomic.Int64      // numbers every batch of the run: call ids stay unique across rounds
 	for i := range o.rounds {
-		ingestRate, err := runIngest(api, srv.addr, host, seed.pbxKey, records, o)
+		ingestRate, err := runIngest(api, srv.addr, host, seed.pbxKey, records, &batches, o)
 		if err != nil {
 			return err
 		}
@@ -224,32 +225,25 @@ func mainCalls(args []string) error {
 		}
 		return "NOT MET"
 	}
-	med := func(n int, f func(i int) float64) float64 {
-		v := make([]float64, n)
-		for i := range v {
-			v[i] = f(i)
-		}
-		return medianFloat(v)
-	}
-	authRatio := med(len(authRounds), func(i int) float64 { return authRounds[i].server.rps / authRounds[i].base.rps })
-	ingestRatio := med(len(ingestRounds), func(i int) float64 { return ingestRounds[i][0] / ingestRounds[i][1] })
+	authRatio := medianOf(authRounds, func(r pair) float64 { return r.server.rps / r.base.rps })
+	ingestRatio := medianOf(ingestRounds, func(r [2]float64) float64 { return r[0] / r[1] })
 	fmt.Printf("\nper round (server / baseline → ratio):\n")
 	for i, r := range authRounds {
 		fmt.Printf("  %d: authorise %.0f / %.0f req/s → %.2f (p99 %s / %s); CDR ingest %.0f / %.0f records/s → %.2f\n", i+1,
 			r.server.rps, r.base.rps, r.server.rps/r.base.rps, fmtDur(r.server.p99), fmtDur(r.base.p99),
 			ingestRounds[i][0], ingestRounds[i][1], ingestRounds[i][0]/ingestRounds[i][1])
 	}
+	auth := func(f func(pair) float64) float64 { return medianOf(authRounds, f) }
+	dur := func(f func(pair) float64) string { return fmtDur(time.Duration(auth(f))) }
 	fmt.Printf("\n| measure | figure | baseline | ratio | target |\n|---|---|---|---|---|\n")
 	fmt.Printf("| authorise req/s (p50 / p99) | %.0f (%s / %s) | %.0f (%s / %s) bare Fiber JSON | %.2f | ≥ %.1f %s |\n",
-		med(len(authRounds), func(i int) float64 { return authRounds[i].server.rps }),
-		fmtDur(time.Duration(med(len(authRounds), func(i int) float64 { return float64(authRounds[i].server.p50) }))),
-		fmtDur(time.Duration(med(len(authRounds), func(i int) float64 { return float64(authRounds[i].server.p99) }))),
-		med(len(authRounds), func(i int) float64 { return authRounds[i].base.rps }),
-		fmtDur(time.Duration(med(len(authRounds), func(i int) float64 { return float64(authRounds[i].base.p50) }))),
-		fmtDur(time.Duration(med(len(authRounds), func(i int) float64 { return float64(authRounds[i].base.p99) }))),
+		auth(func(r pair) float64 { return r.server.rps }),
+		dur(func(r pair) float64 { return float64(r.server.p50) }), dur(func(r pair) float64 { return float64(r.server.p99) }),
+		auth(func(r pair) float64 { return r.base.rps }),
+		dur(func(r pair) float64 { return float64(r.base.p50) }), dur(func(r pair) float64 { return float64(r.base.p99) }),
 		authRatio, authorizeTarget, verdict(authRatio, authorizeTarget))
 	fmt.Printf("| CDR ingest records/s | %.0f | %.0f raw bbolt Batch | %.2f | ≥ %.1f %s |\n",
-		med(len(ingestRounds), func(i int) float64 { return ingestRounds[i][0] }), med(len(ingestRounds), func(i int) float64 { return ingestRounds[i][1] }),
+		medianOf(ingestRounds, func(r [2]float64) float64 { return r[0] }), medianOf(ingestRounds, func(r [2]float64) float64 { return r[1] }),
 		ingestRatio, ingestTarget, verdict(ingestRatio, ingestTarget))
 	fmt.Printf("| server VmRSS, %d CDRs stored | %s (after the runs %s, peak %s) | | | |\n", o.cdrs, kB(rssStored), kB(rssAfter), kB(hwm))
 	fmt.Printf("| GET /usage, client with %d CDRs | median %s | | | |\n", o.cdrs, fmtDur(median(usageTimes)))
@@ -259,6 +253,15 @@ func mainCalls(args []string) error {
 
 // pair is one round of a comparison: the server's run and its baseline's.
 type pair struct{ server, base measured }
+
+// medianOf is the median of f over the rounds.
+func medianOf[T any](rounds []T, f func(T) float64) float64 {
+	v := make([]float64, len(rounds))
+	for i, r := range rounds {
+		v[i] = f(r)
+	}
+	return medianFloat(v)
+}
 
 // callsSeed is what the server under test holds before it starts.
 type callsSeed struct {
@@ -416,10 +419,10 @@ func batchBody(records [][]byte, batch int) []byte {
 	return bytes.ReplaceAll(body, []byte("BATCHXXXXXX"), fmt.Appendf(nil, "b%010d", batch))
 }
 
-// runIngest posts batches from o.ingestConns goroutines for the duration
+// runIngest posts batches from o.ingestConns goroutines for the duration,
+// numbering them from next (their call ids contain the number)
 // and returns accepted records per second.
-func runIngest(api *http.Client, addr, host, key string, records [][]byte, o callsOptions) (float64, error) {
-	var next atomic.Int64
+func runIngest(api *http.Client, addr, host, key string, records [][]byte, next *atomic.Int64, o callsOptions) (float64, error) {
 	run := func(d time.Duration) (int64, error) {
 		var accepted atomic.Int64
 		var firstErr error
@@ -458,7 +461,7 @@ func runIngest(api *http.Client, addr, host, key string, records [][]byte, o cal
 	start := time.Now()
 	n, err := run(o.duration)
 	rate := float64(n) / time.Since(start).Seconds()
-	fmt.Printf("  %-22s %8.0f records/s (%d records)\n", "POST /cdrs", rate, n)
+	fmt.Printf("  %-26s %8.0f records/s (%d records)\n", "POST /cdrs", rate, n)
 	return rate, err
 }
 
@@ -522,7 +525,7 @@ func runRawBatch(path string, records [][]byte, o callsOptions) (float64, error)
 	start := time.Now()
 	n, err := run(o.duration)
 	rate := float64(n) / time.Since(start).Seconds()
-	fmt.Printf("  %-22s %8.0f records/s (%d records)\n", "raw bbolt Batch", rate, n)
+	fmt.Printf("  %-26s %8.0f records/s (%d records)\n", "raw bbolt Batch", rate, n)
 	return rate, err
 }
 

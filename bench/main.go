@@ -8,9 +8,11 @@
 // 50-row table, and then loads three pages with wrk: the sign-in page, the
 // activity page (signed in) and a minimal Fiber app that renders the same
 // activity page from one pre-parsed html/template with no store and no
-// middleware (the ceiling). It reports req/s, p99 latency, each page's
-// ratio to the ceiling, and the store's write transactions during the GET
-// runs (read from the server's Prometheus metrics). See bench/README.md.
+// middleware (the ceiling), in interleaved rounds (-rounds, 3), every
+// process with the server's collector settings (runtime.go). It reports
+// req/s, p99 latency, each page's ratio to the ceiling, and the store's
+// write transactions during the GET runs (read from the server's
+// Prometheus metrics). See bench/README.md.
 package main
 
 import (
