@@ -29,10 +29,11 @@ import (
 // page's own file, from the embedded files through the engine's
 // filesystem constructor. The layout is composed inside the templates:
 // each page's "page" calls a layout, which calls the page's "content". So
-// every page needs a namespace of its own (33 pages each define "content"),
+// every page needs a namespace of its own (each page defines "content"),
 // and rendering never uses the engine's layout argument, which would take
 // the engine's lock for the whole render and swap a shared function per
-// call.
+// call. Render with no layout takes the page's engine lock only for a
+// moment (a reload check and a look-up) and executes a copy of "page".
 type views struct {
 	pages        map[string]*html.Engine
 	assetVersion string
@@ -146,7 +147,7 @@ type pageDir struct {
 func (d pageDir) ReadDir(n int) ([]fs.DirEntry, error) {
 	for {
 		all, err := d.ReadDirFile.ReadDir(n)
-		kept := all[:0]
+		var kept []fs.DirEntry
 		for _, e := range all {
 			name := path.Join(d.dir, e.Name())
 			if e.IsDir() || name == d.files.page || sharedView(name) {
