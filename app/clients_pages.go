@@ -417,6 +417,9 @@ func (a *App) setClientStatus(c *fiber.Ctx) error {
 	updated, err := a.clients.SetStatus(tenant, cl.ID, status, c.FormValue("restrict_api") == "on", c.FormValue("note"), a.actor(c))
 	var errs clients.Errors
 	if errors.As(err, &errs) {
+		if msg := errs.Map()["note"]; msg != "" { // the one typed field of this one-field form
+			return fiber.NewError(fiber.StatusUnprocessableEntity, "Note: "+msg+" Nothing was changed.")
+		}
 		return fiber.NewError(fiber.StatusBadRequest, "Unknown status.")
 	}
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"portico/app/csvx"
 	"portico/app/money"
+	"portico/app/textfield"
 	"portico/store"
 )
 
@@ -172,7 +173,9 @@ func parseRate(rec []string) (store.Rate, []fieldProblem) {
 	}
 	r.Prefix = prefix
 	r.Description = csvx.Restore(strings.TrimSpace(rec[1]))
-	if utf8.RuneCountInString(r.Description) > maxDescription {
+	if msg := textfield.SingleLine(r.Description); msg != "" {
+		errs = append(errs, fieldProblem{"description", msg})
+	} else if utf8.RuneCountInString(r.Description) > maxDescription {
 		errs = append(errs, fieldProblem{"description", fmt.Sprintf("Use at most %d characters.", maxDescription)})
 	}
 	rate, err := money.Parse(rec[2])
