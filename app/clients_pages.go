@@ -39,15 +39,15 @@ func meterOf(r *store.Reseller, credit store.Credit) Meter {
 	if credit.Assigned <= 0 {
 		return m
 	}
-	m.Percent = int(max(0, min(100, credit.Available*100/credit.Assigned)))
-	low := int64(r.LowCreditPercent)
+	m.Percent = money.Percent(credit.Available, credit.Assigned) // never multiplies in 64 bits: large balances cannot wrap it
+	low := r.LowCreditPercent
 	if low == 0 {
 		low = 25
 	}
 	switch {
-	case credit.Available*100 < credit.Assigned*10:
+	case m.Percent < 10:
 		m.Level = "critical"
-	case credit.Available*100 < credit.Assigned*low:
+	case m.Percent < low:
 		m.Level = "low"
 	default:
 		m.Level = "ok"

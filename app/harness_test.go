@@ -139,15 +139,17 @@ func newServerWith(t testing.TB, durable bool, baseDomain string, resellers []co
 	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	deps := Deps{Config: cfg, Store: s, Mail: mail.NewQueue(s, nil, log), Metrics: m, Log: log,
 		Views: os.DirFS("../views"), Static: os.DirFS("../static"), Version: "test", Now: clock.Now}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Server.HTTP = ln.Addr().String() // what it listens on, as in production: mailed links name this port
 	for _, option := range options {
 		option(&deps)
 	}
 	a, err := New(deps)
 	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+		ln.Close()
 		t.Fatal(err)
 	}
 	go a.Serve(ln)

@@ -36,6 +36,7 @@ var routeRules = map[string][]string{
 	"GET /": {"public"}, "GET /login": {"public"}, "POST /login": {"public"}, "POST /logout": {"public"},
 	"GET /password/forgot": {"public"}, "POST /password/forgot": {"public"},
 	"GET /password/reset": {"public"}, "POST /password/reset": {"public"},
+	"GET /login/unlock": {"public"}, "POST /login/unlock": {"public"}, // a mailed link (lockout.go)
 	"GET /brand/:file": {"public"},
 	"GET /invite":      {"public"}, "POST /invite": {"public"},
 	"GET /password/change": everyone, "POST /password/change": everyone,

@@ -38,6 +38,8 @@ func (a *App) routes() {
 
 	f.Get("/login", a.showLogin)
 	f.Post("/login", a.login)
+	f.Get(unlockURL, a.showUnlock) // lockout.go: the mailed link that unlocks a paused account
+	f.Post(unlockURL, a.unlockSignIn)
 	f.Post("/logout", a.logout)
 	f.Get("/password/forgot", a.showForgotPassword)
 	f.Post("/password/forgot", a.requestPasswordReset)

@@ -109,7 +109,7 @@ func (a *App) changePassword(c *fiber.Ctx) error {
 	if sess == nil {
 		return fiber.ErrUnauthorized
 	}
-	accountKey := strconv.FormatUint(tenant.ID, 10) + "/" + store.NormalizeEmail(user.Email) // the sign-in form's key: one budget of guesses
+	accountKey := passwordGuesses(c, tenant.ID, user.Email) // the sign-in form's budget of guesses from this address
 	if blocked, wait := a.limits.perAccount.blocked(accountKey); blocked {
 		return &errRateLimited{wait: wait}
 	}

@@ -178,7 +178,11 @@ func (a *App) addMember(c *fiber.Ctx) error {
 			return &errRateLimited{wait: wait}
 		}
 	}
-	u, err := a.team.Add(tenant, user.ClientID, in, a.teamActor(c), a.inviteMail(c))
+	invite, err := a.inviteMail(c)
+	if err != nil {
+		return err
+	}
+	u, err := a.team.Add(tenant, user.ClientID, in, a.teamActor(c), invite)
 	var errs team.Errors
 	if errors.As(err, &errs) {
 		form.Errors, form.Error = errs, "Please correct the fields marked below."
@@ -282,7 +286,11 @@ func (a *App) resendInvitation(c *fiber.Ctx) error {
 	if ok, wait := a.limits.perAccount.allow("invite/" + strconv.FormatUint(tenant.ID, 10) + "/" + strconv.FormatUint(uid, 10)); !ok {
 		return &errRateLimited{wait: wait}
 	}
-	u, err := a.team.Resend(tenant.ID, userOf(c).ClientID, uid, a.teamActor(c), a.inviteMail(c))
+	invite, err := a.inviteMail(c)
+	if err != nil {
+		return err
+	}
+	u, err := a.team.Resend(tenant.ID, userOf(c).ClientID, uid, a.teamActor(c), invite)
 	if err != nil {
 		return teamRefusal(err)
 	}
@@ -313,7 +321,7 @@ func (a *App) revokeInvitation(c *fiber.Ctx) error {
 // only, password confirmed); the owner becomes an admin.
 func (a *App) transferOwnership(c *fiber.Ctx) error {
 	tenant, user := tenantOf(c), userOf(c)
-	accountKey := strconv.FormatUint(tenant.ID, 10) + "/" + store.NormalizeEmail(user.Email) // one budget of password guesses with sign-in
+	accountKey := passwordGuesses(c, tenant.ID, user.Email) // the sign-in form's budget of guesses from this address
 	if blocked, wait := a.limits.perAccount.blocked(accountKey); blocked {
 		return &errRateLimited{wait: wait}
 	}
@@ -339,11 +347,15 @@ func (a *App) transferOwnership(c *fiber.Ctx) error {
 	return c.Redirect(teamTabURL, fiber.StatusSeeOther)
 }
 
-// inviteMail writes the branded invitation mail with a link to this host.
-func (a *App) inviteMail(c *fiber.Ctx) team.InviteMail {
+// inviteMail writes the branded invitation mail with a link to the
+// reseller's canonical host (never the request's Host).
+func (a *App) inviteMail(c *fiber.Ctx) (team.InviteMail, error) {
 	tenant := tenantOf(c)
 	brand := a.brandOf(tenant)
-	base := c.Protocol() + "://" + c.Hostname() + inviteURL + "?token="
+	base, err := a.mailLinkBase(tenant, inviteURL+"?token=")
+	if err != nil {
+		return nil, err
+	}
 	from := a.senderName(tenant)
 	return func(token string, u *store.User, cl *store.Client, by *store.User) *store.MailMessage {
 		business := businessName(cl)
@@ -354,7 +366,7 @@ func (a *App) inviteMail(c *fiber.Ctx) team.InviteMail {
 				"To accept, open this link and choose your password. It works once, within 72 hours:\n\n" + base + token + "\n\n" +
 				"You will sign in with this email address, " + u.Email + ".\n" +
 				"If you did not expect this invitation, ignore this email.\n"}
-	}
+	}, nil
 }
 
 // businessName is how pages and mails name a client.

@@ -193,7 +193,7 @@ func TestInvitationByMail(t *testing.T) {
 		t.Fatalf("invitation mail: %+v", m)
 	}
 	host, link := inviteLink(t, m)
-	if host != acmeHost {
+	if host != acmeDomain { // acme's canonical host
 		t.Errorf("link host %q", host)
 	}
 	if u := ts.userByEmail("acme", "ivy@cleo.example"); u.Status != store.UserInvited || u.PasswordHash != "" {

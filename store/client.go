@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"portico/app/money"
 )
 
 // Client statuses.
@@ -413,7 +415,9 @@ func (tx *Tx) deleteUser(u *User) error {
 // into the client's wallet as one ledger transaction. The same idempotency
 // key with the same requestHash returns the first transaction (replayed);
 // with another requestHash it is ErrConflict. Beyond the reseller's
-// credit limit (when set) it is ErrCreditLimit.
+// credit limit (when set) it is ErrCreditLimit; a grant that would take
+// the pool, the wallet or the assigned credit past what an amount holds
+// is money.ErrOverflow, and nothing moves.
 func (tx *Tx) GrantCredit(rid, cid uint64, amount int64, key, requestHash, actor, note string) (t *LedgerTx, replayed bool, err error) {
 	if amount <= 0 {
 		return nil, false, fmt.Errorf("store: grant: amount must be positive: %w", ErrInvalid)
@@ -434,7 +438,20 @@ func (tx *Tx) GrantCredit(rid, cid uint64, amount int64, key, requestHash, actor
 			return first, true, nil
 		}
 	}
-	if r.CreditLimit > 0 && -tx.Balance(PoolOf(rid))+amount > r.CreditLimit {
+	// Every total the grant raises must still fit: what the reseller has
+	// granted (its pool, negated), and the client's assigned credit (and
+	// with it wallet + reserved, which never exceed it).
+	granted, err := money.Sub(0, tx.Balance(PoolOf(rid)))
+	if err == nil {
+		granted, err = money.Add(granted, amount)
+	}
+	if err == nil {
+		_, err = money.Add(c.CreditAssigned, amount)
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("store: grant %d to client %d/%d: %w", amount, rid, cid, err)
+	}
+	if r.CreditLimit > 0 && granted > r.CreditLimit {
 		return nil, false, fmt.Errorf("store: grant: %w", ErrCreditLimit)
 	}
 	t = &LedgerTx{ResellerID: rid, Kind: KindGrant, IdempotencyKey: key, RequestHash: requestHash,
@@ -443,7 +460,7 @@ func (tx *Tx) GrantCredit(rid, cid uint64, amount int64, key, requestHash, actor
 	if _, err := tx.PostLedger(t); err != nil {
 		return nil, false, err
 	}
-	c.CreditAssigned += amount
+	c.CreditAssigned += amount // checked above
 	c.UpdatedAt = tx.now
 	return t, false, put(tx.bucket(bucketClients), tenantKey(rid, cid), c)
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"portico/app/money"
 )
 
 // Ledger entry kinds.
@@ -53,7 +55,9 @@ var ErrUnbalanced = errors.New("ledger legs do not sum to zero")
 // PostLedger appends a balanced transaction and updates the cached balance
 // of each account it touches, in the caller's transaction. With an
 // idempotency key seen before, it returns the first transaction and
-// changes nothing (replayed is then true).
+// changes nothing (replayed is then true). A leg that would take a balance
+// past what an amount holds is money.ErrOverflow: the caller must then let
+// its transaction roll back.
 func (tx *Tx) PostLedger(t *LedgerTx) (replayed bool, err error) {
 	tx.markClientsChanged() // balances change the meters
 	if len(t.Legs) < 2 {
@@ -64,7 +68,9 @@ func (tx *Tx) PostLedger(t *LedgerTx) (replayed bool, err error) {
 		if l.Account.ResellerID != t.ResellerID { // tenant scope: money never crosses resellers
 			return false, fmt.Errorf("store: ledger: leg of another reseller: %w", ErrInvalid)
 		}
-		sum += l.Amount
+		if sum, err = money.Add(sum, l.Amount); err != nil { // a wrapped sum could pass for zero
+			return false, fmt.Errorf("store: ledger: legs: %w", err)
+		}
 	}
 	if sum != 0 {
 		return false, fmt.Errorf("store: ledger: %w", ErrUnbalanced)
@@ -83,7 +89,11 @@ func (tx *Tx) PostLedger(t *LedgerTx) (replayed bool, err error) {
 	accounts := tx.bucket(bucketAccounts)
 	for i := range t.Legs {
 		ak := t.Legs[i].Account.bytes()
-		balance := readBalance(accounts.Get(ak)) + t.Legs[i].Amount
+		balance, err := money.Add(readBalance(accounts.Get(ak)), t.Legs[i].Amount)
+		if err != nil { // the caller's transaction rolls back: nothing of it is saved
+			a := t.Legs[i].Account
+			return false, fmt.Errorf("store: ledger: account %d/%d/%s: %w", a.ResellerID, a.ClientID, a.Kind, err)
+		}
 		if err := accounts.Put(ak, encodeBalance(balance)); err != nil {
 			return false, err
 		}

@@ -49,9 +49,10 @@ func FuzzDecodeCDRs(f *testing.F) {
 			}
 		}
 		c := &store.Client{Country: "US"}
+		maxDuration := MaxCDRDuration(&store.Reseller{})
 		for i := range records {
-			cdr, problems := validateCDR(&records[i], c, t0)
-			if len(problems) == 0 && (cdr.CallID == "" || cdr.DurationS < 0 || cdr.DurationS > MaxDuration || !isE164(cdr.To)) {
+			cdr, problems := validateCDR(&records[i], c, t0, maxDuration)
+			if len(problems) == 0 && (cdr.CallID == "" || cdr.DurationS < 0 || cdr.DurationS > maxDuration || !isE164(cdr.To)) {
 				t.Fatalf("accepted a bad record %+v", cdr)
 			}
 		}

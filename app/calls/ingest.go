@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"portico/app/money"
 	"portico/app/strictjson"
 	"portico/store"
 )
@@ -146,13 +147,17 @@ var earliestCDR = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 // to disk before Ingest returns. A record is rated with the deck current
 // when it arrives; an outbound call to a destination the deck does not
 // price is refused (field "to") so that it can be sent again once it is.
+// A record longer than MaxCDRDuration, costing more than MaxCDRCost, or
+// whose charge would take a balance or total past what an amount can
+// hold, is refused (field "duration_s") and nothing of it is saved.
 func (s *Service) Ingest(r *store.Reseller, cl *store.Client, records []CDRInput, decodeErrs []RecordError, actor string) (*IngestResult, error) {
 	res := &IngestResult{Errors: append([]RecordError(nil), decodeErrs...)}
 	valid := make([]*store.CDR, 0, len(records))
 	index := make([]int, 0, len(records))
 	now := s.now()
+	maxDuration := MaxCDRDuration(r)
 	for i := range records {
-		cdr, errs := validateCDR(&records[i], cl, now)
+		cdr, errs := validateCDR(&records[i], cl, now, maxDuration)
 		if len(errs) > 0 {
 			res.Errors = append(res.Errors, errs...)
 			continue
@@ -161,22 +166,28 @@ func (s *Service) Ingest(r *store.Reseller, cl *store.Client, records []CDRInput
 		index = append(index, records[i].Index)
 	}
 	err := s.withDeck(r.ID, func(d *Deck) error {
-		rated, rateErrs := s.rate(cl, valid, index, d)
+		rated, ratedIndex, rateErrs := s.rate(cl, valid, index, d, r.Currency)
 		if len(rated) == 0 {
 			res.Accepted, res.Duplicates, res.Charged = 0, 0, 0
 			res.Errors = append(res.Errors, rateErrs...)
 			return nil
 		}
+		var refused []RecordError
 		err := s.store.Commit(3*len(rated)+16, func(tx *store.Tx) error { // a put in the month and in the call-id index each, a reservation to settle now and then
+			refused = refused[:0]
 			if tx.RateDeckVersion(r.ID) != d.Version {
 				return errStaleDeck
 			}
 			out, err := tx.RecordCDRs(r.ID, cl.ID, rated, actor)
 			res.Accepted, res.Duplicates, res.Charged = out.Accepted, out.Duplicates, out.Charged
+			for _, i := range out.Refused {
+				refused = append(refused, RecordError{Index: ratedIndex[i], Field: "duration_s",
+					Message: "Charging this call would take the client's credit past the largest amount Portico can hold; nothing of it was saved."})
+			}
 			return err
 		})
 		if err == nil {
-			res.Errors = append(res.Errors, rateErrs...)
+			res.Errors = append(append(res.Errors, rateErrs...), refused...)
 		}
 		return err
 	})
@@ -188,15 +199,18 @@ func (s *Service) Ingest(r *store.Reseller, cl *store.Client, records []CDRInput
 }
 
 // rate prices each CDR with deck d: inbound calls and calls covered by a
-// package cost nothing.
-func (s *Service) rate(cl *store.Client, cdrs []*store.CDR, index []int, d *Deck) ([]*store.CDR, []RecordError) {
+// package cost nothing. It returns the rated CDRs with their records'
+// indexes, and the records refused (currency is the reseller's, for
+// messages).
+func (s *Service) rate(cl *store.Client, cdrs []*store.CDR, index []int, d *Deck, currency string) ([]*store.CDR, []int, []RecordError) {
 	out := make([]*store.CDR, 0, len(cdrs))
+	outIndex := make([]int, 0, len(cdrs))
 	var errs []RecordError
 	for i, c := range cdrs {
 		c.BillableS, c.Cost, c.RatePrefix, c.RatePerMinute, c.Package = 0, 0, "", 0, ""
 		if c.Direction == store.Inbound {
 			c.BillableS = c.DurationS
-			out = append(out, c)
+			out, outIndex = append(out, c), append(outIndex, index[i])
 			continue
 		}
 		rate, ok := d.Lookup(c.To)
@@ -208,22 +222,24 @@ func (s *Service) rate(cl *store.Client, cdrs []*store.CDR, index []int, d *Deck
 		if s.packages != nil {
 			if name, covered := s.packages.Covers(cl.ResellerID, cl.ID, Call{Direction: c.Direction, From: c.From, To: c.To, Rate: rate}); covered {
 				c.Package, c.BillableS = name, Billable(c.DurationS, rate.First, rate.Next)
-				out = append(out, c)
+				out, outIndex = append(out, c), append(outIndex, index[i])
 				continue
 			}
 		}
 		var err error
-		if c.BillableS, c.Cost, err = CallCost(rate, c.DurationS); err != nil {
-			errs = append(errs, RecordError{Index: index[i], Field: "duration_s", Message: "The cost of this call is too large to charge."})
+		if c.BillableS, c.Cost, err = CallCost(rate, c.DurationS); err != nil || c.Cost > MaxCDRCost {
+			errs = append(errs, RecordError{Index: index[i], Field: "duration_s",
+				Message: "This call would cost more than one call may (" + money.Format(MaxCDRCost, currency) + "); nothing of it was saved."})
 			continue
 		}
-		out = append(out, c)
+		out, outIndex = append(out, c), append(outIndex, index[i])
 	}
-	return out, errs
+	return out, outIndex, errs
 }
 
 // validateCDR checks one record and builds the CDR to rate.
-func validateCDR(in *CDRInput, cl *store.Client, now time.Time) (*store.CDR, []RecordError) {
+// maxDurationS is the reseller's MaxCDRDuration.
+func validateCDR(in *CDRInput, cl *store.Client, now time.Time, maxDurationS int) (*store.CDR, []RecordError) {
 	var errs []RecordError
 	add := func(field, msg string) { errs = append(errs, RecordError{Index: in.Index, Field: field, Message: msg}) }
 	c := &store.CDR{CallID: in.CallID, Direction: in.Direction, Disposition: in.Disposition}
@@ -254,8 +270,8 @@ func validateCDR(in *CDRInput, cl *store.Client, now time.Time) (*store.CDR, []R
 	switch {
 	case in.DurationS == nil:
 		add("duration_s", "Send the billable seconds, a whole number ≥ 0.")
-	case *in.DurationS < 0 || *in.DurationS > MaxDuration:
-		add("duration_s", fmt.Sprintf("Use a whole number of seconds from 0 to %d.", MaxDuration))
+	case *in.DurationS < 0 || *in.DurationS > int64(maxDurationS):
+		add("duration_s", fmt.Sprintf("Use a whole number of seconds from 0 to %d (the longest call authorised plus an hour).", maxDurationS))
 	default:
 		c.DurationS = int(*in.DurationS)
 	}

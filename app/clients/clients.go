@@ -126,6 +126,8 @@ type Recharge struct {
 // Recharge grants amount (a decimal in the reseller's currency) to the
 // client. The idempotency key makes a retried or double-submitted request
 // recharge once; the same key with another amount or note is a conflict.
+// An amount that would take the reseller's pool or the client's balances
+// past what an amount holds is refused (field amount).
 func (s *Service) Recharge(r *store.Reseller, cid uint64, amount, note, key string, by Actor) (*Recharge, error) {
 	v, err := money.Parse(amount)
 	note = strings.TrimSpace(note)
@@ -171,6 +173,9 @@ func (s *Service) Recharge(r *store.Reseller, cid uint64, amount, note, key stri
 	})
 	if errors.Is(err, store.ErrCreditLimit) {
 		return nil, Errors{{Field: "amount", Message: "This recharge would pass your credit limit of " + money.Format(r.CreditLimit, r.Currency) + "."}}
+	}
+	if errors.Is(err, money.ErrOverflow) { // nothing moved: the grant's transaction rolled back
+		return nil, Errors{{Field: "amount", Message: "This recharge would take a balance past the largest amount Portico can hold."}}
 	}
 	if err != nil {
 		return nil, err

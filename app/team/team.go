@@ -39,7 +39,7 @@ type Mailer interface {
 }
 
 // InviteMail writes the invitation mail for a new token; the app brands it
-// and builds the link from the request's host.
+// and builds the link from the reseller's canonical host.
 type InviteMail func(token string, u *store.User, cl *store.Client, by *store.User) *store.MailMessage
 
 // Service changes client teams.
