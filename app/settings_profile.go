@@ -20,6 +20,7 @@ import (
 
 	"portico/app/auth"
 	"portico/app/clients"
+	"portico/app/textfield"
 	"portico/store"
 )
 
@@ -91,8 +92,8 @@ func validateProfile(in profileInput, region string) (profileInput, map[string]s
 		p := in.field(f.name)
 		*p = strings.TrimSpace(*p)
 		switch {
-		case !utf8.ValidString(*p) || strings.ContainsFunc(*p, unicode.IsControl):
-			errs[f.name] = "Remove the line breaks and control characters."
+		case textfield.SingleLine(*p) != "":
+			errs[f.name] = textfield.SingleLineMessage
 		case utf8.RuneCountInString(*p) > f.limit:
 			errs[f.name] = "Use at most " + strconv.Itoa(f.limit) + " characters."
 		}

@@ -26,6 +26,9 @@ func (s *Store) Verify() ([]string, error) {
 		if err := tx.verifyResellers(add); err != nil {
 			return err
 		}
+		if err := tx.verifyDomainClaims(add); err != nil { // store/domain.go
+			return err
+		}
 		if err := tx.verifyUsers(add); err != nil {
 			return err
 		}
