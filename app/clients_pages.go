@@ -12,6 +12,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"portico/app/access"
 	"portico/app/auth"
 	"portico/app/clients"
 	"portico/app/csvx"
@@ -95,7 +96,7 @@ func (a *App) listClients(c *fiber.Ctx) error {
 	}
 	sortClientRows(rows, sortBy)
 	data := clientsListData{Query: c.Query("q"), Status: status, Sort: sortBy, Total: len(rows),
-		CanEdit: staffMay(user, "clients.edit"), CanCredit: staffMay(user, "credit")}
+		CanEdit: access.StaffMay(user, access.AreaClientsEdit), CanCredit: access.StaffMay(user, access.AreaCredit)}
 	data.Pages = max(1, (len(rows)+clientsPageSize-1)/clientsPageSize)
 	data.Page = min(max(page, 1), data.Pages)
 	data.Rows = rows[min(len(rows), (data.Page-1)*clientsPageSize):min(len(rows), data.Page*clientsPageSize)]
@@ -249,7 +250,7 @@ func (a *App) showClient(c *fiber.Ctx) error {
 		return err
 	}
 	data := clientPageData{Client: cl, CountryName: clients.CountryName(cl.Country), DeletionAt: clients.DeletionDate(cl),
-		CanEdit: staffMay(user, "clients.edit"), CanCredit: staffMay(user, "credit"), CanPremium: staffMay(user, "rates.edit")}
+		CanEdit: access.StaffMay(user, access.AreaClientsEdit), CanCredit: access.StaffMay(user, access.AreaCredit), CanPremium: access.StaffMay(user, access.AreaRatesEdit)}
 	if data.Usage, err = a.clientUsage(tenant, cl.ID); err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"portico/app/access"
 	"portico/app/auth"
 	"portico/store"
 )
@@ -265,37 +266,11 @@ func (a *App) requireClient(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// staffPermissions says which staff role may use which console area; the
-// same table is in docs/roles.md. Every staff role may see clients.
-var staffPermissions = map[string][]string{
-	"clients":      {store.RoleOwner, store.RoleAdmin, store.RoleBilling, store.RoleSupport},
-	"clients.edit": {store.RoleOwner, store.RoleAdmin, store.RoleSupport}, // create, edit, disable, enable
-	"credit":       {store.RoleOwner, store.RoleAdmin, store.RoleBilling}, // recharge
-	"staff":        {store.RoleOwner, store.RoleAdmin},
-	"branding":     {store.RoleOwner, store.RoleAdmin},
-	"domains":      {store.RoleOwner, store.RoleAdmin},
-	"activity":     {store.RoleOwner, store.RoleAdmin},
-	"security":     {store.RoleOwner, store.RoleAdmin}, // require two-factor sign-in for every user
-	"api-keys":     {store.RoleOwner, store.RoleAdmin}, // the reseller's own API keys
-	// the rate deck: billing sees the prices it invoices; importing a deck
-	// and allowing a client premium destinations change what calls cost
-	"rates":      {store.RoleOwner, store.RoleAdmin, store.RoleBilling},
-	"rates.edit": {store.RoleOwner, store.RoleAdmin},
-}
-
-func staffMay(u *store.User, area string) bool {
-	for _, role := range staffPermissions[area] {
-		if u.Role == role {
-			return true
-		}
-	}
-	return false
-}
-
 // requireStaffArea admits staff whose role may use the area.
-func (a *App) requireStaffArea(area string) fiber.Handler {
+// (access.StaffMay holds the table).
+func (a *App) requireStaffArea(area access.Area) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		if !staffMay(userOf(c), area) {
+		if !access.StaffMay(userOf(c), area) {
 			return fiber.ErrForbidden
 		}
 		return c.Next()

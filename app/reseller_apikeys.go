@@ -5,6 +5,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"portico/app/access"
 	"portico/app/auth"
 	"portico/app/clients"
 )
@@ -17,7 +18,7 @@ const resellerAPIKeysURL = "/reseller/api-keys"
 // the same rules as a client's keys (shown once, at most 10 active,
 // revocable, a one-time create form).
 func (a *App) resellerAPIKeysRoutes(reseller fiber.Router) {
-	area := a.requireStaffArea("api-keys")
+	area := a.requireStaffArea(access.AreaAPIKeys)
 	reseller.Get("/api-keys", area, a.listResellerAPIKeys)
 	reseller.Post("/api-keys", area, a.createResellerAPIKey)
 	reseller.Post("/api-keys/:id<int>/revoke", area, a.revokeResellerAPIKey)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"portico/app/access"
 	"portico/app/auth"
 	"portico/store"
 )
@@ -64,7 +65,7 @@ func (a *App) twoFactorSettingsRoutes(settings, reseller fiber.Router) {
 		r.group.Post(r.prefix+"/disable", r.guard, a.disableTwoFactor(r.s))
 	}
 	reseller.Get("/security", a.showResellerSecurity)
-	reseller.Post("/security/require-2fa", a.requireStaffArea("security"), a.saveRequire2FA)
+	reseller.Post("/security/require-2fa", a.requireStaffArea(access.AreaSecurity), a.saveRequire2FA)
 }
 
 // twoFactorPanel is the view of the user's two-factor sign-in.
@@ -281,7 +282,7 @@ type resellerSecurityData struct {
 }
 
 func (a *App) renderResellerSecurity(c *fiber.Ctx, status int, panel twoFactorPanel, form *Form) error {
-	data := resellerSecurityData{TwoFactor: panel, MayRequire: staffMay(userOf(c), "security"), Required: tenantOf(c).Require2FA, Form: form}
+	data := resellerSecurityData{TwoFactor: panel, MayRequire: access.StaffMay(userOf(c), access.AreaSecurity), Required: tenantOf(c).Require2FA, Form: form}
 	return a.render(c, status, "security/reseller", "Security", data)
 }
 
