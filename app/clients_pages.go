@@ -209,9 +209,9 @@ func clientURL(cl *store.Client) string { return "/reseller/clients/" + strconv.
 // clientParam loads the client named in the URL; another reseller's
 // client is not found.
 func (a *App) clientParam(c *fiber.Ctx) (*store.Client, error) {
-	id, err := strconv.ParseUint(c.Params("id"), 10, 64)
+	id, err := idParam(c)
 	if err != nil {
-		return nil, fiber.ErrNotFound
+		return nil, err
 	}
 	var cl *store.Client
 	err = a.store.View(func(tx *store.Tx) (err error) {

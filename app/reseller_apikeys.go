@@ -1,8 +1,6 @@
 package app
 
 import (
-	"strconv"
-
 	"github.com/gofiber/fiber/v2"
 
 	"portico/app/access"
@@ -66,9 +64,9 @@ func (a *App) createResellerAPIKey(c *fiber.Ctx) error {
 // revokeResellerAPIKey revokes one of the reseller's own keys; a client's
 // key or another reseller's is not found.
 func (a *App) revokeResellerAPIKey(c *fiber.Ctx) error {
-	id, err := strconv.ParseUint(c.Params("id"), 10, 64)
+	id, err := idParam(c)
 	if err != nil {
-		return fiber.ErrNotFound
+		return err
 	}
 	key, revoked, err := a.clients.RevokeResellerKey(tenantOf(c).ID, id, a.actor(c))
 	if err != nil {

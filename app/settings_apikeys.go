@@ -3,7 +3,6 @@ package app
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -163,9 +162,9 @@ func (a *App) formUsedMessage(rid, cid, keyID uint64) string {
 // with it is refused. Another client's or reseller's key is not found.
 func (a *App) revokeClientAPIKey(c *fiber.Ctx) error {
 	tenant, user := tenantOf(c), userOf(c)
-	id, err := strconv.ParseUint(c.Params("id"), 10, 64)
+	id, err := idParam(c)
 	if err != nil {
-		return fiber.ErrNotFound
+		return err
 	}
 	key, revoked, err := a.clients.RevokeKey(tenant.ID, user.ClientID, id, a.actor(c)) // scope: the session's client
 	if err != nil {

@@ -133,9 +133,9 @@ func (a *App) savePermissionProfile(c *fiber.Ctx) error {
 	} else if c.Params("id") == "" {
 		p, err = a.team.CreateProfile(tenant.ID, user.ClientID, in, a.teamActor(c))
 	} else {
-		pid, perr := strconv.ParseUint(c.Params("id"), 10, 64)
+		pid, perr := idParam(c)
 		if perr != nil {
-			return fiber.ErrNotFound
+			return perr
 		}
 		editing = &store.PermissionProfile{ID: pid}
 		p, err = a.team.UpdateProfile(tenant.ID, user.ClientID, pid, in, a.teamActor(c))
@@ -167,9 +167,9 @@ func (a *App) savePermissionProfile(c *fiber.Ctx) error {
 // has it, so the admin can move them first.
 func (a *App) removePermissionProfile(c *fiber.Ctx) error {
 	tenant, user := tenantOf(c), userOf(c)
-	pid, err := strconv.ParseUint(c.Params("id"), 10, 64)
+	pid, err := idParam(c)
 	if err != nil {
-		return fiber.ErrNotFound
+		return err
 	}
 	p, err := a.team.DeleteProfile(tenant.ID, user.ClientID, pid, a.teamActor(c))
 	var inUse *team.InUseError

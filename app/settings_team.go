@@ -204,15 +204,6 @@ func (a *App) addMember(c *fiber.Ctx) error {
 	return c.Redirect(teamTabURL, fiber.StatusSeeOther)
 }
 
-// memberID reads :id.
-func memberID(c *fiber.Ctx) (uint64, error) {
-	id, err := strconv.ParseUint(c.Params("id"), 10, 64)
-	if err != nil {
-		return 0, fiber.ErrNotFound
-	}
-	return id, nil
-}
-
 // teamRefusal turns the team's rule refusals into 403 pages that say why;
 // other errors pass through (store.ErrNotFound is 404).
 func teamRefusal(err error) error {
@@ -228,7 +219,7 @@ func teamRefusal(err error) error {
 
 // updateMember saves a member's name, role, profile and status.
 func (a *App) updateMember(c *fiber.Ctx) error {
-	uid, err := memberID(c)
+	uid, err := idParam(c)
 	if err != nil {
 		return err
 	}
@@ -259,7 +250,7 @@ func (a *App) updateMember(c *fiber.Ctx) error {
 
 // removeMember deletes a member for good.
 func (a *App) removeMember(c *fiber.Ctx) error {
-	uid, err := memberID(c)
+	uid, err := idParam(c)
 	if err != nil {
 		return err
 	}
@@ -274,7 +265,7 @@ func (a *App) removeMember(c *fiber.Ctx) error {
 // resendInvitation mails a new link; the old one stops working.
 func (a *App) resendInvitation(c *fiber.Ctx) error {
 	tenant := tenantOf(c)
-	uid, err := memberID(c)
+	uid, err := idParam(c)
 	if err != nil {
 		return err
 	}
@@ -301,7 +292,7 @@ func (a *App) resendInvitation(c *fiber.Ctx) error {
 
 // revokeInvitation withdraws a pending invitation.
 func (a *App) revokeInvitation(c *fiber.Ctx) error {
-	uid, err := memberID(c)
+	uid, err := idParam(c)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package app
 
 import (
 	"errors"
-	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -66,9 +65,9 @@ func (a *App) addStaff(c *fiber.Ctx) error {
 
 // updateStaff changes a staff member's role or status.
 func (a *App) updateStaff(c *fiber.Ctx) error {
-	uid, err := strconv.ParseUint(c.Params("id"), 10, 64)
+	uid, err := idParam(c)
 	if err != nil {
-		return fiber.ErrNotFound
+		return err
 	}
 	u, err := tenancy.UpdateStaff(a.store, tenantOf(c).ID, uid, userOf(c).ID, c.FormValue("role"), c.FormValue("status"), userOf(c).Email, c.IP())
 	switch {
