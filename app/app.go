@@ -6,6 +6,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -16,12 +17,15 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"portico/app/branding"
 	"portico/app/calls"
 	"portico/app/clients"
 	"portico/app/config"
+	"portico/app/domains"
 	"portico/app/mail"
 	"portico/app/metrics"
 	"portico/app/team"
+	"portico/app/tenancy"
 	"portico/store"
 )
 
@@ -37,6 +41,8 @@ type Deps struct {
 	Version string
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Services are built once by NewServices and shared with the jobs.
+	Services *Services
 }
 
 // App is the running web application.
@@ -47,6 +53,8 @@ type App struct {
 	clients     *clients.Service
 	calls       *calls.Service
 	team        *team.Service
+	domains     *domains.Service
+	branding    *branding.Service
 	metrics     *metrics.Metrics
 	log         *slog.Logger
 	now         func() time.Time
@@ -54,7 +62,7 @@ type App struct {
 	views       *views
 	static      fs.FS
 	fiber       *fiber.App
-	tenants     *tenantCache
+	tenants     *tenancy.Hosts
 	touches     *sessionTouches
 	limits      *authLimits
 	api         *apiState // API keys' rate limits and last-used times
@@ -66,10 +74,6 @@ type App struct {
 	stopOnce      sync.Once
 	stop          chan struct{}
 	done          chan struct{}
-
-	// domainHooks connect custom domains to DNS and automatic HTTPS; see
-	// SetDomainHooks in domains.go.
-	domainHooks domainHookSet
 }
 
 // BodyLimit is the largest request body accepted (413 beyond), except on
@@ -92,14 +96,18 @@ func New(d Deps) (*App, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
+	if d.Services == nil {
+		return nil, errors.New("app: no services (build them with NewServices)")
+	}
 	v, err := parseViews(d.Views, d.Static)
 	if err != nil {
 		return nil, err
 	}
 	a := &App{
-		cfg: d.Config, store: d.Store, mail: d.Mail, clients: clients.New(d.Store), team: team.New(d.Store, d.Mail), calls: calls.New(d.Store, nil), metrics: d.Metrics, log: d.Log, now: d.Now,
+		cfg: d.Config, store: d.Store, mail: d.Mail, metrics: d.Metrics, log: d.Log, now: d.Now,
+		clients: d.Services.Clients, calls: d.Services.Calls, team: d.Services.Team, domains: d.Services.Domains,
+		branding: d.Services.Branding, tenants: d.Services.Hosts,
 		version: d.Version, views: v, static: d.Static,
-		tenants: newTenantCache(d.Store, d.Config.Server.BaseDomain),
 		touches: newSessionTouches(),
 		limits:  newAuthLimits(d.Now),
 		api:     newAPIState(d.Config.API, d.Now),
@@ -158,7 +166,7 @@ func (a *App) Serve(ln net.Listener) error { return a.fiber.Listener(ln) }
 
 // InvalidateTenants drops cached host → reseller answers after a change to
 // resellers or domains.
-func (a *App) InvalidateTenants() { a.tenants.reset() }
+func (a *App) InvalidateTenants() { a.tenants.Reset() }
 
 // Shutdown stops accepting connections, waits for requests in flight (up
 // to ctx's deadline) and writes pending session touches.

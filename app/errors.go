@@ -119,7 +119,7 @@ func (a *App) handleError(c *fiber.Ctx, err error) error {
 	if tenantOf(c) == nil && status != fiber.StatusNotFound {
 		// Errors raised before the tenant middleware (413, 405) still get
 		// the brand of a known host; an unknown host stays neutral.
-		if r := a.tenants.lookup(hostOf(c)); r != nil {
+		if r := a.tenants.Reseller(hostOf(c)); r != nil {
 			c.Locals(keyTenant, r)
 		}
 	}

@@ -137,7 +137,7 @@ func hostOf(c *fiber.Ctx) string {
 // here: the tenant is never taken from the URL or the form. An unknown or
 // disabled host gets a neutral 404 that names no reseller.
 func (a *App) resolveTenant(c *fiber.Ctx) error {
-	r := a.tenants.lookup(hostOf(c))
+	r := a.tenants.Reseller(hostOf(c))
 	if r == nil {
 		return fiber.ErrNotFound
 	}

@@ -289,7 +289,7 @@ func seedCalls(path string, n int) (*callsSeed, error) {
 		return nil, err
 	}
 	actor := clients.Actor{Name: "bench"}
-	if _, err := calls.New(s, nil).ImportRates(r, []byte("prefix,description,rate_per_minute,increment\n1,USA,0.0100,60/60\n44,UK,0.02,1/1\n"), actor); err != nil {
+	if _, err := calls.New(s).ImportRates(r, []byte("prefix,description,rate_per_minute,increment\n1,USA,0.0100,60/60\n44,UK,0.02,1/1\n"), actor); err != nil {
 		return nil, err
 	}
 	seed := &callsSeed{}

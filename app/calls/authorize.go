@@ -39,7 +39,9 @@ type Authorization struct {
 	MaxDurationS  int
 	RatePerMinute int64
 	Reserved      int64
-	// Package names the included package that covers the call.
+	// Package names the included package that covered the call (a
+	// replayed authorisation of a call whose CDR says so). Packages come
+	// with billing; until then no call is covered.
 	Package string
 }
 
@@ -163,12 +165,6 @@ func (s *Service) authorizeOutbound(tx *store.Tx, r *store.Reseller, cid uint64,
 		return nil
 	}
 	maxCall := r.MaxCallLength()
-	if s.packages != nil {
-		if name, covered := s.packages.Covers(r.ID, cid, Call{Direction: store.Outbound, From: req.From, To: req.To, Rate: rate}); covered {
-			out.Allow, out.MaxDurationS, out.Package = true, maxCall, name // covered: costs nothing, reserves nothing
-			return nil
-		}
-	}
 	available := tx.Balance(store.WalletOf(r.ID, cid))
 	duration, amount, ok := MaxAffordable(rate, available, maxCall)
 	if !ok { // no positive balance, or not enough for the first increment

@@ -166,7 +166,7 @@ func (s *Service) Ingest(r *store.Reseller, cl *store.Client, records []CDRInput
 		index = append(index, records[i].Index)
 	}
 	err := s.withDeck(r.ID, func(d *Deck) error {
-		rated, ratedIndex, rateErrs := s.rate(cl, valid, index, d, r.Currency)
+		rated, ratedIndex, rateErrs := s.rate(valid, index, d, r.Currency)
 		if len(rated) == 0 {
 			res.Accepted, res.Duplicates, res.Charged = 0, 0, 0
 			res.Errors = append(res.Errors, rateErrs...)
@@ -198,11 +198,10 @@ func (s *Service) Ingest(r *store.Reseller, cl *store.Client, records []CDRInput
 	return res, nil
 }
 
-// rate prices each CDR with deck d: inbound calls and calls covered by a
-// package cost nothing. It returns the rated CDRs with their records'
-// indexes, and the records refused (currency is the reseller's, for
-// messages).
-func (s *Service) rate(cl *store.Client, cdrs []*store.CDR, index []int, d *Deck, currency string) ([]*store.CDR, []int, []RecordError) {
+// rate prices each CDR with deck d: inbound calls cost nothing. It
+// returns the rated CDRs with their records' indexes, and the records
+// refused (currency is the reseller's, for messages).
+func (s *Service) rate(cdrs []*store.CDR, index []int, d *Deck, currency string) ([]*store.CDR, []int, []RecordError) {
 	out := make([]*store.CDR, 0, len(cdrs))
 	outIndex := make([]int, 0, len(cdrs))
 	var errs []RecordError
@@ -219,13 +218,6 @@ func (s *Service) rate(cl *store.Client, cdrs []*store.CDR, index []int, d *Deck
 			continue
 		}
 		c.RatePrefix, c.RatePerMinute = rate.Prefix, rate.RatePerMinute
-		if s.packages != nil {
-			if name, covered := s.packages.Covers(cl.ResellerID, cl.ID, Call{Direction: c.Direction, From: c.From, To: c.To, Rate: rate}); covered {
-				c.Package, c.BillableS = name, Billable(c.DurationS, rate.First, rate.Next)
-				out, outIndex = append(out, c), append(outIndex, index[i])
-				continue
-			}
-		}
 		var err error
 		if c.BillableS, c.Cost, err = CallCost(rate, c.DurationS); err != nil || c.Cost > MaxCDRCost {
 			errs = append(errs, RecordError{Index: index[i], Field: "duration_s",

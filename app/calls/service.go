@@ -20,17 +20,17 @@ const ReleaseGrace = 15 * time.Minute
 // compiled rate deck in memory, checked against the stored version in
 // every write that rates.
 type Service struct {
-	store    *store.Store
-	packages Packages
-	now      func() time.Time
+	store *store.Store
+	now   func() time.Time
 
 	mu    sync.Mutex
 	decks map[uint64]*Deck // reseller → newest compiled deck
 }
 
-// New returns the service; packages may be nil (no call is covered).
-func New(s *store.Store, packages Packages) *Service {
-	return &Service{store: s, packages: packages, now: s.Now, decks: map[uint64]*Deck{}}
+// New returns the service. Build it once (app.NewServices): it caches
+// every reseller's compiled deck.
+func New(s *store.Store) *Service {
+	return &Service{store: s, now: s.Now, decks: map[uint64]*Deck{}}
 }
 
 // errStaleDeck aborts a write that rated with an outdated deck; the

@@ -69,6 +69,18 @@ type Config struct {
 	// OnVerified, when set, is told after a commit that made a domain
 	// verified (e.g. to drop cached Host → reseller answers).
 	OnVerified func(host string)
+	// Certificates are automatic HTTPS's certificates; nil when it is
+	// off.
+	Certificates Certificates
+}
+
+// Certificates are the certificates automatic HTTPS obtained for hosts
+// (certs.Manager).
+type Certificates interface {
+	// Info tells host's certificate, if one was issued.
+	Info(host string) (issued bool, issuer string, notAfter time.Time)
+	// Remove forgets host's certificate, in memory and in storage.
+	Remove(host string) error
 }
 
 // Service adds, verifies and removes custom domains; every change
@@ -79,6 +91,7 @@ type Service struct {
 	baseDomain string
 	log        *slog.Logger
 	onVerified func(host string)
+	certs      Certificates
 }
 
 // New returns the service.
@@ -93,8 +106,11 @@ func New(c Config) *Service {
 		c.OnVerified = func(string) {}
 	}
 	return &Service{store: c.Store, verifier: NewVerifier(c.Resolver, c.BaseDomain, c.CheckTimeout),
-		baseDomain: c.BaseDomain, log: c.Log, onVerified: c.OnVerified}
+		baseDomain: c.BaseDomain, log: c.Log, onVerified: c.OnVerified, certs: c.Certificates}
 }
+
+// Certificates are automatic HTTPS's certificates, nil when it is off.
+func (s *Service) Certificates() Certificates { return s.certs }
 
 // ValidateHost turns what a reseller typed (a name, or a pasted address
 // such as https://Portal.Example.com/) into a normalised host: lower
@@ -228,8 +244,10 @@ func lookupHost(host string) (string, error) {
 	return strings.Clone(h), nil // the caller's string may alias a request buffer
 }
 
-// Remove deletes one of the reseller's own domains. A config domain is
-// ErrDeclared; another reseller's is store.ErrNotFound.
+// Remove deletes one of the reseller's own domains and, after the commit,
+// its certificate: the TLS decision is not asked again for a cached
+// certificate. A config domain is ErrDeclared; another reseller's is
+// store.ErrNotFound.
 func (s *Service) Remove(r *store.Reseller, host string, by Actor) (*store.Domain, error) {
 	host, err := lookupHost(host)
 	if err != nil {
@@ -250,6 +268,11 @@ func (s *Service) Remove(r *store.Reseller, host string, by Actor) (*store.Domai
 	})
 	if err != nil {
 		return nil, err
+	}
+	if s.certs != nil {
+		if err := s.certs.Remove(host); err != nil { // the domain is gone; a stale certificate is only logged
+			s.log.Error("domains: forget the removed domain's certificate", "host", host, "err", err)
+		}
 	}
 	return d, nil
 }

@@ -1,7 +1,8 @@
 // Package tenancy owns the operator's side of tenants: reconciling the
 // resellers declared in config.toml with the store, creating their first
-// owners, and the staff users and reseller API keys that the CLI creates.
-// It never imports Fiber.
+// owners, the staff users and reseller API keys that the CLI creates, and
+// the one rule of which reseller a host serves (hosts.go), used by the
+// tenant middleware and the TLS decision. It never imports Fiber.
 package tenancy
 
 import (
