@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"portico/app/clients"
-	"portico/app/money"
 	"portico/store"
 )
 
@@ -169,26 +168,6 @@ func (s *Service) SetAllowPremium(r *store.Reseller, cid uint64, allow bool, by 
 		what = "allowed"
 	}
 	return s.setCallSettings(r, cid, store.ClientCallSettings{AllowPremium: &allow}, "client.premium", "premium destinations "+what, by)
-}
-
-// SetAutoTopUp saves the client's auto top-up setting: when enabled,
-// amount and threshold must be positive.
-func (s *Service) SetAutoTopUp(r *store.Reseller, cid uint64, top store.AutoTopUp, by clients.Actor) (*store.Client, error) {
-	var errs clients.Errors
-	if top.Threshold < 0 || (top.Enabled && top.Threshold == 0) {
-		errs = append(errs, clients.FieldError{Field: "threshold", Message: "Enter an amount above zero."})
-	}
-	if top.Amount < 0 || (top.Enabled && top.Amount == 0) {
-		errs = append(errs, clients.FieldError{Field: "amount", Message: "Enter an amount above zero."})
-	}
-	if len(errs) > 0 {
-		return nil, errs
-	}
-	target := "off"
-	if top.Enabled {
-		target = fmt.Sprintf("%s when below %s", money.Format(top.Amount, r.Currency), money.Format(top.Threshold, r.Currency))
-	}
-	return s.setCallSettings(r, cid, store.ClientCallSettings{AutoTopUp: &top}, "client.auto_top_up", target, by)
 }
 
 func (s *Service) setCallSettings(r *store.Reseller, cid uint64, cs store.ClientCallSettings, action, target string, by clients.Actor) (*store.Client, error) {
