@@ -317,3 +317,50 @@ func TestRecordWritersAllocateOnlyTheirBuffer(t *testing.T) {
 		t.Errorf("appendReservation: %v allocations", n)
 	}
 }
+
+// BenchmarkRecordJSON writes and reads an authorisation's two records
+// (its ledger movement and its reservation) by hand and with
+// encoding/json, in the same run:
+//
+//	go test ./store -run '^$' -bench RecordJSON -benchmem
+func BenchmarkRecordJSON(b *testing.B) {
+	tx := &LedgerTx{ID: 123456, ResellerID: 1, Kind: KindReservation, Reference: "call:b-123456", Actor: "bench",
+		Legs: []Leg{{Account: WalletOf(1, 2), Amount: -6_0000, BalanceAfter: 999_999_994_0000},
+			{Account: ReservedOf(1, 2), Amount: 6_0000, BalanceAfter: 5_123_0000}}, At: fixedNow}
+	r := &Reservation{ResellerID: 1, ClientID: 2, CallID: "b-123456", To: "+12125550100", Prefix: "1", RatePerMinute: 100,
+		MaxDurationS: 3600, Amount: 6_0000, LedgerID: 123456, At: fixedNow, ExpiresAt: fixedNow.Add(4 * time.Hour)}
+	ledgerRaw, _ := json.Marshal(tx)
+	reservationRaw, _ := json.Marshal(r)
+	b.Run("write/std", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			json.Marshal(tx)
+			json.Marshal(r)
+		}
+	})
+	b.Run("write/hand", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			appendLedgerTx(make([]byte, 0, 512), tx)
+			appendReservation(make([]byte, 0, 256), r)
+		}
+	})
+	b.Run("read/std", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var t LedgerTx
+			var res Reservation
+			json.Unmarshal(ledgerRaw, &t)
+			json.Unmarshal(reservationRaw, &res)
+		}
+	})
+	b.Run("read/hand", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var t LedgerTx
+			var res Reservation
+			decodeLedgerTx(ledgerRaw, &t)
+			decodeReservation(reservationRaw, &res)
+		}
+	})
+}
