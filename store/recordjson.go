@@ -9,8 +9,9 @@ import (
 )
 
 // The ledger transaction and the reservation are written on every
-// authorised call and read on every settled one; encoding/json's
-// reflection was about a fifth of the authorise path's CPU. They are
+// authorised call and read on every settled one; encoding/json took about
+// 3.5 µs to write the two and 15 µs to read them (BenchmarkRecordJSON),
+// by hand it is about a fifth of that. They are
 // written here by hand, byte for byte as json.Marshal writes them (so the
 // stored format is unchanged: old records read, new records read by old
 // code), and read by hand in that same form, falling back to
