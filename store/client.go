@@ -479,7 +479,7 @@ func (tx *Tx) ClientLedger(rid, cid uint64) ([]*LedgerTx, error) {
 	}
 	for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Prev() {
 		var t LedgerTx
-		if err := get(tx.bucket(bucketLedger), tenantKey(rid, readU64(k[16:])), &t); err != nil {
+		if err := getLedgerTx(tx.bucket(bucketLedger), tenantKey(rid, readU64(k[16:])), &t); err != nil {
 			return nil, err
 		}
 		out = append(out, &t)
@@ -493,7 +493,7 @@ func (tx *Tx) ledgerByKey(rid uint64, key string) (*LedgerTx, error) {
 		return nil, ErrNotFound
 	}
 	var t LedgerTx
-	if err := get(tx.bucket(bucketLedger), ref, &t); err != nil {
+	if err := getLedgerTx(tx.bucket(bucketLedger), ref, &t); err != nil {
 		return nil, err
 	}
 	return &t, nil
