@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -35,7 +36,9 @@ import (
 // settingsTabs and the menus from the pages themselves.
 //
 // PORTICO_SCREENSHOTS=1 also writes the README's screenshots
-// (docs/screenshot-*.png) from the 1280 px pages.
+// (docs/screenshot-*.png) from the 1280 px pages, and
+// PORTICO_LAYOUT_SHOTS=<dir> a screenshot of every page at every width
+// into dir, to look at.
 
 // layoutWidths are the window widths every page must fit.
 var layoutWidths = []int64{390, 1280, 1440}
@@ -45,8 +48,10 @@ const layoutHeight = 900
 
 // layoutVisit is one page opened by one visitor.
 type layoutVisit struct {
-	who  string // a key of showcase.logins, or "anon"
+	who  string // a key of layoutVisitors, or "anon"
 	path string
+	// status is the page's status when not 200 (an unknown link's page).
+	status int64
 }
 
 // layoutRoute says how the test opens a GET route: the visits, or why
@@ -63,6 +68,14 @@ func visitsAs(path string, who ...string) func(*showcase) []layoutVisit {
 			out[i] = layoutVisit{who: w, path: path}
 		}
 		return out
+	}
+}
+
+// unknownLink visits a page of a link with a token as someone whose
+// token is unknown: the page that says so (404).
+func unknownLink(path string) func(*showcase) []layoutVisit {
+	return func(*showcase) []layoutVisit {
+		return []layoutVisit{{who: "anon", path: path, status: http.StatusNotFound}}
 	}
 }
 
@@ -86,9 +99,9 @@ var layoutRoutes = map[string]layoutRoute{
 
 	"GET /login":           {visits: visitsAs("/login", "anon")},
 	"GET /password/forgot": {visits: visitsAs("/password/forgot", "anon")},
-	"GET /password/reset":  {visits: visitsAs("/password/reset?token=unknown", "anon")},
-	"GET /invite":          {visits: visitsAs("/invite?token=unknown", "anon")},
-	"GET /email/confirm":   {visits: visitsAs("/email/confirm?token=unknown", "anon")},
+	"GET /password/reset":  {visits: unknownLink("/password/reset?token=unknown")},
+	"GET /invite":          {visits: unknownLink("/invite?token=unknown")},
+	"GET /email/confirm":   {visits: unknownLink("/email/confirm?token=unknown")},
 	"GET /password/change": {visits: visitsAs("/password/change", "client:must-change")},
 
 	"GET /reseller":             {visits: visitsAs("/reseller", "staff:owner")},
@@ -102,22 +115,22 @@ var layoutRoutes = map[string]layoutRoute{
 	"GET /reseller/clients":     {visits: visitsAs("/reseller/clients", "staff:owner")},
 	"GET /reseller/clients/new": {visits: visitsAs("/reseller/clients/new", "staff:owner")},
 	"GET /reseller/clients/:id<int>": {visits: func(s *showcase) []layoutVisit {
-		return []layoutVisit{{"staff:owner", s.clientURL("cleo")}, {"staff:owner", s.clientURL("disabled")}}
+		return []layoutVisit{{who: "staff:owner", path: s.clientURL("cleo")}, {who: "staff:owner", path: s.clientURL("disabled")}}
 	}},
 	"GET /reseller/clients/:id<int>/edit": {visits: func(s *showcase) []layoutVisit {
-		return []layoutVisit{{"staff:owner", s.clientURL("cleo") + "/edit"}}
+		return []layoutVisit{{who: "staff:owner", path: s.clientURL("cleo") + "/edit"}}
 	}},
 	"GET /reseller/clients/:id<int>/recharge": {visits: func(s *showcase) []layoutVisit {
-		return []layoutVisit{{"staff:owner", s.clientURL("cleo") + "/recharge"}}
+		return []layoutVisit{{who: "staff:owner", path: s.clientURL("cleo") + "/recharge"}}
 	}},
 
 	"GET /dashboard": {visits: visitsAs("/dashboard", "client:owner", "client:user")},
 	"GET /calls":     {visits: visitsAs("/calls", "client:owner", "client:user")},
 	// /settings and its tabs: settingsTabs (layoutSettingsVisits)
 	"GET /settings": {visits: func(s *showcase) []layoutVisit {
-		return []layoutVisit{{"client:owner", "/settings?tab=team&edit=" + strconv.FormatUint(s.invitedID, 10)},
-			{"client:owner", "/settings?tab=team&edit=" + strconv.FormatUint(s.memberID, 10)},
-			{"client:owner", "/settings?tab=permissions&edit=" + strconv.FormatUint(s.profileID, 10)}}
+		return []layoutVisit{{who: "client:owner", path: "/settings?tab=team&edit=" + strconv.FormatUint(s.invitedID, 10)},
+			{who: "client:owner", path: "/settings?tab=team&edit=" + strconv.FormatUint(s.memberID, 10)},
+			{who: "client:owner", path: "/settings?tab=permissions&edit=" + strconv.FormatUint(s.profileID, 10)}}
 	}},
 }
 
@@ -217,7 +230,7 @@ func newShowcase(t *testing.T, ts *testServer) *showcase {
 	}
 	ts.ingest("acme", cleo, records...)
 	if auth, err := ts.app.calls.Authorize(acme, clientOf("cleo"), calls.AuthorizeRequest{CallID: "live-1", Direction: store.Outbound,
-		From: "+14155550100", To: "+493012345678"}, "test"); err != nil || !auth.Allow {
+		From: "+14155550100", To: "+14155550111"}, "test"); err != nil || !auth.Allow {
 		t.Fatalf("authorise a call in progress: %+v %v", auth, err)
 	}
 	for _, b := range []struct{ number, note string }{
@@ -366,7 +379,8 @@ func TestBrowserLayout(t *testing.T) {
 
 	// The visits: every GET page route, and every settings tab each
 	// client visitor may open.
-	plan := map[string][]string{} // who → paths, in order
+	plan := map[string][]string{}  // who → paths, in order
+	statuses := map[string]int64{} // path → status when not 200
 	var unlisted []string
 	for _, r := range ts.app.Fiber().GetRoutes(true) {
 		if r.Method != http.MethodGet || strings.HasPrefix(r.Path, "/api/") {
@@ -384,6 +398,9 @@ func TestBrowserLayout(t *testing.T) {
 			for _, v := range route.visits(s) {
 				if !slices.Contains(plan[v.who], v.path) {
 					plan[v.who] = append(plan[v.who], v.path)
+				}
+				if v.status != 0 {
+					statuses[v.path] = v.status
 				}
 			}
 		}
@@ -427,8 +444,8 @@ func TestBrowserLayout(t *testing.T) {
 		}
 		for _, path := range plan[who] {
 			resp := chromeRun(t, ctx, "open "+path, chromedp.NavigateResponse(ts.url(acmeHost, path)))
-			if resp.Status != http.StatusOK {
-				t.Errorf("%s as %s: status %d", path, who, resp.Status)
+			if want := cmp.Or(statuses[path], http.StatusOK); resp.Status != want {
+				t.Errorf("%s as %s: status %d, want %d", path, who, resp.Status, want)
 			}
 			for _, width := range layoutWidths {
 				chromeDo(t, ctx, "resize", chromedp.EmulateViewport(width, layoutHeight))
@@ -436,6 +453,13 @@ func TestBrowserLayout(t *testing.T) {
 				problems = append(problems, chromeRun(t, ctx, "check the menus", chromedp.Evaluate[[]string](layoutMenus))...)
 				if len(problems) > 0 {
 					t.Errorf("%s as %s at %d px:\n  %s", path, who, width, strings.Join(problems, "\n  "))
+				}
+				if dir := os.Getenv("PORTICO_LAYOUT_SHOTS"); dir != "" { // every page, to look at
+					png := chromeRun(t, ctx, "screenshot "+path, chromedp.FullScreenshot(100))
+					name := strings.NewReplacer("/", "_", "?", "_", "&", "_", "=", "-", ":", "-").Replace(fmt.Sprintf("%s%s-%d.png", who, path, width))
+					if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
+						t.Fatal(err)
+					}
 				}
 				if name, ok := screenshots[who+" "+path]; ok && shots && width == 1280 {
 					png := chromeRun(t, ctx, "screenshot "+path, chromedp.FullScreenshot(100))

@@ -84,8 +84,14 @@ func (a *App) ratesData(c *fiber.Ctx) (*ratesData, error) {
 	if err != nil {
 		return nil, err
 	}
+	// prices per minute exactly, with one number of decimals down the column
+	prices := make([]int64, len(rates))
+	for i, r := range rates {
+		prices[i] = r.RatePerMinute
+	}
+	price := money.Display{Exact: true, Places: money.ExactPlaces(tenant.Currency, prices...)}
 	for _, r := range rates {
-		data.Rates = append(data.Rates, rateView{Rate: r, PerMinute: money.Decimal(r.RatePerMinute, tenant.Currency),
+		data.Rates = append(data.Rates, rateView{Rate: r, PerMinute: price.Text(r.RatePerMinute, tenant.Currency),
 			Increment: strconv.Itoa(r.First) + "/" + strconv.Itoa(r.Next)})
 	}
 	q := url.Values{}

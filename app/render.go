@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"io/fs"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -17,6 +18,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"portico/app/access"
+	"portico/app/dates"
+	"portico/app/money"
 	"portico/store"
 )
 
@@ -91,16 +94,54 @@ func parseViews(viewFS, staticFS fs.FS) (*views, error) {
 // benchmark's ceiling, which must render the same templates.
 func TemplateFuncs(assetVersion string) template.FuncMap {
 	return template.FuncMap{
-		"asset":    func(name string) string { return "/static/" + name + "?v=" + assetVersion },
-		"rfc3339":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"datetime": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
-		"date":     func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
-		"list":     func(items ...string) []string { return items },
+		"asset":   func(name string) string { return "/static/" + name + "?v=" + assetVersion },
+		"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		// dates and amounts read the same on every page (app/dates,
+		// app/money): "4 Mar 2027", "4 Mar 2027, 14:05 UTC", "1,234.50"
+		"datetime":   dates.DayTime,
+		"date":       dates.Day,
+		"month":      dates.Month,
+		"clock":      dates.Clock,
+		"money":      func(v int64, code string) string { return money.Display{}.Text(v, code) },
+		"moneyExact": func(v int64, code string) string { return money.Display{Exact: true}.Text(v, code) },
+		"plural":     plural,
+		"list":       func(items ...string) []string { return items },
+		"dict":       dict,
 		// avatarURL and initials show a user's picture, or their initials
 		// when they have none (settings_profile.go).
 		"avatarURL": avatarURL,
 		"initials":  initials,
 	}
+}
+
+// plural counts things in words: plural 1 "client" is "1 client", plural
+// 3 "client" is "3 clients", plural 3 "person" "people" is "3 people".
+func plural(n int, one string, many ...string) string {
+	word := one
+	if n != 1 {
+		word = one + "s"
+		if len(many) > 0 {
+			word = many[0]
+		}
+	}
+	return strconv.Itoa(n) + " " + word
+}
+
+// dict builds the argument of a partial from name, value pairs:
+// {{template "confirm" (dict "ID" "revoke-7" "Title" "Revoke the key?")}}.
+func dict(pairs ...any) (map[string]any, error) {
+	if len(pairs)%2 != 0 {
+		return nil, fmt.Errorf("dict: %d arguments, want name, value pairs", len(pairs))
+	}
+	m := make(map[string]any, len(pairs)/2)
+	for i := 0; i < len(pairs); i += 2 {
+		k, ok := pairs[i].(string)
+		if !ok {
+			return nil, fmt.Errorf("dict: name %v is not a string", pairs[i])
+		}
+		m[k] = pairs[i+1]
+	}
+	return m, nil
 }
 
 // Brand is the reseller's identity as every page shows it.
@@ -248,6 +289,21 @@ type Form struct {
 	Values map[string]string
 	Errors map[string]string
 	Error  string // about the whole form
+	// focused: a field at fault has taken the autofocus (Focus).
+	focused bool
+}
+
+// Focus reports whether the field name takes the page's autofocus: the
+// first field with an error in the order the page asks, which is the
+// order it shows them. The browser then focuses that field and scrolls
+// to it, with no script. Pages that write an input by hand call it where
+// they would write autofocus; the field partial calls it through Field.
+func (f *Form) Focus(name string) bool {
+	if f.focused || f.Errors[name] == "" {
+		return false
+	}
+	f.focused = true
+	return true
 }
 
 func newForm() *Form { return &Form{Values: map[string]string{}, Errors: map[string]string{}} }
@@ -263,6 +319,9 @@ func (f *Form) Field(name, label, typ, autocomplete string, autofocus bool) Fiel
 	v := f.Values[name]
 	if typ == "password" {
 		v = ""
+	}
+	if len(f.Errors) > 0 {
+		autofocus = f.Focus(name) // with errors, the first faulty field has the focus
 	}
 	return Field{Name: name, Label: label, Type: typ, Autocomplete: autocomplete, Value: v,
 		Error: f.Errors[name], Required: true, Autofocus: autofocus}

@@ -261,13 +261,6 @@ func (a *App) revokeOtherSessions(c *fiber.Ctx) error {
 	return c.Redirect(securityTabURL, fiber.StatusSeeOther)
 }
 
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return strconv.Itoa(n) + " " + noun + "s"
-}
-
 // deviceOf shortens a user agent to "Browser on System" when it can tell,
 // else to its first 60 characters.
 func deviceOf(ua string) string {

@@ -52,11 +52,12 @@ type teamTabData struct {
 type profileSelect struct {
 	Profiles        []*store.PermissionProfile
 	Selected, Error string
+	Focus           bool
 }
 
 // ProfileSelect builds the profile select of form.
 func (d *teamTabData) ProfileSelect(form *Form) profileSelect {
-	return profileSelect{Profiles: d.Profiles, Selected: form.Values["profile"], Error: form.Errors["profile"]}
+	return profileSelect{Profiles: d.Profiles, Selected: form.Values["profile"], Error: form.Errors["profile"], Focus: form.Focus("profile")}
 }
 
 // loadTeamTab lists the client's members (settings.go's registry).
