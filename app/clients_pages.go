@@ -330,9 +330,17 @@ func (a *App) exportMovements(c *fiber.Ctx) error {
 	var b strings.Builder
 	w := csvWriter(&b)
 	_ = w.Write([]string{"date", "kind", "amount", "currency", "balance_after", "who", "note"})
-	for _, m := range movements(tenant, cl, ledger) {
-		_ = w.Write([]string{m.At.UTC().Format(time.RFC3339), m.Kind, csvExact.Text(m.amount, tenant.Currency), tenant.Currency,
-			csvExact.Text(m.balanceAfter, tenant.Currency), m.Who, csvSafe(m.Note)})
+	// exact, with one number of decimals down each column
+	list := movements(tenant, cl, ledger)
+	var amounts, balances []int64
+	for _, m := range list {
+		amounts, balances = append(amounts, m.amount), append(balances, m.balanceAfter)
+	}
+	amount := money.Display{Exact: true, Plain: true, Places: money.ExactPlaces(tenant.Currency, amounts...)}
+	balance := money.Display{Exact: true, Plain: true, Places: money.ExactPlaces(tenant.Currency, balances...)}
+	for _, m := range list {
+		_ = w.Write([]string{m.At.UTC().Format(time.RFC3339), m.Kind, amount.Text(m.amount, tenant.Currency), tenant.Currency,
+			balance.Text(m.balanceAfter, tenant.Currency), m.Who, csvSafe(m.Note)})
 	}
 	w.Flush()
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
