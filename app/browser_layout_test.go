@@ -125,7 +125,10 @@ var layoutRoutes = map[string]layoutRoute{
 	}},
 
 	"GET /dashboard": {visits: visitsAs("/dashboard", "client:owner", "client:user")},
-	"GET /calls":     {visits: visitsAs("/calls", "client:owner", "client:user")},
+	"GET /calls": {visits: func(s *showcase) []layoutVisit {
+		return append(visitsAs("/calls", "client:owner", "client:user")(s),
+			layoutVisit{who: "client:owner", path: "/calls?from=2+Nov&to=yesterday&number=555", status: http.StatusBadRequest}) // filters with errors
+	}},
 	// /settings and its tabs: settingsTabs (layoutSettingsVisits)
 	"GET /settings": {visits: func(s *showcase) []layoutVisit {
 		return []layoutVisit{{who: "client:owner", path: "/settings?tab=team&edit=" + strconv.FormatUint(s.invitedID, 10)},
@@ -340,6 +343,32 @@ const layoutCheck = `((scope) => {
         }
         if (topLayer(p)) break; // drawn above the page: no ancestor clips it
       }
+    }
+  }
+  if (!scope) {
+    // a filter bar's controls on one line stand level, their labels too
+    for (const bar of document.querySelectorAll(".filters")) {
+      const rows = new Map();
+      for (const el of bar.querySelectorAll("input:not([type=hidden]), select, button, .button, label:not(.visually-hidden)")) {
+        if (!shown(el)) continue;
+        const r = el.getBoundingClientRect(), kind = el.matches("label") ? "label" : "control";
+        const line = Math.round((el.closest(".filters .field, .filters .actions") || el).getBoundingClientRect().top / 4);
+        const key = kind + "@" + line;
+        const edge = kind === "label" ? r.top : r.bottom;
+        if (!rows.has(key)) rows.set(key, []);
+        rows.get(key).push([edge, name(el)]);
+      }
+      for (const [key, items] of rows) {
+        const edges = items.map((i) => i[0]);
+        if (Math.max(...edges) - Math.min(...edges) > 1.5) {
+          out.push("filters out of line (" + key.split("@")[0] + "s): " + items.map((i) => i[1] + " at " + Math.round(i[0])).join(", "));
+        }
+      }
+    }
+    // chart text is readable: at least 11 px high as drawn
+    for (const text of document.querySelectorAll("svg text")) {
+      const r = text.getBoundingClientRect();
+      if (text.checkVisibility() && r.height < 11) out.push("chart text “" + text.textContent + "” is " + r.height.toFixed(1) + " px high");
     }
   }
   return out;

@@ -10,6 +10,9 @@ import (
 	"testing"
 
 	"portico/app/auth"
+	"portico/app/calls"
+	"portico/app/clients"
+	"portico/app/money"
 	"portico/store"
 )
 
@@ -284,5 +287,68 @@ func TestActivityFilters(t *testing.T) {
 	}
 	if r := b.get(acmeHost, "/reseller/activity?from=yesterday"); r.status != http.StatusBadRequest {
 		t.Errorf("bad date: %d", r.status)
+	}
+}
+
+// TestMeterOf: the meter's figures add up with the credit held by calls
+// in progress, and its level is said in words as well as by colour.
+func TestMeterOf(t *testing.T) {
+	t.Parallel()
+	r := &store.Reseller{Currency: "USD"}
+	const unit = 10000 // money.Unit
+	cases := []struct {
+		name         string
+		credit       store.Credit
+		level, state string
+		held         string
+	}{
+		{"no credit yet", store.Credit{}, "none", "No credit yet", ""},
+		{"plenty", store.Credit{Available: 8 * unit, Used: 2 * unit, Assigned: 10 * unit}, "ok", "80\u00a0% left", ""},
+		{"low", store.Credit{Available: 2 * unit, Used: 8 * unit, Assigned: 10 * unit}, "low", "Low: 20\u00a0% left", ""},
+		{"critical", store.Credit{Available: 8000, Used: 9*unit + 2000, Assigned: 10 * unit}, "critical", "Low: 8\u00a0% left", ""},
+		{"a crumb", store.Credit{Available: 50, Used: 10*unit - 50, Assigned: 10 * unit}, "critical", "Low: under 1\u00a0% left", ""},
+		{"out", store.Credit{Available: 0, Used: 10 * unit, Assigned: 10 * unit}, "critical", "Out of credit", ""},
+		{"in debt", store.Credit{Available: -4000, Used: 10*unit + 4000, Assigned: 10 * unit}, "critical", "Out of credit", ""},
+		{"held by a call", store.Credit{Available: 0, Used: 9*unit + 6000, Reserved: 4000, Assigned: 10 * unit}, "critical", "Out of credit", "0.40"},
+	}
+	for _, c := range cases {
+		m := meterOf(r, c.credit)
+		if m.Level != c.level || m.State != c.state || m.Held != c.held {
+			t.Errorf("%s: level %q state %q held %q, want %q %q %q", c.name, m.Level, m.State, m.Held, c.level, c.state, c.held)
+		}
+	}
+	if m := meterOf(&store.Reseller{Currency: "USD", LowCreditPercent: 50}, store.Credit{Available: 4 * unit, Used: 6 * unit, Assigned: 10 * unit}); m.Level != "low" {
+		t.Errorf("the reseller's own low threshold: %q", m.Level)
+	}
+}
+
+// TestMeterShowsHeldCredit: a call in progress holds credit, and every
+// page with the client's meter says how much, so the figures add up.
+func TestMeterShowsHeldCredit(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	ts.importDeck("acme", pagesDeck)
+	cleo := ts.cleo()
+	acme := ts.reseller("acme")
+	if _, err := ts.app.clients.Recharge(acme, cleo.ID, "10.00", "", "held-test", clients.Actor{Name: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	auth, err := ts.app.calls.Authorize(acme, ts.cleo(), calls.AuthorizeRequest{CallID: "live", Direction: store.Outbound, From: "+14155550100", To: "+14155550111"}, "test")
+	if err != nil || !auth.Allow || auth.Reserved <= 0 {
+		t.Fatalf("authorise: %+v %v", auth, err)
+	}
+	held := money.FormatNumber(auth.Reserved, "USD") + " held for calls in progress"
+	staff := ts.browser()
+	staff.login(acmeHost, "owner@acme.example", "/reseller")
+	client := ts.browser()
+	client.login(acmeHost, "client@acme.example", "/dashboard")
+	page := "/reseller/clients/" + strconv.FormatUint(cleo.ID, 10)
+	for _, view := range []struct {
+		b    *browser
+		path string
+	}{{staff, "/reseller/clients"}, {staff, page}, {staff, page + "/recharge"}, {client, "/dashboard"}} {
+		if r := view.b.get(acmeHost, view.path); r.status != http.StatusOK || !strings.Contains(r.body, held) || !strings.Contains(r.body, `class="meter-state"`) {
+			t.Errorf("%s lacks %q", view.path, held)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"portico/app/access"
 	"portico/app/auth"
 	"portico/store"
 )
@@ -651,5 +652,49 @@ func TestInvitationWithoutMailServer(t *testing.T) {
 	}
 	if page := ts.browser().get(acmeHost, m[1]); page.status == http.StatusOK {
 		t.Error("the first link still works after a new invitation")
+	}
+}
+
+// TestProfileGridOffersModulesWithPages: the permission-profile form and
+// table offer only the modules that have pages; those still without
+// (Numbers, Billing, Support, Payouts) come back when their pages land,
+// and a saved profile leaves them at none meanwhile.
+func TestProfileGridOffersModulesWithPages(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	ts.profileID("Old wide profile", map[string]string{"calls": "edit", "billing": "edit", "numbers": "edit"})
+	owner := ts.browser()
+	owner.login(acmeHost, "client@acme.example", "/dashboard")
+	page := owner.get(acmeHost, "/settings?tab=permissions")
+	for _, m := range access.Modules {
+		field := `name="access_` + string(m) + `"`
+		if offered := strings.Contains(page.body, field); offered != m.HasPages() {
+			t.Errorf("the form offers %s: %v, want %v", m, offered, m.HasPages())
+		}
+	}
+	for _, label := range []string{">Billing<", ">Support<", ">Payouts<", ">Numbers<"} {
+		if strings.Contains(page.body, label) {
+			t.Errorf("the permissions tab shows %s", label)
+		}
+	}
+	form := url.Values{"name": {"Agents"}}
+	for _, m := range access.Offered() {
+		form.Set("access_"+string(m), "view")
+	}
+	if r := owner.post(acmeHost, "/settings?tab=permissions", "/settings/profiles", form); r.status != http.StatusSeeOther {
+		t.Fatalf("save a profile: %d\n%s", r.status, r.body)
+	}
+	var saved *store.PermissionProfile
+	ts.store.View(func(tx *store.Tx) error {
+		list, err := tx.Profiles(ts.ids["acme"], ts.cleo().ID)
+		for _, p := range list {
+			if p.Name == "Agents" {
+				saved = p
+			}
+		}
+		return err
+	})
+	if saved == nil || saved.Access["calls"] != "view" || saved.Access["billing"] != "none" || saved.Access["payouts"] != "none" {
+		t.Errorf("saved profile: %+v", saved)
 	}
 }
