@@ -456,7 +456,6 @@ func TestBrowserLayout(t *testing.T) {
 		"anon /login":                   "login",
 		"staff:owner /reseller/clients": "clients",
 		"client:owner /dashboard":       "dashboard",
-		"client:owner /calls":           "calls",
 	}
 	for _, who := range []string{"anon", "staff:owner", "client:owner", "client:user", "client:must-change"} {
 		if who != "anon" {
