@@ -156,7 +156,7 @@ func (a *App) importRates(c *fiber.Ctx) error {
 		data.Refused, data.Errors, data.FileName = "Nothing was imported: your current deck is unchanged. "+problem, rateErrs, name
 		return a.render(c, fiber.StatusUnprocessableEntity, "rates/show", "Rates", data)
 	}
-	a.setFlash(c, "success", fmt.Sprintf("Imported %d rates from %s. They price every call from now on.", n, name))
+	a.setFlash(c, "success", fmt.Sprintf("Imported %s from %s. They price every call from now on.", plural(n, "rate"), name))
 	return c.Redirect("/reseller/rates", fiber.StatusSeeOther)
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 )
 
 // TestServerErrorShowsRequestID: a failing store gives a branded 500 with
@@ -60,5 +61,26 @@ func TestBrokenTemplateStopsStart(t *testing.T) {
 	views["auth/login.html"] = &fstest.MapFile{Data: []byte(`<p>no page template</p>`)}
 	if _, err := parseViews(views, fstest.MapFS{}); err == nil || !strings.Contains(err.Error(), `must define "page"`) {
 		t.Fatalf("want a missing-page error, got %v", err)
+	}
+}
+
+// TestPlural: counts agree with their number, in pages and messages.
+func TestPlural(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		got, want string
+	}{
+		{plural(1, "client"), "1 client"},
+		{plural(0, "client"), "0 clients"},
+		{plural(14, "client"), "14 clients"},
+		{plural(1, "person", "people"), "1 person"},
+		{plural(5, "person", "people"), "5 people"},
+		{humanDuration(time.Second), "1 second"},
+		{humanDuration(30 * time.Second), "30 seconds"},
+		{humanDuration(90 * time.Second), "2 minutes"},
+	} {
+		if c.got != c.want {
+			t.Errorf("%q, want %q", c.got, c.want)
+		}
 	}
 }
