@@ -291,8 +291,10 @@ func newShowcase(t *testing.T, ts *testServer) *showcase {
 }
 
 // layoutCheck is run in the page: it returns what does not fit. scope is
-// a CSS selector of the elements to check ("" for the whole page).
-const layoutCheck = `((scope) => {
+// a CSS selector of the elements to check ("" for the whole page);
+// vertical also wants them inside the window's height (what opens in the
+// top layer cannot be scrolled to).
+const layoutCheck = `((scope, vertical) => {
   const out = [];
   const vw = window.innerWidth, tol = 0.5;
   const root = document.documentElement;
@@ -321,6 +323,10 @@ const layoutCheck = `((scope) => {
       const r = el.getBoundingClientRect();
       if (r.left < -tol || r.right > vw + tol) {
         out.push(name(el) + " is outside the window (" + Math.round(r.left) + " to " + Math.round(r.right) + " of " + vw + " px)");
+        continue;
+      }
+      if (vertical && (r.top < -tol || r.bottom > window.innerHeight + tol)) {
+        out.push(name(el) + " is above or below the window (" + Math.round(r.top) + " to " + Math.round(r.bottom) + " of " + window.innerHeight + " px)");
         continue;
       }
       const card = el.parentElement && el.parentElement.closest(cards);
@@ -385,17 +391,19 @@ const layoutMenus = `(() => {
     if (!summary || !summary.checkVisibility()) continue;
     d.id = d.id || "layout-details-" + Math.random().toString(36).slice(2);
     d.open = true;
-    for (const p of check("#" + CSS.escape(d.id))) out.push("opened “" + label(summary) + "”: " + p);
+    for (const p of check("#" + CSS.escape(d.id), false)) out.push("opened “" + label(summary) + "”: " + p);
     d.open = false;
   }
   for (const b of document.querySelectorAll("button[popovertarget]")) {
     const pop = document.getElementById(b.getAttribute("popovertarget"));
     if (!pop || pop.matches(":popover-open") || b.closest("[popover]") || !b.checkVisibility()) continue;
+    b.scrollIntoView({block: "nearest"}); // as a person would before pressing it
     b.click();
     if (!pop.matches(":popover-open")) { out.push("“" + label(b) + "” does not open " + pop.id); continue; }
-    for (const p of check("#" + CSS.escape(pop.id))) out.push("opened “" + label(b) + "”: " + p);
+    for (const p of check("#" + CSS.escape(pop.id), true)) out.push("opened “" + label(b) + "”: " + p);
     pop.hidePopover();
   }
+  window.scrollTo(0, 0);
   return out;
 })()`
 
@@ -477,7 +485,7 @@ func TestBrowserLayout(t *testing.T) {
 			}
 			for _, width := range layoutWidths {
 				chromeDo(t, ctx, "resize", chromedp.EmulateViewport(width, layoutHeight))
-				problems := chromeRun(t, ctx, "check the layout", chromedp.Evaluate[[]string](layoutCheck+`("")`))
+				problems := chromeRun(t, ctx, "check the layout", chromedp.Evaluate[[]string](layoutCheck+`("", false)`))
 				problems = append(problems, chromeRun(t, ctx, "check the menus", chromedp.Evaluate[[]string](layoutMenus))...)
 				if len(problems) > 0 {
 					t.Errorf("%s as %s at %d px:\n  %s", path, who, width, strings.Join(problems, "\n  "))
