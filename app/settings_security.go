@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -259,13 +258,6 @@ func (a *App) revokeOtherSessions(c *fiber.Ctx) error {
 		a.setFlash(c, "success", "Signed out "+plural(revoked, "other session")+".")
 	}
 	return c.Redirect(securityTabURL, fiber.StatusSeeOther)
-}
-
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return strconv.Itoa(n) + " " + noun + "s"
 }
 
 // deviceOf shortens a user agent to "Browser on System" when it can tell,

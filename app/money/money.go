@@ -182,27 +182,4 @@ func Round(v int64, code string) int64 {
 func Format(v int64, code string) string { return FormatNumber(v, code) + " " + code }
 
 // FormatNumber is Format without the currency code: "1,234.50".
-func FormatNumber(v int64, code string) string {
-	s := Decimal(Round(v, code), code)
-	digits := Digits(code)
-	if digits > 0 && !strings.Contains(s, ".") {
-		s += "." + strings.Repeat("0", digits)
-	}
-	sign := ""
-	if strings.HasPrefix(s, "-") {
-		sign, s = "-", s[1:]
-	}
-	whole, frac, _ := strings.Cut(s, ".")
-	var b strings.Builder
-	for i, ch := range whole {
-		if i > 0 && (len(whole)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(ch)
-	}
-	out := sign + b.String()
-	if frac != "" {
-		out += "." + frac
-	}
-	return out
-}
+func FormatNumber(v int64, code string) string { return Display{}.Text(v, code) }
