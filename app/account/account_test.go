@@ -149,6 +149,50 @@ func (h *harness) snapshot() []byte {
 	return b.Bytes()
 }
 
+// enableTOTP turns two-factor sign-in on for the client user and returns
+// its secret.
+func (h *harness) enableTOTP() string {
+	h.t.Helper()
+	secret, err := NewTOTPSecret("Acme Voice", clientEmail)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	err = h.store.Update(func(tx *store.Tx) error {
+		_, hashes := newRecoveryCodes()
+		_, err := tx.EnableTOTP(h.r.ID, h.user.ID, secret, 0, hashes)
+		return err
+	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return secret
+}
+
+// pending signs the client user in with the password and returns the
+// pending sign-in that waits for its second step.
+func (h *harness) pending() *Pending {
+	h.t.Helper()
+	e, err := h.svc.SignIn(h.r, SignIn{Email: clientEmail, Password: password, IP: "192.0.2.7"})
+	if err != nil || e.Challenge == "" {
+		h.t.Fatalf("password step: %+v %v", e, err)
+	}
+	p, err := h.svc.PendingSignIn(h.r, e.Challenge)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return p
+}
+
+// code is the TOTP code of secret now.
+func (h *harness) code(secret string) string {
+	h.t.Helper()
+	code, err := totp.GenerateCode(secret, h.clock.Now())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return code
+}
+
 var tokenPattern = regexp.MustCompile(`token=([A-Za-z0-9_-]{43})`)
 
 // mailedToken is the token of the last link mailed to addr about subject.
@@ -318,6 +362,67 @@ func TestFailedAuditRollsBackTheChange(t *testing.T) {
 			return err
 		}},
 		{"start two-factor sign-in", nil, func(h *harness, _ any) error { return h.svc.StartTOTP(h.r, h.actor()) }},
+		{"confirm two-factor sign-in", func(h *harness) any {
+			if err := h.svc.StartTOTP(h.r, h.actor()); err != nil {
+				h.t.Fatal(err)
+			}
+			return nil
+		}, func(h *harness, _ any) error {
+			by := h.actor()
+			_, _, err := h.svc.ConfirmTOTP(h.r, by, h.code(by.User.TwoFactor.PendingSecret))
+			return err
+		}},
+		{"turn two-factor sign-in off", func(h *harness) any { h.clock.Advance(time.Minute); return h.enableTOTP() }, func(h *harness, secret any) error {
+			return h.svc.DisableTOTP(h.r, h.actor(), password, h.code(secret.(string)))
+		}},
+		{"require two-factor sign-in", func(h *harness) any { h.enableTOTP(); return nil }, func(h *harness, _ any) error {
+			_, _, err := h.svc.RequireTOTP(h.r, h.actor(), true)
+			return err
+		}},
+		{"sign in with a code", func(h *harness) any {
+			secret := h.enableTOTP()
+			h.clock.Advance(time.Minute)
+			return [2]any{h.pending(), secret}
+		}, func(h *harness, arg any) error {
+			p, secret := arg.([2]any)[0].(*Pending), arg.([2]any)[1].(string)
+			_, err := h.svc.SignInWithCode(h.r, p, h.code(secret), "192.0.2.7", "ua")
+			return err
+		}},
+		{"set up two-factor sign-in at sign-in", func(h *harness) any {
+			err := h.store.Update(func(tx *store.Tx) (err error) {
+				if h.r, err = tx.Reseller(h.r.ID); err != nil {
+					return err
+				}
+				h.r.Require2FA = true
+				return tx.UpdateReseller(h.r)
+			})
+			if err != nil {
+				h.t.Fatal(err)
+			}
+			return h.pending()
+		}, func(h *harness, p any) error {
+			_, err := h.svc.EnrolAtSignIn(h.r, p.(*Pending), h.code(p.(*Pending).Challenge.Secret), "192.0.2.7", "ua")
+			return err
+		}},
+		{"accept an invitation", func(h *harness) any {
+			token, hash := auth.NewToken()
+			err := h.store.Update(func(tx *store.Tx) error {
+				u := &store.User{ResellerID: h.r.ID, ClientID: h.user.ClientID, Email: "ivy@acme.example", Role: store.RoleUser, Status: store.UserInvited}
+				if err := tx.CreateUser(u); err != nil {
+					return err
+				}
+				return tx.CreateInvitation(&store.Invitation{Hash: hash, ResellerID: h.r.ID, ClientID: u.ClientID, UserID: u.ID,
+					InvitedBy: clientEmail, ExpiresAt: tx.Now().Add(time.Hour)})
+			})
+			if err != nil {
+				h.t.Fatal(err)
+			}
+			return [2]any{token, h.signIn("someone else here")}
+		}, func(h *harness, arg any) error {
+			token, here := arg.([2]any)[0].(string), arg.([2]any)[1].([]byte)
+			_, err := h.svc.AcceptInvitation(h.r, token, newPassword, newPassword, "192.0.2.7", here)
+			return err
+		}},
 		{"save the profile", nil, func(h *harness, _ any) error {
 			_, err := h.svc.SaveProfile(h.r, h.actor(), Profile{FirstName: "Cleo", LastName: "Caller", Phone: "(415) 555-0100"})
 			return err
@@ -414,22 +519,13 @@ func TestSignInFailures(t *testing.T) {
 func TestSignInWithCode(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	secret, err := NewTOTPSecret("Acme Voice", clientEmail)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.store.Update(func(tx *store.Tx) error {
-		_, hashes := newRecoveryCodes()
-		_, err := tx.EnableTOTP(h.r.ID, h.user.ID, secret, 0, hashes)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	secret := h.enableTOTP()
 	e, err := h.svc.SignIn(h.r, SignIn{Email: clientEmail, Password: password, Next: "/calls", IP: "192.0.2.7"})
 	if err != nil || e.Session != "" || e.Challenge == "" || e.Enrol {
 		t.Fatalf("password step: %+v %v", e, err)
 	}
-	p, err := h.svc.PendingSignIn(h.r, e.Challenge)
+	challenge := e.Challenge
+	p, err := h.svc.PendingSignIn(h.r, challenge)
 	if err != nil || p.Challenge.Next != "/calls" {
 		t.Fatalf("pending: %+v %v", p, err)
 	}
@@ -439,12 +535,11 @@ func TestSignInWithCode(t *testing.T) {
 	if len(h.audits("login.code_failed")) != 1 || len(h.sessions()) != 0 {
 		t.Fatal("wrong code: not audited, or signed in")
 	}
-	code, _ := totp.GenerateCode(secret, h.clock.Now())
-	e, err = h.svc.SignInWithCode(h.r, p, code, "192.0.2.7", "ua")
+	e, err = h.svc.SignInWithCode(h.r, p, h.code(secret), "192.0.2.7", "ua")
 	if err != nil || e.Session == "" || len(h.sessions()) != 1 {
 		t.Fatalf("right code: %+v %v", e, err)
 	}
-	if _, err := h.svc.PendingSignIn(h.r, e.Challenge); !errors.Is(err, ErrSignInGone) {
+	if _, err := h.svc.PendingSignIn(h.r, challenge); !errors.Is(err, ErrSignInGone) {
 		t.Errorf("pending sign-in after use: %v", err)
 	}
 	if got := h.audits("login"); len(got) != 1 || got[0].Target != "with an authenticator code" {
