@@ -30,6 +30,7 @@ import (
 	"portico/app/config"
 	"portico/app/control"
 	"portico/app/domains"
+	"portico/app/gctune"
 	"portico/app/jobs"
 	"portico/app/mail"
 	"portico/app/metrics"
@@ -247,7 +248,7 @@ func serve(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		return err
 	}
 	log := newLogger(cfg.Log, stderr)
-	if gc := tuneGC(os.Getenv); gc != "" {
+	if gc := gctune.Apply(os.Getenv); gc != "" {
 		log.Info("garbage collector tuned for serving", "settings", gc)
 	}
 	m := metrics.New()
@@ -513,31 +514,4 @@ func apikeyCommand(o *options, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "API key %q for reseller %s (shown only now; store it safely):\n%s\n", *name, *slug, key)
 	return nil
-}
-
-// Garbage collector settings for serving, unless the operator set GOGC or
-// GOMEMLIMIT. Portico's live heap is small (tens of MiB) and its hot paths
-// (authorise, CDR batches) allocate per request, so Go's default (collect
-// whenever the heap doubles) spends a large share of the CPU on the
-// collector: `go run ./bench calls` measured CDR ingest at 0.38 of raw
-// bbolt with the default and 0.60 with 400. The soft memory limit makes
-// the collector work harder, not the process fail, as the heap nears it.
-const (
-	serveGCPercent   = 400
-	serveMemoryLimit = 1 << 30 // 1 GiB
-)
-
-// tuneGC applies the serving settings that the environment leaves unset
-// and says what it set ("" for nothing).
-func tuneGC(getenv func(string) string) string {
-	var set []string
-	if getenv("GOGC") == "" {
-		debug.SetGCPercent(serveGCPercent)
-		set = append(set, fmt.Sprintf("GOGC=%d", serveGCPercent))
-	}
-	if getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(serveMemoryLimit)
-		set = append(set, "GOMEMLIMIT=1GiB")
-	}
-	return strings.Join(set, " ")
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"golang.org/x/image/draw"
 
+	"portico/app/textfield"
 	"portico/store"
 )
 
@@ -452,13 +453,13 @@ func validateBrand(v map[string]string) (store.Brand, map[string]string) {
 	switch {
 	case utf8.RuneCountInString(b.MailSender) > 60:
 		errs["mail_sender"] = "Use at most 60 characters."
-	case strings.ContainsAny(b.MailSender, "<>\"\\") || strings.ContainsFunc(b.MailSender, unicode.IsControl):
+	case strings.ContainsAny(b.MailSender, "<>\"\\") || textfield.SingleLine(b.MailSender) != "":
 		// security: the name goes into the From header of emails
 		errs["mail_sender"] = "Use letters, digits, spaces and simple punctuation, without < > \" or \\."
 	}
-	for _, field := range []string{"product_name", "footer_text"} {
-		if _, bad := errs[field]; !bad && strings.ContainsFunc(v[field], unicode.IsControl) {
-			errs[field] = "Remove the line breaks and control characters."
+	for _, field := range []string{"product_name", "footer_text"} { // both are one-line inputs
+		if _, bad := errs[field]; !bad && textfield.SingleLine(v[field]) != "" {
+			errs[field] = textfield.SingleLineMessage
 		}
 	}
 	return b, errs

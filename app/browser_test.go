@@ -46,6 +46,16 @@ const (
 	browserCloseTimeout = 10 * time.Second
 )
 
+// skipBrowserIfShort skips a browser test under `go test -short`, the
+// quick development loop (browser tests are most of the suite's time);
+// CI runs them all. Every chromedp test reaches it through newChrome.
+func skipBrowserIfShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("browser test: skipped under -short")
+	}
+}
+
 // newChrome starts a headless Chromium for one test and returns a chromedp
 // context for its tab that ends after browserTestTimeout. The browser
 // closes in the test's cleanup.
@@ -55,6 +65,7 @@ const (
 // the browser then closes before the server shuts down.
 func newChrome(t *testing.T) context.Context {
 	t.Helper()
+	skipBrowserIfShort(t)
 	path, err := exec.LookPath(chromiumPath)
 	if err != nil {
 		if os.Getenv("CI") == "true" {

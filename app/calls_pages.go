@@ -2,7 +2,6 @@ package app
 
 import (
 	"bufio"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"net/url"
@@ -15,6 +14,7 @@ import (
 
 	"portico/app/access"
 	"portico/app/calls"
+	"portico/app/csvx"
 	"portico/app/money"
 	"portico/store"
 )
@@ -327,26 +327,24 @@ func (a *App) exportCalls(c *fiber.Ctx) error {
 	return nil
 }
 
-// writeCallLogCSV writes page and the pages after it. Text that others
-// chose (the PBX's call id, a package name) goes through csvSafe, so a
-// spreadsheet never runs it as a formula; numbers are stored as
-// validated E.164 (or "anonymous") and written as they are.
+// writeCallLogCSV writes page and the pages after it through the export
+// writer (app/csvx), so text that others chose (the PBX's call id, a
+// package name) never runs as a spreadsheet formula.
 func (a *App) writeCallLogCSV(w *bufio.Writer, rid, cid uint64, q calls.CallLogQuery, page *calls.CallLogPage, currency string) error {
-	cw := csv.NewWriter(w)
-	if err := cw.Write(callLogCSVColumns); err != nil {
+	cw := csvx.NewWriter(w)
+	if err := cw.Write(callLogCSVColumns...); err != nil {
 		return err
 	}
 	for {
 		for _, r := range page.Rows {
-			err := cw.Write([]string{r.StartedAt.UTC().Format(time.RFC3339), r.Direction, r.From, r.To, strconv.Itoa(r.DurationS),
+			err := cw.Write(r.StartedAt.UTC().Format(time.RFC3339), r.Direction, r.From, r.To, strconv.Itoa(r.DurationS),
 				strconv.Itoa(r.BillableS), r.Disposition, strconv.FormatBool(r.Qualified), r.RatePrefix,
-				money.Decimal(r.RatePerMinute, currency), money.Decimal(r.Cost, currency), currency, csvSafe(r.Package), csvSafe(r.CallID)})
+				money.Decimal(r.RatePerMinute, currency), money.Decimal(r.Cost, currency), currency, r.Package, r.CallID)
 			if err != nil {
 				return err
 			}
 		}
-		cw.Flush()
-		if err := cw.Error(); err != nil {
+		if err := cw.Flush(); err != nil {
 			return err
 		}
 		if page.Next == "" {

@@ -2,10 +2,8 @@ package app
 
 import (
 	"cmp"
-	"encoding/csv"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"slices"
 	"strconv"
@@ -16,6 +14,7 @@ import (
 
 	"portico/app/auth"
 	"portico/app/clients"
+	"portico/app/csvx"
 	"portico/app/money"
 	"portico/app/tenancy"
 	"portico/store"
@@ -298,12 +297,12 @@ func (a *App) exportMovements(c *fiber.Ctx) error {
 		return err
 	}
 	var b strings.Builder
-	w := csvWriter(&b)
-	_ = w.Write([]string{"date", "kind", "amount", "currency", "balance_after", "who", "note"})
+	w := csvx.NewWriter(&b) // the export writer: a note or name never runs as a formula
+	_ = w.Write("date", "kind", "amount", "currency", "balance_after", "who", "note")
 	for _, m := range movements(tenant, cl, ledger) {
-		_ = w.Write([]string{m.At.UTC().Format(time.RFC3339), m.Kind, m.Amount, tenant.Currency, m.BalanceAfter, m.Who, csvSafe(m.Note)})
+		_ = w.Write(m.At.UTC().Format(time.RFC3339), m.Kind, m.Amount, tenant.Currency, m.BalanceAfter, m.Who, m.Note)
 	}
-	w.Flush()
+	_ = w.Flush() // a strings.Builder does not fail
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
 	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s-credit-movements.csv"`, cl.Username))
 	return c.SendString(b.String())
@@ -418,6 +417,9 @@ func (a *App) setClientStatus(c *fiber.Ctx) error {
 	updated, err := a.clients.SetStatus(tenant, cl.ID, status, c.FormValue("restrict_api") == "on", c.FormValue("note"), a.actor(c))
 	var errs clients.Errors
 	if errors.As(err, &errs) {
+		if msg := errs.Map()["note"]; msg != "" { // the one typed field of this one-field form
+			return fiber.NewError(fiber.StatusUnprocessableEntity, "Note: "+msg+" Nothing was changed.")
+		}
 		return fiber.NewError(fiber.StatusBadRequest, "Unknown status.")
 	}
 	if err != nil {
@@ -438,14 +440,3 @@ func (a *App) actor(c *fiber.Ctx) clients.Actor {
 }
 
 func (a *App) policyHint(r *store.Reseller) string { return tenancy.Policy(r).Describe() }
-
-func csvWriter(w io.Writer) *csv.Writer { return csv.NewWriter(w) }
-
-// csvSafe keeps a spreadsheet from running text typed by someone else as
-// a formula.
-func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
-}

@@ -228,7 +228,7 @@ func (tx *Tx) UpdateClient(c *Client) error {
 	}
 	if old.Email != c.Email {
 		b := tx.bucket(bucketClientEmails)
-		if b.Get(emailKey(c.ResellerID, c.Email)) != nil {
+		if b.Get(emailKey(c.ResellerID, c.Email)) != nil || tx.emailOfAnotherBusiness(c, c.Email) {
 			return fmt.Errorf("store: client %q: %w", c.Email, ErrEmailTaken)
 		}
 		if err := b.Delete(emailKey(c.ResellerID, old.Email)); err != nil {
@@ -245,6 +245,20 @@ func (tx *Tx) UpdateClient(c *Client) error {
 	c.AllowPremium, c.QualifiedThresholdS, c.AutoTopUp = old.AllowPremium, old.QualifiedThresholdS, old.AutoTopUp
 	c.CreatedAt, c.UpdatedAt = old.CreatedAt, tx.now
 	return put(tx.bucket(bucketClients), tenantKey(c.ResellerID, c.ID), c)
+}
+
+// emailOfAnotherBusiness reports whether email signs in a user who is not
+// one of c's own: reseller staff or another client's user. CreateClient
+// refuses such an email (the owner would share it); an edit must too, or
+// the rule could be got round by creating with one address and editing
+// to the other. c's own users may share it (the owner usually does).
+func (tx *Tx) emailOfAnotherBusiness(c *Client, email string) bool {
+	id := tx.bucket(bucketUserEmails).Get(emailKey(c.ResellerID, email))
+	if id == nil {
+		return false
+	}
+	u, err := tx.User(c.ResellerID, readU64(id))
+	return err != nil || u.ClientID != c.ID
 }
 
 // SetClientStatus moves a client to active or disabled, recording who did
@@ -465,7 +479,7 @@ func (tx *Tx) ClientLedger(rid, cid uint64) ([]*LedgerTx, error) {
 	}
 	for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Prev() {
 		var t LedgerTx
-		if err := get(tx.bucket(bucketLedger), tenantKey(rid, readU64(k[16:])), &t); err != nil {
+		if err := getLedgerTx(tx.bucket(bucketLedger), tenantKey(rid, readU64(k[16:])), &t); err != nil {
 			return nil, err
 		}
 		out = append(out, &t)
@@ -479,7 +493,7 @@ func (tx *Tx) ledgerByKey(rid uint64, key string) (*LedgerTx, error) {
 		return nil, ErrNotFound
 	}
 	var t LedgerTx
-	if err := get(tx.bucket(bucketLedger), ref, &t); err != nil {
+	if err := getLedgerTx(tx.bucket(bucketLedger), ref, &t); err != nil {
 		return nil, err
 	}
 	return &t, nil

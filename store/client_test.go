@@ -65,6 +65,46 @@ func TestCreateClientConflictsAndScope(t *testing.T) {
 	}
 }
 
+// TestUpdateClientEmailRule: an edit may not take an email that signs in
+// reseller staff or another client's user (CreateClient refuses it), but
+// may take one of the client's own users'.
+func TestUpdateClientEmailRule(t *testing.T) {
+	t.Parallel()
+	s := openTest(t)
+	acme := seed(t, s)["acme"].ID
+	ann, bob := newClient(t, s, acme, "ann"), newClient(t, s, acme, "bob")
+	err := s.Update(func(tx *Tx) error {
+		return tx.CreateUser(&User{ResellerID: acme, Email: "staff@acme.example", Role: RoleAdmin, PasswordHash: "h"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	update := func(c *Client, email string) error {
+		return s.Update(func(tx *Tx) error {
+			cur, err := tx.Client(acme, c.ID)
+			if err != nil {
+				return err
+			}
+			cur.Email = email
+			return tx.UpdateClient(cur)
+		})
+	}
+	if err := update(bob, "bob.contact@example.com"); err != nil { // bob's owner keeps bob@
+		t.Fatal(err)
+	}
+	for _, taken := range []string{"staff@acme.example", "Bob@example.com", "bob.contact@example.com"} {
+		if err := update(ann, taken); !errors.Is(err, ErrEmailTaken) {
+			t.Errorf("ann → %s: %v", taken, err)
+		}
+	}
+	if err := update(ann, "ann.contact@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if err := update(ann, "ann@example.com"); err != nil { // her own owner's address
+		t.Fatalf("back to the owner's email: %v", err)
+	}
+}
+
 func TestDisableRevokesSessionsAndEnableRestores(t *testing.T) {
 	t.Parallel()
 	s := openTest(t)

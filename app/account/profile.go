@@ -6,12 +6,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"portico/app/auth"
 	"portico/app/clients"
 	"portico/app/fault"
+	"portico/app/textfield"
 	"portico/store"
 )
 
@@ -63,8 +63,8 @@ func ValidateProfile(in Profile, region string) (Profile, fault.Fields) {
 		p := in.Field(f.Name)
 		*p = strings.TrimSpace(*p)
 		switch {
-		case !utf8.ValidString(*p) || strings.ContainsFunc(*p, unicode.IsControl):
-			errs.Add(f.Name, "Remove the line breaks and control characters.")
+		case textfield.SingleLine(*p) != "":
+			errs.Add(f.Name, textfield.SingleLineMessage)
 		case utf8.RuneCountInString(*p) > f.Limit:
 			errs.Add(f.Name, "Use at most "+strconv.Itoa(f.Limit)+" characters.")
 		}

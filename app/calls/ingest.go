@@ -2,15 +2,12 @@ package calls
 
 import (
 	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"sort"
-	"strings"
 	"time"
 
 	"portico/app/money"
+	"portico/app/strictjson"
 	"portico/store"
 )
 
@@ -48,10 +45,11 @@ type DecodeError struct {
 
 func (e *DecodeError) Error() string { return "calls: cdr batch: " + e.Message }
 
-// DecodeCDRs reads a POST /cdrs body, {"records": [...]}, strictly: an
-// unknown field anywhere or a malformed body is a DecodeError; a record
-// whose field has the wrong JSON type is reported by index while the
-// others are returned for validation. It never panics on any input.
+// DecodeCDRs reads a POST /cdrs body, {"records": [...]}, strictly
+// (app/strictjson): an unknown field anywhere, a field name in another
+// case or given twice in one object, or a malformed body is a DecodeError;
+// a record whose field has the wrong JSON type is reported by index while
+// the others are returned for validation. It never panics on any input.
 func DecodeCDRs(body []byte) ([]CDRInput, []RecordError, error) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 || body[0] != '{' {
@@ -61,22 +59,18 @@ func DecodeCDRs(body []byte) ([]CDRInput, []RecordError, error) {
 	if records, ok := decodeFast(body); ok {
 		return records, nil, nil
 	}
-	// Then encoding/json: a well-formed batch decodes in one pass.
+	// Then the strict decoder: a well-formed batch decodes in one pass.
 	// Anything else is decoded again record by record, to say which record
 	// is at fault.
 	var whole struct {
 		Records *[]CDRInput `json:"records"`
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&whole); err == nil && whole.Records != nil && len(*whole.Records) <= MaxBatch {
-		if _, err := dec.Token(); err == io.EOF {
-			records := *whole.Records
-			for i := range records {
-				records[i].Index = i
-			}
-			return records, nil, nil
+	if err := strictjson.Unmarshal(body, &whole); err == nil && whole.Records != nil && len(*whole.Records) <= MaxBatch {
+		records := *whole.Records
+		for i := range records {
+			records[i].Index = i
 		}
+		return records, nil, nil
 	}
 	return decodeByRecord(body)
 }
@@ -84,15 +78,10 @@ func DecodeCDRs(body []byte) ([]CDRInput, []RecordError, error) {
 // decodeByRecord is DecodeCDRs's careful path.
 func decodeByRecord(body []byte) ([]CDRInput, []RecordError, error) {
 	var envelope struct {
-		Records *[]json.RawMessage `json:"records"`
+		Records *[]strictjson.Raw `json:"records"` // checked whole: syntax, UTF-8, duplicate names inside records
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&envelope); err != nil {
+	if err := strictjson.Unmarshal(body, &envelope); err != nil {
 		return nil, nil, decodeProblem(err, "")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, nil, &DecodeError{Message: "The body has data after the JSON object."}
 	}
 	if envelope.Records == nil {
 		return nil, nil, &DecodeError{Invalid: true, Field: "records", Message: "Send the CDRs as records: [...]."}
@@ -110,13 +99,9 @@ func decodeByRecord(body []byte) ([]CDRInput, []RecordError, error) {
 			continue
 		}
 		var in CDRInput
-		d := json.NewDecoder(bytes.NewReader(r))
-		d.DisallowUnknownFields()
-		if err := d.Decode(&in); err != nil {
-			var typeErr *json.UnmarshalTypeError
-			if errors.As(err, &typeErr) {
-				field := typeErr.Field[strings.LastIndex(typeErr.Field, ".")+1:]
-				errs = append(errs, RecordError{Index: i, Field: field, Message: "Has the wrong JSON type."})
+		if err := strictjson.Unmarshal(r, &in); err != nil {
+			if p := strictjson.Explain(err); p.Kind == strictjson.WrongType {
+				errs = append(errs, RecordError{Index: i, Field: p.Name, Message: "Has the wrong JSON type."})
 				continue
 			}
 			return nil, nil, decodeProblem(err, fmt.Sprintf("records[%d].", i))
@@ -127,20 +112,19 @@ func decodeByRecord(body []byte) ([]CDRInput, []RecordError, error) {
 	return records, errs, nil
 }
 
+// decodeProblem says what is wrong with the body as a whole; at prefixes
+// field names found inside one record.
 func decodeProblem(err error, at string) error {
-	var syntax *json.SyntaxError
-	switch {
-	case errors.As(err, &syntax):
-		return &DecodeError{Message: fmt.Sprintf("The body is not valid JSON (near byte %d).", syntax.Offset)}
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return &DecodeError{Field: at + field, Message: "The body has a field this endpoint does not accept: " + at + field + "."}
-	}
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) {
+	p := strictjson.Explain(err)
+	switch p.Kind {
+	case strictjson.Unknown:
+		return &DecodeError{Field: at + p.Path, Message: "The body has a field this endpoint does not accept: " + at + p.Path + " (field names are case-sensitive)."}
+	case strictjson.Duplicate:
+		return &DecodeError{Field: at + p.Path, Message: "The body gives a field more than once: " + at + p.Path + "."}
+	case strictjson.WrongType:
 		return &DecodeError{Field: "records", Message: "records must be a JSON array of objects."}
 	}
-	return &DecodeError{Message: "The body is not valid JSON."}
+	return &DecodeError{Message: fmt.Sprintf("The body is not valid JSON (near byte %d).", p.Offset)}
 }
 
 // IngestResult is the reply to a batch.

@@ -12,6 +12,7 @@ import (
 	"portico/app/auth"
 	"portico/app/money"
 	"portico/app/tenancy"
+	"portico/app/textfield"
 	"portico/store"
 )
 
@@ -145,6 +146,8 @@ func (s *Service) Recharge(r *store.Reseller, cid uint64, amount, note, key stri
 		return nil, Errors{{Field: "amount", Message: fmt.Sprintf("Use at most %d decimals.", money.Digits(r.Currency))}}
 	case len(note) > 500:
 		return nil, Errors{{Field: "note", Message: "Use at most 500 characters."}}
+	case textfield.SingleLine(note) != "":
+		return nil, Errors{{Field: "note", Message: textfield.SingleLineMessage}}
 	}
 	sum := sha256.Sum256([]byte(strconv.FormatUint(cid, 10) + "\x00" + strconv.FormatInt(v, 10) + "\x00" + note))
 	fingerprint := hex.EncodeToString(sum[:])
@@ -184,6 +187,9 @@ func (s *Service) Recharge(r *store.Reseller, cid uint64, amount, note, key stri
 func (s *Service) SetStatus(r *store.Reseller, cid uint64, status string, restrictAPI bool, note string, by Actor) (*store.Client, error) {
 	if status != store.ClientActive && status != store.ClientDisabled {
 		return nil, Errors{{Field: "status", Message: "Use active or disabled."}}
+	}
+	if msg := textfield.SingleLine(strings.TrimSpace(note)); msg != "" {
+		return nil, Errors{{Field: "note", Message: msg}}
 	}
 	var c *store.Client
 	err := s.store.Update(func(tx *store.Tx) error {

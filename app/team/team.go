@@ -12,12 +12,12 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"portico/app/access"
 	"portico/app/auth"
 	"portico/app/tenancy"
+	"portico/app/textfield"
 	"portico/store"
 )
 
@@ -98,8 +98,8 @@ func checkName(errs Errors, field, label, v string, required bool) string {
 	switch {
 	case v == "" && required:
 		errs[field] = "Enter the " + label + "."
-	case !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl):
-		errs[field] = "Use letters, spaces and punctuation only."
+	case textfield.SingleLine(v) != "":
+		errs[field] = textfield.SingleLineMessage
 	case utf8.RuneCountInString(v) > NameMax:
 		errs[field] = fmt.Sprintf("Use at most %d characters.", NameMax)
 	}
