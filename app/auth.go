@@ -48,7 +48,8 @@ func (a *App) login(c *fiber.Ctx) error {
 	password := c.FormValue("password")
 	form.Values["email"] = email
 	data := loginData{Form: form, Next: safeNext(c.FormValue("next"))}
-	if err := a.limits.perIP.refuse(clientIP(c).String()); err != nil {
+	ip := clientIP(c).String()
+	if err := a.limits.perIP.refuse(ip); err != nil {
 		return err
 	}
 	if email == "" {
@@ -68,7 +69,7 @@ func (a *App) login(c *fiber.Ctx) error {
 		return a.refusePausedSignIn(c, data, until)
 	}
 	entry, err := a.account.SignIn(tenant, account.SignIn{Email: email, Password: password, Next: data.Next,
-		IP: c.IP(), UserAgent: c.Get(fiber.HeaderUserAgent),
+		IP: ip, UserAgent: c.Get(fiber.HeaderUserAgent),
 		Failed: func() (string, time.Time) { return a.signInFailed(c, tenant.ID, email) }})
 	if form.refused(err) {
 		return a.render(c, fiber.StatusUnprocessableEntity, "auth/login", "Sign in", data)
@@ -126,7 +127,9 @@ func (a *App) logout(c *fiber.Ctx) error {
 
 // actorOf is the signed-in user of the request and their address, as the
 // account service takes them.
-func actorOf(c *fiber.Ctx) account.Actor { return account.Actor{User: userOf(c), IP: c.IP()} }
+func actorOf(c *fiber.Ctx) account.Actor {
+	return account.Actor{User: userOf(c), IP: clientIP(c).String()}
+}
 
 type forgotData struct{ Form *Form }
 
@@ -142,10 +145,11 @@ func (a *App) requestPasswordReset(c *fiber.Ctx) error {
 	form := newForm()
 	email := strings.TrimSpace(c.FormValue("email"))
 	form.Values["email"] = email
-	if err := a.limits.perIP.spend(clientIP(c).String()); err != nil {
+	ip := clientIP(c).String()
+	if err := a.limits.perIP.spend(ip); err != nil {
 		return err
 	}
-	err := a.account.RequestReset(tenant, email, c.IP(), func() error { return a.limits.perAccount.spend(resetMails(tenant.ID, email)) })
+	err := a.account.RequestReset(tenant, email, ip, func() error { return a.limits.perAccount.spend(resetMails(tenant.ID, email)) })
 	if form.refused(err) {
 		return a.render(c, fiber.StatusUnprocessableEntity, "auth/forgot", "Reset your password", forgotData{Form: form})
 	}
@@ -184,12 +188,13 @@ func (a *App) showResetPassword(c *fiber.Ctx) error {
 // session of the user.
 func (a *App) resetPassword(c *fiber.Ctx) error {
 	tenant := tenantOf(c)
-	if err := a.limits.perIP.spend(c.IP()); err != nil {
+	ip := clientIP(c).String()
+	if err := a.limits.perIP.spend(ip); err != nil {
 		return err
 	}
 	token := c.FormValue("token")
 	data := resetData{Form: newForm(), Token: token, Valid: true, PolicyHint: tenancy.Policy(tenant).Describe()}
-	err := a.account.ResetPassword(tenant, token, c.FormValue("password"), c.FormValue("confirm"), c.IP())
+	err := a.account.ResetPassword(tenant, token, c.FormValue("password"), c.FormValue("confirm"), ip)
 	switch {
 	case data.Form.refused(err):
 		return a.render(c, fiber.StatusUnprocessableEntity, "auth/reset", "Choose a new password", data)

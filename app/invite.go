@@ -102,7 +102,8 @@ func (a *App) showInvitation(c *fiber.Ctx) error {
 // out, so that the new member signs in as themselves.
 func (a *App) acceptInvitation(c *fiber.Ctx) error {
 	tenant := tenantOf(c)
-	if err := a.limits.perIP.spend(c.IP()); err != nil { // limited like password resets
+	ip := clientIP(c).String()
+	if err := a.limits.perIP.spend(ip); err != nil { // limited like password resets
 		return err
 	}
 	data, err := a.inviteState(c, c.FormValue("token"))
@@ -116,7 +117,7 @@ func (a *App) acceptInvitation(c *fiber.Ctx) error {
 	if s := sessionOf(c); s != nil {
 		signedIn = s.Hash
 	}
-	u, err := a.account.AcceptInvitation(tenant, data.Token, c.FormValue("password"), c.FormValue("confirm"), c.IP(), signedIn)
+	u, err := a.account.AcceptInvitation(tenant, data.Token, c.FormValue("password"), c.FormValue("confirm"), ip, signedIn)
 	switch {
 	case data.Form.refused(err):
 		return a.render(c, fiber.StatusUnprocessableEntity, "auth/invite", "Join "+data.Business, data)

@@ -309,11 +309,12 @@ func (a *App) showEmailConfirm(c *fiber.Ctx) error {
 // confirmEmailChange spends the link and moves the account to the new
 // address, telling the old one. An address taken meanwhile is explained.
 func (a *App) confirmEmailChange(c *fiber.Ctx) error {
-	if err := a.limits.perIP.spend(c.IP()); err != nil {
+	ip := clientIP(c).String()
+	if err := a.limits.perIP.spend(ip); err != nil {
 		return err
 	}
 	data := emailConfirmData{Token: c.FormValue("token")}
-	change, err := a.account.ConfirmEmailChange(tenantOf(c), data.Token, c.IP())
+	change, err := a.account.ConfirmEmailChange(tenantOf(c), data.Token, ip)
 	switch {
 	case fault.Is(err, fault.NotFound):
 		return a.render(c, fiber.StatusNotFound, "auth/email-confirm", "Confirm your new email", data)

@@ -157,7 +157,7 @@ func (a *App) loginWithCode(c *fiber.Ctx) error {
 	if err := a.limits.perAccount.refuse(guesses); err != nil {
 		return err
 	}
-	entry, err := a.account.SignInWithCode(tenant, p, c.FormValue("code"), c.IP(), c.Get(fiber.HeaderUserAgent))
+	entry, err := a.account.SignInWithCode(tenant, p, c.FormValue("code"), ip, c.Get(fiber.HeaderUserAgent))
 	countGuess(err, a.limits.perIP, ip)
 	countGuess(err, a.limits.perAccount, guesses)
 	if data := (loginCodeData{Form: newForm(), Email: p.User.Email}); data.Form.refused(err) {
@@ -239,7 +239,7 @@ func (a *App) loginEnrol(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	entry, err := a.account.EnrolAtSignIn(tenant, p, c.FormValue("code"), c.IP(), c.Get(fiber.HeaderUserAgent))
+	entry, err := a.account.EnrolAtSignIn(tenant, p, c.FormValue("code"), ip, c.Get(fiber.HeaderUserAgent))
 	countGuess(err, a.limits.perIP, ip)
 	countGuess(err, a.limits.perAccount, guesses)
 	switch {
