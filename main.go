@@ -251,6 +251,22 @@ func serve(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if gc := gctune.Apply(os.Getenv); gc != "" {
 		log.Info("garbage collector tuned for serving", "settings", gc)
 	}
+	// Bind the ports before anything else: a busy port must stop a first
+	// start before it creates the owner and prints the one-time password,
+	// which nobody could then use. (Closing a listener twice is harmless:
+	// shutdown closes them too.)
+	ln, err := net.Listen("tcp", cfg.Server.HTTP)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.Server.HTTP, err)
+	}
+	defer ln.Close()
+	var httpsLn net.Listener
+	if cfg.TLS.Enabled {
+		if httpsLn, err = net.Listen("tcp", cfg.Server.HTTPS); err != nil {
+			return fmt.Errorf("listen %s: %w", cfg.Server.HTTPS, err)
+		}
+		defer httpsLn.Close()
+	}
 	m := metrics.New()
 	s, err := openStore(cfg, m, log, stdout)
 	if err != nil {
@@ -270,19 +286,19 @@ func serve(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	queue := mail.NewQueue(s, sender, log)
 	queue.OnAttempt = m.ObserveMail
 
-	ln, err := net.Listen("tcp", cfg.Server.HTTP)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", cfg.Server.HTTP, err)
-	}
 	// With automatic TLS the app answers on the HTTPS listener, and the
 	// HTTP listener only answers ACME HTTP-01 challenges and redirects.
 	// Certificates are issued only for hosts that serve a reseller.
 	var tlsOn *httpsListeners
 	if cfg.TLS.Enabled {
 		decide := tenancy.CertificateDecision(s, cfg.Server.BaseDomain)
-		if tlsOn, err = listenHTTPS(cfg, dataDir, decide, log); err != nil {
-			ln.Close()
+		if tlsOn, err = listenHTTPS(cfg, dataDir, httpsLn, decide, log); err != nil {
 			return err
+		}
+	}
+	stopCerts := func() {
+		if tlsOn != nil {
+			tlsOn.certs.Stop()
 		}
 	}
 	// Every service is built once, here, and shared by the web app and
@@ -293,32 +309,25 @@ func serve(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		sd.Certificates = tlsOn.certs
 	}
 	services := app.NewServices(sd)
-	closeListeners := func() {
-		ln.Close()
-		if tlsOn != nil {
-			tlsOn.https.Close()
-			tlsOn.certs.Stop()
-		}
-	}
 
 	views, _ := fs.Sub(assets, "views")
 	static, _ := fs.Sub(assets, "static")
 	web, err := app.New(app.Deps{Config: cfg, Store: s, Mail: queue, Metrics: m, Log: log,
 		Views: views, Static: static, Version: buildVersion(), Services: services})
 	if err != nil {
-		closeListeners()
+		stopCerts()
 		return err
 	}
 	scheduler, err := jobs.New(cfg.Jobs, s, jobs.Services{Clients: services.Clients, Calls: services.Calls, Domains: services.Domains},
 		filepath.Join(dataDir, "backups"), log)
 	if err != nil {
-		closeListeners()
+		stopCerts()
 		return err
 	}
 	scheduler.OnRun = m.ObserveJob
 	ctl, err := control.Listen(control.SocketPath(dataDir), s, log)
 	if err != nil {
-		closeListeners()
+		stopCerts()
 		return err
 	}
 	mailCtx, stopMail := context.WithCancel(context.Background())
@@ -377,17 +386,12 @@ type httpsListeners struct {
 }
 
 // listenHTTPS builds the certificate manager, whose on-demand issuance is
-// guarded by decide, and opens the HTTPS listener.
-func listenHTTPS(cfg *config.Config, dataDir string, decide certs.DecisionFunc, log *slog.Logger) (*httpsListeners, error) {
+// guarded by decide, for the HTTPS listener ln (bound already).
+func listenHTTPS(cfg *config.Config, dataDir string, ln net.Listener, decide certs.DecisionFunc, log *slog.Logger) (*httpsListeners, error) {
 	m, err := certs.New(certs.Options{DataDir: dataDir, CA: cfg.TLS.CA, Email: cfg.TLS.Email, Decide: decide,
 		HTTPAddr: cfg.Server.HTTP, HTTPSAddr: cfg.Server.HTTPS, Log: log})
 	if err != nil {
 		return nil, err
-	}
-	ln, err := net.Listen("tcp", cfg.Server.HTTPS)
-	if err != nil {
-		m.Stop()
-		return nil, fmt.Errorf("listen %s: %w", cfg.Server.HTTPS, err)
 	}
 	return &httpsListeners{certs: m, https: ln, redirect: m.HTTPServer()}, nil
 }

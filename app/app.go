@@ -17,6 +17,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"portico/app/account"
 	"portico/app/branding"
 	"portico/app/calls"
 	"portico/app/clients"
@@ -51,6 +52,7 @@ type App struct {
 	store       *store.Store
 	mail        *mail.Queue
 	clients     *clients.Service
+	account     *account.Service
 	calls       *calls.Service
 	team        *team.Service
 	domains     *domains.Service
@@ -105,7 +107,7 @@ func New(d Deps) (*App, error) {
 	}
 	a := &App{
 		cfg: d.Config, store: d.Store, mail: d.Mail, metrics: d.Metrics, log: d.Log, now: d.Now,
-		clients: d.Services.Clients, calls: d.Services.Calls, team: d.Services.Team, domains: d.Services.Domains,
+		account: d.Services.Account, clients: d.Services.Clients, calls: d.Services.Calls, team: d.Services.Team, domains: d.Services.Domains,
 		branding: d.Services.Branding, tenants: d.Services.Hosts,
 		version: d.Version, views: v, static: d.Static,
 		touches: newSessionTouches(),

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"portico/app/dates"
 	"portico/app/domains"
 	"portico/store"
 )
@@ -73,9 +74,9 @@ func certText(certs domains.Certificates, d *store.Domain, now time.Time) string
 	switch {
 	case notAfter.IsZero():
 	case notAfter.Before(now):
-		text += ", expired " + notAfter.UTC().Format("2 Jan 2006")
+		text += ", expired " + dates.Day(notAfter)
 	default:
-		text += ", expires " + notAfter.UTC().Format("2 Jan 2006")
+		text += ", expires " + dates.Day(notAfter)
 	}
 	return text
 }

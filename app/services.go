@@ -3,6 +3,7 @@ package app
 import (
 	"log/slog"
 
+	"portico/app/account"
 	"portico/app/branding"
 	"portico/app/calls"
 	"portico/app/clients"
@@ -20,6 +21,7 @@ import (
 // cache, and a domain the job verifies is served at once.
 type Services struct {
 	Hosts    *tenancy.Hosts // host → reseller, for requests and the TLS decision
+	Account  *account.Service
 	Clients  *clients.Service
 	Calls    *calls.Service
 	Team     *team.Service
@@ -45,7 +47,9 @@ type ServiceDeps struct {
 func NewServices(d ServiceDeps) *Services {
 	hosts := tenancy.NewHosts(d.Store, d.Config.Server.BaseDomain)
 	return &Services{
-		Hosts:   hosts,
+		Hosts: hosts,
+		Account: account.New(d.Store, d.Mail, letterhead{d.Config},
+			account.Sessions{MaxAge: d.Config.Session.MaxAge.Duration, IdleTimeout: d.Config.Session.IdleTimeout.Duration}),
 		Clients: clients.New(d.Store),
 		Calls:   calls.New(d.Store),
 		Team:    team.New(d.Store, d.Mail),

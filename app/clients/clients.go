@@ -105,12 +105,18 @@ func InputOf(c *store.Client) Input {
 		Company: c.Company, Role: c.Role}
 }
 
+// conflictToField turns taken usernames and emails into field errors,
+// every one the store found (both at once when both are taken).
 func conflictToField(err error) error {
-	switch {
-	case errors.Is(err, store.ErrUsernameTaken):
-		return Errors{{Field: "username", Message: "This username is taken."}}
-	case errors.Is(err, store.ErrEmailTaken):
-		return Errors{{Field: "email", Message: "This email is used by another client or user."}}
+	var errs Errors
+	if errors.Is(err, store.ErrUsernameTaken) {
+		errs = append(errs, FieldError{Field: "username", Message: "This username is taken."})
+	}
+	if errors.Is(err, store.ErrEmailTaken) {
+		errs = append(errs, FieldError{Field: "email", Message: "This email is used by another client or user."})
+	}
+	if errs != nil {
+		return errs
 	}
 	return err
 }

@@ -383,33 +383,6 @@ func (s *Service) InvitationFor(rid uint64, token string) (*store.Invitation, *s
 	return inv, u, cl, err
 }
 
-// Accept sets the invited user's password (the reseller's policy applies)
-// and makes them active; the invitation is spent. A link that is no longer
-// pending is store.ErrNotFound.
-func (s *Service) Accept(r *store.Reseller, token, password, confirm, ip string) (*store.User, error) {
-	errs := Errors{}
-	if problem := tenancy.Policy(r).Check(password); problem != "" {
-		errs["password"] = problem
-	} else if confirm != password {
-		errs["confirm"] = "The two passwords differ."
-	}
-	if len(errs) > 0 {
-		return nil, errs
-	}
-	hash, err := auth.HashPassword(password)
-	if err != nil {
-		return nil, err
-	}
-	var u *store.User
-	err = s.store.Update(func(tx *store.Tx) error {
-		if u, err = tx.AcceptInvitation(r.ID, auth.HashToken(token), hash); err != nil {
-			return err
-		}
-		return tx.AddAudit(&store.AuditEvent{ResellerID: r.ID, ClientID: u.ClientID, Actor: u.Email, Action: "invitation.accept", Target: u.Email, IP: ip})
-	})
-	return u, err
-}
-
 // TransferOwnership hands the business over from its owner (by, who
 // confirms with their password) to an active admin of the same client; the
 // old owner becomes an admin. Both keep their sessions.
