@@ -60,8 +60,10 @@ func TestCrashChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := New(Deps{Config: cfg, Store: s, Mail: mail.NewQueue(s, nil, log), Metrics: metrics.New(), Log: log,
-		Views: os.DirFS("../views"), Static: os.DirFS("../static"), Version: "crash"})
+	deps := Deps{Config: cfg, Store: s, Mail: mail.NewQueue(s, nil, log), Metrics: metrics.New(), Log: log,
+		Views: os.DirFS("../views"), Static: os.DirFS("../static"), Version: "crash"}
+	deps.Services = testServices(deps, nil, nil)
+	a, err := New(deps)
 	if err != nil {
 		t.Fatal(err)
 	}
