@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"portico/app/auth"
+	"portico/app/textfield"
 	"portico/store"
 )
 
@@ -212,6 +214,11 @@ func TestDisableSignsClientOut(t *testing.T) {
 	r = ts.browser().post(acmeHost, "/login", "/login", url.Values{"email": {"client@acme.example"}, "password": {testPassword}})
 	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "is disabled, so you cannot sign in") {
 		t.Fatalf("disabled sign-in: %d", r.status)
+	}
+	// a note on two lines is refused, and the page names the field
+	r = staff.post(acmeHost, cleo, cleo+"/status", url.Values{"status": {"active"}, "note": {"paid\nin full"}})
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(html.UnescapeString(r.body), "Note: "+textfield.SingleLineMessage+" Nothing was changed.") {
+		t.Fatalf("two-line note: %d\n%s", r.status, r.body)
 	}
 	staff.post(acmeHost, cleo, cleo+"/status", url.Values{"status": {"active"}})
 	fresh := ts.browser()

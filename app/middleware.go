@@ -3,7 +3,6 @@ package app
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"log/slog"
 	"net"
 	"net/url"
@@ -13,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"portico/app/auth"
+	"portico/app/fault"
 	"portico/store"
 )
 
@@ -184,7 +184,7 @@ func (a *App) loadSession(c *fiber.Ctx) error {
 		}
 		return err
 	})
-	if errors.Is(err, store.ErrNotFound) {
+	if fault.Is(err, fault.NotFound) { // signed out, or the session is another reseller's
 		a.clearCookie(c, sessionCookie)
 		return c.Next()
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	bolt "go.etcd.io/bbolt" // only for the raw-bbolt baseline; Portico itself reaches bbolt through store
 
+	"portico/app/actor"
 	"portico/app/calls"
 	"portico/app/clients"
 	"portico/app/config"
@@ -288,7 +289,7 @@ func seedCalls(path string, n int) (*callsSeed, error) {
 	if err := s.View(func(tx *store.Tx) (err error) { r, err = tx.ResellerBySlug(config.DefaultSlug); return err }); err != nil {
 		return nil, err
 	}
-	actor := clients.Actor{Name: "bench"}
+	actor := actor.Actor{Name: "bench"}
 	if _, err := calls.New(s, nil).ImportRates(r, []byte("prefix,description,rate_per_minute,increment\n1,USA,0.0100,60/60\n44,UK,0.02,1/1\n"), actor); err != nil {
 		return nil, err
 	}
