@@ -251,6 +251,22 @@ func serve(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if gc := gctune.Apply(os.Getenv); gc != "" {
 		log.Info("garbage collector tuned for serving", "settings", gc)
 	}
+	// Bind the ports before anything else: a busy port must stop a first
+	// start before it creates the owner and prints the one-time password,
+	// which nobody could then use. (Closing a listener twice is harmless:
+	// shutdown closes them too.)
+	ln, err := net.Listen("tcp", cfg.Server.HTTP)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.Server.HTTP, err)
+	}
+	defer ln.Close()
+	var httpsLn net.Listener
+	if cfg.TLS.Enabled {
+		if httpsLn, err = net.Listen("tcp", cfg.Server.HTTPS); err != nil {
+			return fmt.Errorf("listen %s: %w", cfg.Server.HTTPS, err)
+		}
+		defer httpsLn.Close()
+	}
 	m := metrics.New()
 	s, err := openStore(cfg, m, log, stdout)
 	if err != nil {
@@ -283,16 +299,11 @@ func serve(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	}
 	scheduler.OnRun = m.ObserveJob
 
-	ln, err := net.Listen("tcp", cfg.Server.HTTP)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", cfg.Server.HTTP, err)
-	}
 	// With automatic TLS the app answers on the HTTPS listener, and the
 	// HTTP listener only answers ACME HTTP-01 challenges and redirects.
 	var tlsOn *httpsListeners
 	if cfg.TLS.Enabled {
-		if tlsOn, err = listenHTTPS(cfg, dataDir, web.AllowCertificate, log); err != nil {
-			ln.Close()
+		if tlsOn, err = listenHTTPS(cfg, dataDir, httpsLn, web.AllowCertificate, log); err != nil {
 			return err
 		}
 	}
@@ -316,9 +327,7 @@ func serve(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		OnVerified: func(string) { web.InvalidateTenants() }})
 	ctl, err := control.Listen(control.SocketPath(dataDir), s, log)
 	if err != nil {
-		ln.Close()
 		if tlsOn != nil {
-			tlsOn.https.Close()
 			tlsOn.certs.Stop()
 		}
 		return err
@@ -379,17 +388,12 @@ type httpsListeners struct {
 }
 
 // listenHTTPS builds the certificate manager, whose on-demand issuance is
-// guarded by decide, and opens the HTTPS listener.
-func listenHTTPS(cfg *config.Config, dataDir string, decide certs.DecisionFunc, log *slog.Logger) (*httpsListeners, error) {
+// guarded by decide, for the HTTPS listener ln (bound already).
+func listenHTTPS(cfg *config.Config, dataDir string, ln net.Listener, decide certs.DecisionFunc, log *slog.Logger) (*httpsListeners, error) {
 	m, err := certs.New(certs.Options{DataDir: dataDir, CA: cfg.TLS.CA, Email: cfg.TLS.Email, Decide: decide,
 		HTTPAddr: cfg.Server.HTTP, HTTPSAddr: cfg.Server.HTTPS, Log: log})
 	if err != nil {
 		return nil, err
-	}
-	ln, err := net.Listen("tcp", cfg.Server.HTTPS)
-	if err != nil {
-		m.Stop()
-		return nil, fmt.Errorf("listen %s: %w", cfg.Server.HTTPS, err)
 	}
 	return &httpsListeners{certs: m, https: ln, redirect: m.HTTPServer()}, nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"portico/app/account"
 	"portico/app/calls"
 	"portico/app/clients"
 	"portico/app/config"
@@ -45,6 +46,7 @@ type App struct {
 	store       *store.Store
 	mail        *mail.Queue
 	clients     *clients.Service
+	account     *account.Service
 	calls       *calls.Service
 	team        *team.Service
 	metrics     *metrics.Metrics
@@ -106,6 +108,8 @@ func New(d Deps) (*App, error) {
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
+	a.account = account.New(d.Store, d.Mail, letterhead{a},
+		account.Sessions{MaxAge: d.Config.Session.MaxAge.Duration, IdleTimeout: d.Config.Session.IdleTimeout.Duration})
 	for _, s := range d.Config.Server.MetricsFrom {
 		p, err := parsePrefix(s)
 		if err != nil {

@@ -65,6 +65,13 @@ func skipBrowserIfShort(t testing.TB) {
 // the browser then closes before the server shuts down.
 func newChrome(t *testing.T) context.Context {
 	t.Helper()
+	return newChromeFor(t, browserTestTimeout)
+}
+
+// newChromeFor is newChrome for a test whose steps take up to timeout
+// (the layout test opens every page at several widths).
+func newChromeFor(t *testing.T, timeout time.Duration) context.Context {
+	t.Helper()
 	skipBrowserIfShort(t)
 	path, err := exec.LookPath(chromiumPath)
 	if err != nil {
@@ -103,7 +110,7 @@ func newChrome(t *testing.T) context.Context {
 	// The browser lives until the cleanup closes it, with a deadline of its
 	// own as a backstop. Not t.Context(): that ends before the cleanups
 	// run, which would kill the browser instead of letting it close.
-	browserCtx, cancelBrowser := context.WithTimeout(context.Background(), browserTestTimeout+browserCloseTimeout)
+	browserCtx, cancelBrowser := context.WithTimeout(context.Background(), timeout+browserCloseTimeout)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(browserCtx, opts...)
 	tabCtx, cancelTab := chromedp.NewContext(allocCtx)
 
@@ -117,7 +124,7 @@ func newChrome(t *testing.T) context.Context {
 		cancelBrowser()
 		t.Fatalf("starting Chromium %s: %v\n%s", path, err, output.String())
 	}
-	testCtx, cancelTest := context.WithTimeout(tabCtx, browserTestTimeout)
+	testCtx, cancelTest := context.WithTimeout(tabCtx, timeout)
 	t.Cleanup(func() {
 		cancelTest()
 		// Close gracefully so Chromium stops its helper processes before

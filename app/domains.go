@@ -7,6 +7,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"portico/app/dates"
 	"portico/app/domains"
 	"portico/app/fault"
 	"portico/store"
@@ -116,9 +117,9 @@ func certText(info func(string) (bool, string, time.Time), d *store.Domain, now 
 	switch {
 	case notAfter.IsZero():
 	case notAfter.Before(now):
-		text += ", expired " + notAfter.UTC().Format("2 Jan 2006")
+		text += ", expired " + dates.Day(notAfter)
 	default:
-		text += ", expires " + notAfter.UTC().Format("2 Jan 2006")
+		text += ", expires " + dates.Day(notAfter)
 	}
 	return text
 }

@@ -94,7 +94,7 @@ func TestDomainLifecycle(t *testing.T) {
 		t.Fatalf("verify: %d\n%s", r.status, r.body)
 	}
 	mustContain(t, "failed check", owner.get(acmeHost, "/reseller/domains"), 200,
-		shop+" is not verified yet: TXT record not found; no CNAME record", "2026-11-02 10:00 UTC")
+		shop+" is not verified yet: TXT record not found; no CNAME record", "2 Nov 2026, 10:00 UTC")
 
 	ds.dns.SetTXT("_portico."+shop, d.Token)
 	owner.post(acmeHost, "/reseller/domains", "/reseller/domains/"+shop+"/verify", url.Values{})

@@ -177,7 +177,7 @@ func wantsJSON(c *fiber.Ctx) bool {
 func humanDuration(d time.Duration) string {
 	switch {
 	case d <= time.Minute:
-		return fmt.Sprintf("%d seconds", int(math.Max(1, math.Ceil(d.Seconds()))))
+		return plural(int(math.Max(1, math.Ceil(d.Seconds()))), "second")
 	default:
 		return fmt.Sprintf("%d minutes", int(math.Ceil(d.Minutes())))
 	}

@@ -65,8 +65,6 @@ func TestErrorTable(t *testing.T) {
 			fields: []fault.Field{{Field: "records", Message: "Send at most 1000 records per request."}}},
 		{name: "rate limited", err: fault.Limited(90*time.Second, ""), status: 429, retry: "90",
 			detail: "There have been too many attempts", page: "Try again in 2 minutes."},
-		{name: "rate limited, the sign-in's own error", err: &errRateLimited{wait: 1500 * time.Millisecond}, status: 429, retry: "2",
-			detail: "There have been too many attempts"},
 		{name: "busy", err: fault.Busy(5*time.Second, ""), status: 503, retry: "5", detail: "The server is busy just now"},
 		{name: "internal", err: errors.New("disk on fire at /var/lib/portico"), status: 500,
 			detail: "We could not complete your request. The error has been logged."},

@@ -72,3 +72,13 @@ func (a *App) mailLinkBase(r *store.Reseller, pathAndQuery string) (link string,
 	})
 	return link, err
 }
+
+// letterhead signs the mails of services with the reseller's brand and
+// builds their links from its canonical host (account.Letterhead).
+type letterhead struct{ a *App }
+
+func (l letterhead) BrandName(r *store.Reseller) string  { return l.a.brandOf(r).Name }
+func (l letterhead) SenderName(r *store.Reseller) string { return l.a.senderName(r) }
+func (l letterhead) Link(tx *store.Tx, r *store.Reseller, pathAndQuery string) (string, error) {
+	return l.a.mailLink(tx, r, pathAndQuery)
+}

@@ -37,8 +37,8 @@ var routeRules = map[string][]string{
 	"GET /password/forgot": {"public"}, "POST /password/forgot": {"public"},
 	"GET /password/reset": {"public"}, "POST /password/reset": {"public"},
 	"GET /login/unlock": {"public"}, "POST /login/unlock": {"public"}, // a mailed link (lockout.go)
-	"GET /brand/:file": {"public"},
-	"GET /invite":      {"public"}, "POST /invite": {"public"},
+	"GET /brand/:file": {"public"}, "GET /favicon.ico": {"public"},
+	"GET /invite": {"public"}, "POST /invite": {"public"},
 	"GET /password/change": everyone, "POST /password/change": everyone,
 
 	"GET /reseller":                                everyStaff,

@@ -21,6 +21,8 @@ import (
 	"github.com/gofiber/template/html/v2"
 
 	"portico/app/access"
+	"portico/app/dates"
+	"portico/app/money"
 	"portico/store"
 )
 
@@ -166,11 +168,19 @@ func (d pageDir) ReadDir(n int) ([]fs.DirEntry, error) {
 // benchmark's ceiling, which must render the same templates.
 func TemplateFuncs(assetVersion string) template.FuncMap {
 	return template.FuncMap{
-		"asset":    func(name string) string { return "/static/" + name + "?v=" + assetVersion },
-		"rfc3339":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"datetime": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
-		"date":     func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
-		"list":     func(items ...string) []string { return items },
+		"asset":   func(name string) string { return "/static/" + name + "?v=" + assetVersion },
+		"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		// dates and amounts read the same on every page (app/dates,
+		// app/money): "4 Mar 2027", "4 Mar 2027, 14:05 UTC", "1,234.50"
+		"datetime":   dates.DayTime,
+		"date":       dates.Day,
+		"month":      dates.Month,
+		"clock":      dates.Clock,
+		"money":      func(v int64, code string) string { return money.Display{}.Text(v, code) },
+		"moneyExact": func(v int64, code string) string { return money.Display{Exact: true}.Text(v, code) },
+		"plural":     plural,
+		"list":       func(items ...string) []string { return items },
+		"dict":       dict,
 		// avatarURL and initials show a user's picture, or their initials
 		// when they have none (settings_profile.go).
 		"avatarURL": avatarURL,
@@ -324,6 +334,8 @@ type Form struct {
 	Values map[string]string
 	Errors map[string]string
 	Error  string // about the whole form
+	// focused: a field at fault has taken the autofocus (Focus).
+	focused bool
 }
 
 func newForm() *Form { return &Form{Values: map[string]string{}, Errors: map[string]string{}} }
@@ -339,6 +351,9 @@ func (f *Form) Field(name, label, typ, autocomplete string, autofocus bool) Fiel
 	v := f.Values[name]
 	if typ == "password" {
 		v = ""
+	}
+	if len(f.Errors) > 0 {
+		autofocus = f.Focus(name) // with errors, the first faulty field has the focus
 	}
 	return Field{Name: name, Label: label, Type: typ, Autocomplete: autocomplete, Value: v,
 		Error: f.Errors[name], Required: true, Autofocus: autofocus}

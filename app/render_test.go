@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"testing/fstest"
+	"time"
 )
 
 // TestServerErrorShowsRequestID: a failing store gives a branded 500 with
@@ -138,5 +139,26 @@ func TestEachPageItsOwnContent(t *testing.T) {
 	var b strings.Builder
 	if err := v.pages["auth/forgot"].Render(&b, "page", page); err != nil || strings.Contains(b.String(), "<h1>Sign in</h1>") {
 		t.Fatalf("auth/forgot rendered the sign-in content (%v)", err)
+	}
+}
+
+// TestPlural: counts agree with their number, in pages and messages.
+func TestPlural(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		got, want string
+	}{
+		{plural(1, "client"), "1 client"},
+		{plural(0, "client"), "0 clients"},
+		{plural(14, "client"), "14 clients"},
+		{plural(1, "person", "people"), "1 person"},
+		{plural(5, "person", "people"), "5 people"},
+		{humanDuration(time.Second), "1 second"},
+		{humanDuration(30 * time.Second), "30 seconds"},
+		{humanDuration(90 * time.Second), "2 minutes"},
+	} {
+		if c.got != c.want {
+			t.Errorf("%q, want %q", c.got, c.want)
+		}
 	}
 }

@@ -26,6 +26,7 @@ func (a *App) routes() {
 
 	// Everything below belongs to the reseller that owns the Host.
 	f.Use(a.resolveTenant)
+	f.Get("/favicon.ico", a.showFavicon) // favicon.go: before sessions, like an asset
 
 	// The JSON API authenticates with API keys, not cookies: no session,
 	// no CSRF (app/api.go lists its routes).

@@ -30,8 +30,9 @@ func clientActivityFilter(c *fiber.Ctx) (data clientActivityData, match func(*st
 	from, errFrom := parseDay(data.From)
 	to, errTo := parseDay(data.To)
 	if errFrom != nil || errTo != nil {
-		return data, nil, fiber.NewError(fiber.StatusBadRequest, "Dates must look like 2026-11-22.")
+		return data, nil, fiber.NewError(fiber.StatusBadRequest, dayFilterError)
 	}
+	data.From, data.To = dayValue(from, data.From), dayValue(to, data.To)
 	actor := strings.ToLower(data.Actor)
 	data.Filtered = actor != "" || !from.IsZero() || !to.IsZero()
 	match = func(e *store.AuditEvent) bool {

@@ -167,7 +167,7 @@ func (tx *Tx) Clients(rid uint64, fn func(*Client) bool) error {
 
 // CreateClient stores a new client and its owner user together; the
 // username and email must be free within the reseller (ErrUsernameTaken,
-// ErrEmailTaken).
+// ErrEmailTaken, joined when both are taken so a form can say so at once).
 func (tx *Tx) CreateClient(c *Client, owner *User, by string) error {
 	tx.markClientsChanged()
 	if c.ResellerID == 0 || c.Username == "" || c.Email == "" {
@@ -176,11 +176,15 @@ func (tx *Tx) CreateClient(c *Client, owner *User, by string) error {
 	usernames, emails := tx.bucket(bucketClientUsernames), tx.bucket(bucketClientEmails)
 	uk := tenantStringKey(c.ResellerID, strings.ToLower(c.Username))
 	ek := emailKey(c.ResellerID, c.Email)
+	var taken []error
 	if usernames.Get(uk) != nil {
-		return fmt.Errorf("store: client %q: %w", c.Username, ErrUsernameTaken)
+		taken = append(taken, fmt.Errorf("store: client %q: %w", c.Username, ErrUsernameTaken))
 	}
 	if emails.Get(ek) != nil || tx.bucket(bucketUserEmails).Get(emailKey(c.ResellerID, owner.Email)) != nil {
-		return fmt.Errorf("store: client %q: %w", c.Email, ErrEmailTaken)
+		taken = append(taken, fmt.Errorf("store: client %q: %w", c.Email, ErrEmailTaken))
+	}
+	if len(taken) > 0 {
+		return errors.Join(taken...)
 	}
 	b := tx.bucket(bucketClients)
 	id, err := b.NextSequence()
@@ -214,11 +218,21 @@ func (tx *Tx) UpdateClient(c *Client) error {
 		return err
 	}
 	c.Email = NormalizeEmail(c.Email)
-	if !strings.EqualFold(old.Username, c.Username) {
+	// both indexes are checked before either changes, so that a username
+	// and an email taken together are reported together
+	usernameChanged, emailChanged := !strings.EqualFold(old.Username, c.Username), old.Email != c.Email
+	var taken []error
+	if usernameChanged && tx.bucket(bucketClientUsernames).Get(tenantStringKey(c.ResellerID, strings.ToLower(c.Username))) != nil {
+		taken = append(taken, fmt.Errorf("store: client %q: %w", c.Username, ErrUsernameTaken))
+	}
+	if emailChanged && (tx.bucket(bucketClientEmails).Get(emailKey(c.ResellerID, c.Email)) != nil || tx.emailOfAnotherBusiness(c, c.Email)) {
+		taken = append(taken, fmt.Errorf("store: client %q: %w", c.Email, ErrEmailTaken))
+	}
+	if len(taken) > 0 {
+		return errors.Join(taken...)
+	}
+	if usernameChanged {
 		b := tx.bucket(bucketClientUsernames)
-		if b.Get(tenantStringKey(c.ResellerID, strings.ToLower(c.Username))) != nil {
-			return fmt.Errorf("store: client %q: %w", c.Username, ErrUsernameTaken)
-		}
 		if err := b.Delete(tenantStringKey(c.ResellerID, strings.ToLower(old.Username))); err != nil {
 			return err
 		}
@@ -226,11 +240,8 @@ func (tx *Tx) UpdateClient(c *Client) error {
 			return err
 		}
 	}
-	if old.Email != c.Email {
+	if emailChanged {
 		b := tx.bucket(bucketClientEmails)
-		if b.Get(emailKey(c.ResellerID, c.Email)) != nil || tx.emailOfAnotherBusiness(c, c.Email) {
-			return fmt.Errorf("store: client %q: %w", c.Email, ErrEmailTaken)
-		}
 		if err := b.Delete(emailKey(c.ResellerID, old.Email)); err != nil {
 			return err
 		}
@@ -479,7 +490,7 @@ func (tx *Tx) ClientLedger(rid, cid uint64) ([]*LedgerTx, error) {
 	}
 	for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Prev() {
 		var t LedgerTx
-		if err := get(tx.bucket(bucketLedger), tenantKey(rid, readU64(k[16:])), &t); err != nil {
+		if err := getLedgerTx(tx.bucket(bucketLedger), tenantKey(rid, readU64(k[16:])), &t); err != nil {
 			return nil, err
 		}
 		out = append(out, &t)
@@ -493,7 +504,7 @@ func (tx *Tx) ledgerByKey(rid uint64, key string) (*LedgerTx, error) {
 		return nil, ErrNotFound
 	}
 	var t LedgerTx
-	if err := get(tx.bucket(bucketLedger), ref, &t); err != nil {
+	if err := getLedgerTx(tx.bucket(bucketLedger), ref, &t); err != nil {
 		return nil, err
 	}
 	return &t, nil

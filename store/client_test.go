@@ -47,6 +47,18 @@ func TestCreateClientConflictsAndScope(t *testing.T) {
 			t.Errorf("%s: got %v, want %v", name, err, tc.want)
 		}
 	}
+	// both taken: both reported, so a form can mark both fields at once
+	both := &Client{ResellerID: acme, Username: "Ann", Email: "ann@example.com"}
+	err = s.Update(func(tx *Tx) error { return tx.CreateClient(both, &User{Email: both.Email, PasswordHash: "h"}, "x") })
+	if !errors.Is(err, ErrUsernameTaken) || !errors.Is(err, ErrEmailTaken) {
+		t.Errorf("username and email taken: %v, want both", err)
+	}
+	bob := newClient(t, s, acme, "bob")
+	bob.Username, bob.Email = "ANN", "ann@example.com"
+	err = s.Update(func(tx *Tx) error { return tx.UpdateClient(bob) })
+	if !errors.Is(err, ErrUsernameTaken) || !errors.Is(err, ErrEmailTaken) {
+		t.Errorf("update to a taken username and email: %v, want both", err)
+	}
 	s.View(func(tx *Tx) error {
 		if _, err := tx.Client(globex, c.ID); err == nil {
 			other, _ := tx.ClientByUsername(globex, "ann")

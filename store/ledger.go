@@ -79,7 +79,7 @@ func (tx *Tx) PostLedger(t *LedgerTx) (replayed bool, err error) {
 	if t.IdempotencyKey != "" {
 		if ref := keys.Get(tenantStringKey(t.ResellerID, t.IdempotencyKey)); ref != nil {
 			var first LedgerTx
-			if err := get(tx.bucket(bucketLedger), ref, &first); err != nil {
+			if err := getLedgerTx(tx.bucket(bucketLedger), ref, &first); err != nil {
 				return false, err
 			}
 			*t = first
@@ -121,7 +121,7 @@ func (tx *Tx) PostLedger(t *LedgerTx) (replayed bool, err error) {
 			return false, err
 		}
 	}
-	return false, put(b, key, t)
+	return false, putLedgerTx(b, key, t)
 }
 
 // Balance is an account's cached balance (0 for an account never used).
@@ -136,7 +136,7 @@ func (tx *Tx) LedgerTxs(rid uint64) ([]*LedgerTx, error) {
 	c := tx.bucket(bucketLedger).Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		var t LedgerTx
-		if err := unmarshal(v, &t); err != nil {
+		if err := decodeLedgerTx(v, &t); err != nil {
 			return nil, err
 		}
 		out = append(out, &t)

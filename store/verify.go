@@ -184,7 +184,7 @@ func (tx *Tx) verifyLedger(add addFunc) error {
 	broken := map[string]bool{} // accounts whose legs overflow: no sum to compare
 	err := tx.bucket(bucketLedger).ForEach(func(k, v []byte) error {
 		var t LedgerTx
-		if err := unmarshal(v, &t); err != nil {
+		if err := unmarshal(v, &t); err != nil { // encoding/json, not the hand reader (recordjson.go): verify reads apart from the paths it checks
 			return err
 		}
 		var total int64
@@ -364,7 +364,7 @@ func (tx *Tx) verifyCalls(add addFunc) error {
 	held := map[string]int64{}
 	err := tx.bucket(bucketReservations).ForEach(func(k, v []byte) error {
 		var r Reservation
-		if err := unmarshal(v, &r); err != nil {
+		if err := unmarshal(v, &r); err != nil { // encoding/json, as for the ledger
 			return err
 		}
 		if !bytes.Equal(k, clientKeyString(r.ResellerID, r.ClientID, r.CallID)) {

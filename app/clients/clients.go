@@ -101,12 +101,18 @@ func InputOf(c *store.Client) Input {
 		Company: c.Company, Role: c.Role}
 }
 
+// conflictToField turns taken usernames and emails into field errors,
+// every one the store found (both at once when both are taken).
 func conflictToField(err error) error {
-	switch {
-	case errors.Is(err, store.ErrUsernameTaken):
-		return fault.InvalidField("username", "This username is taken.")
-	case errors.Is(err, store.ErrEmailTaken):
-		return fault.InvalidField("email", "This email is used by another client or user.")
+	var errs fault.Fields
+	if errors.Is(err, store.ErrUsernameTaken) {
+		errs.Add("username", "This username is taken.")
+	}
+	if errors.Is(err, store.ErrEmailTaken) {
+		errs.Add("email", "This email is used by another client or user.")
+	}
+	if errs != nil {
+		return errs
 	}
 	return noClient(err)
 }

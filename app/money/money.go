@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"strconv"
 	"strings"
 
 	"golang.org/x/text/currency"
@@ -131,21 +132,32 @@ func Digits(code string) int {
 // Decimal writes v exactly, with at least the currency's digits:
 // 125000 USD → "12.50", 125 → "0.0125".
 func Decimal(v int64, code string) string {
+	var buf [24]byte // the longest is -922337203685477.5808
+	return string(AppendDecimal(buf[:0], v, code))
+}
+
+// AppendDecimal appends Decimal(v, code) to b: the authorise reply writes
+// two amounts per call, with no string to allocate for either.
+func AppendDecimal(b []byte, v int64, code string) []byte {
 	digits := Digits(code)
-	sign := ""
 	u := uint64(v)
 	if v < 0 {
-		sign, u = "-", uint64(-v) // -MinInt64 wraps to itself, which is its magnitude as uint64
+		b = append(b, '-')
+		u = uint64(-v) // -MinInt64 wraps to itself, which is its magnitude as uint64
 	}
-	whole, frac := u/Unit, u%Unit
-	fs := fmt.Sprintf("%04d", frac)
-	for len(fs) > digits && fs[len(fs)-1] == '0' {
-		fs = fs[:len(fs)-1]
+	b = strconv.AppendUint(b, u/Unit, 10)
+	var frac [unitDigits]byte
+	for i, f := unitDigits-1, u%Unit; i >= 0; i, f = i-1, f/10 {
+		frac[i] = byte('0' + f%10)
 	}
-	if fs == "" {
-		return fmt.Sprintf("%s%d", sign, whole)
+	n := unitDigits
+	for n > digits && frac[n-1] == '0' {
+		n--
 	}
-	return fmt.Sprintf("%s%d.%s", sign, whole, fs)
+	if n == 0 {
+		return b
+	}
+	return append(append(b, '.'), frac[:n]...)
 }
 
 // Round rounds v half-to-even to the currency's digits (in minor units).
@@ -170,27 +182,4 @@ func Round(v int64, code string) int64 {
 func Format(v int64, code string) string { return FormatNumber(v, code) + " " + code }
 
 // FormatNumber is Format without the currency code: "1,234.50".
-func FormatNumber(v int64, code string) string {
-	s := Decimal(Round(v, code), code)
-	digits := Digits(code)
-	if digits > 0 && !strings.Contains(s, ".") {
-		s += "." + strings.Repeat("0", digits)
-	}
-	sign := ""
-	if strings.HasPrefix(s, "-") {
-		sign, s = "-", s[1:]
-	}
-	whole, frac, _ := strings.Cut(s, ".")
-	var b strings.Builder
-	for i, ch := range whole {
-		if i > 0 && (len(whole)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(ch)
-	}
-	out := sign + b.String()
-	if frac != "" {
-		out += "." + frac
-	}
-	return out
-}
+func FormatNumber(v int64, code string) string { return Display{}.Text(v, code) }

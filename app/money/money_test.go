@@ -2,6 +2,7 @@ package money
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"testing"
 )
@@ -169,4 +170,45 @@ func TestPercent(t *testing.T) {
 			t.Errorf("Percent(%d, %d) = %d, want %d", tc.part, tc.whole, got, tc.want)
 		}
 	}
+}
+
+// decimalFmt is Decimal as it was written with fmt, kept as the reference
+// for AppendDecimal.
+func decimalFmt(v int64, code string) string {
+	digits := Digits(code)
+	sign := ""
+	u := uint64(v)
+	if v < 0 {
+		sign, u = "-", uint64(-v)
+	}
+	whole, frac := u/Unit, u%Unit
+	fs := fmt.Sprintf("%04d", frac)
+	for len(fs) > digits && fs[len(fs)-1] == '0' {
+		fs = fs[:len(fs)-1]
+	}
+	if fs == "" {
+		return fmt.Sprintf("%s%d", sign, whole)
+	}
+	return fmt.Sprintf("%s%d.%s", sign, whole, fs)
+}
+
+// FuzzAppendDecimalMatchesFmt holds AppendDecimal (and Decimal, written
+// with it) to the fmt-based reference, for any amount and currency code.
+//
+//	go test ./app/money -run '^$' -fuzz FuzzAppendDecimalMatchesFmt -fuzztime 30s
+func FuzzAppendDecimalMatchesFmt(f *testing.F) {
+	for _, code := range []string{"USD", "JPY", "BHD", "EUR", "CLF", "", "xyz"} {
+		for _, v := range []int64{0, 1, 10, 125, 1000, 9999, 10000, 125000, -350, math.MaxInt64, math.MinInt64, -1} {
+			f.Add(v, code)
+		}
+	}
+	f.Fuzz(func(t *testing.T, v int64, code string) {
+		want := decimalFmt(v, code)
+		if got := string(AppendDecimal([]byte("x"), v, code)); got != "x"+want {
+			t.Fatalf("AppendDecimal(%d, %q) = %q, want x%q", v, code, got, want)
+		}
+		if got := Decimal(v, code); got != want {
+			t.Fatalf("Decimal(%d, %q) = %q, want %q", v, code, got, want)
+		}
+	})
 }

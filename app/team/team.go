@@ -56,22 +56,6 @@ func New(s *store.Store, m Mailer) *Service { return &Service{store: s, mail: m}
 // Every method takes the acting signed-in user as an actor.Actor whose
 // User is set: the rules below are about who acts.
 
-// Errors are problems with a form's fields, by field name.
-//
-// Deprecated: only Accept still returns it, for app/invite.go, until
-// accepting an invitation moves to app/account; every other refusal is
-// a fault.Fields.
-type Errors map[string]string
-
-func (e Errors) Error() string {
-	parts := make([]string, 0, len(e))
-	for k, v := range e {
-		parts = append(parts, k+": "+v)
-	}
-	slices.Sort(parts)
-	return "team: " + strings.Join(parts, "; ")
-}
-
 // notAllowed refuses an act that the rules of the team forbid (the owner,
 // one's own account), with the reason for people.
 func notAllowed(reason string) error { return fault.New(fault.Forbidden, reason) }
@@ -383,33 +367,6 @@ func (s *Service) InvitationFor(rid uint64, token string) (*store.Invitation, *s
 		return err
 	})
 	return inv, u, cl, err
-}
-
-// Accept sets the invited user's password (the reseller's policy applies)
-// and makes them active; the invitation is spent. A link that is no longer
-// pending is store.ErrNotFound.
-func (s *Service) Accept(r *store.Reseller, token, password, confirm, ip string) (*store.User, error) {
-	errs := Errors{}
-	if problem := tenancy.Policy(r).Check(password); problem != "" {
-		errs["password"] = problem
-	} else if confirm != password {
-		errs["confirm"] = "The two passwords differ."
-	}
-	if len(errs) > 0 {
-		return nil, errs
-	}
-	hash, err := auth.HashPassword(password)
-	if err != nil {
-		return nil, err
-	}
-	var u *store.User
-	err = s.store.Update(func(tx *store.Tx) error {
-		if u, err = tx.AcceptInvitation(r.ID, auth.HashToken(token), hash); err != nil {
-			return err
-		}
-		return tx.AddAudit(&store.AuditEvent{ResellerID: r.ID, ClientID: u.ClientID, Actor: u.Email, Action: "invitation.accept", Target: u.Email, IP: ip})
-	})
-	return u, err
 }
 
 // TransferOwnership hands the business over from its owner (by, who
