@@ -2,7 +2,6 @@ package app
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -13,10 +12,12 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"portico/app/access"
+	"portico/app/actor"
 	"portico/app/auth"
 	"portico/app/clients"
 	"portico/app/csvx"
 	"portico/app/dates"
+	"portico/app/fault"
 	"portico/app/money"
 	"portico/app/tenancy"
 	"portico/store"
@@ -207,9 +208,7 @@ func (a *App) createClient(c *fiber.Ctx) error {
 	tenant := tenantOf(c)
 	in, form := clientInput(c)
 	cl, err := a.clients.Create(tenant, in, a.actor(c))
-	var errs clients.Errors
-	if errors.As(err, &errs) {
-		form.Errors = errs.Map()
+	if form.refused(err) {
 		form.Error = "Please correct the fields marked below."
 		return a.render(c, fiber.StatusUnprocessableEntity, "clients/new", "New client", a.clientForm(tenant, form, nil))
 	}
@@ -366,9 +365,7 @@ func (a *App) updateClient(c *fiber.Ctx) error {
 	}
 	in, form := clientInput(c)
 	updated, err := a.clients.Update(tenant, cl.ID, func(cur *clients.Input) { *cur = in }, a.actor(c))
-	var errs clients.Errors
-	if errors.As(err, &errs) {
-		form.Errors = errs.Map()
+	if form.refused(err) {
 		form.Error = "Please correct the fields marked below."
 		return a.render(c, fiber.StatusUnprocessableEntity, "clients/edit", "Edit "+cl.Username, a.clientForm(tenant, form, cl))
 	}
@@ -422,20 +419,17 @@ func (a *App) rechargeClient(c *fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusBadRequest, "The form is missing its one-time key. Reload the page and try again.")
 	}
 	res, err := a.clients.Recharge(tenant, cl.ID, c.FormValue("amount"), c.FormValue("note"), "form:"+key, a.actor(c))
-	var errs clients.Errors
-	if errors.As(err, &errs) || errors.Is(err, store.ErrConflict) {
+	if err != nil {
 		form := newForm()
-		form.Values["amount"], form.Values["note"] = c.FormValue("amount"), c.FormValue("note")
-		if errs != nil {
-			form.Errors = errs.Map()
-		} else {
-			form.Error = "This form was already used for another amount. Check the movements below before recharging again."
+		if !form.refused(err) {
+			if !fault.Is(err, fault.Conflict) {
+				return err
+			}
+			form.Error = "This form was already used for another amount. Check the movements below before recharging again." // its one-time key
 		}
+		form.Values["amount"], form.Values["note"] = c.FormValue("amount"), c.FormValue("note")
 		newKey, _ := auth.NewToken()
 		return a.render(c, fiber.StatusUnprocessableEntity, "clients/recharge", "Recharge "+cl.Username, a.rechargeData(tenant, cl, form, newKey))
-	}
-	if err != nil {
-		return err
 	}
 	amount := money.Format(-res.Entry.Legs[0].Amount, tenant.Currency)
 	msg := "Recharged " + amount + ". Available now: " + money.Format(res.Credit.Available, tenant.Currency) + "."
@@ -455,15 +449,8 @@ func (a *App) setClientStatus(c *fiber.Ctx) error {
 	}
 	status := c.FormValue("status")
 	updated, err := a.clients.SetStatus(tenant, cl.ID, status, c.FormValue("restrict_api") == "on", c.FormValue("note"), a.actor(c))
-	var errs clients.Errors
-	if errors.As(err, &errs) {
-		if msg := errs.Map()["note"]; msg != "" { // the one typed field of this one-field form
-			return fiber.NewError(fiber.StatusUnprocessableEntity, "Note: "+msg+" Nothing was changed.")
-		}
-		return fiber.NewError(fiber.StatusBadRequest, "Unknown status.")
-	}
 	if err != nil {
-		return err
+		return err // a bad note or status: 422, "Note: … Nothing was changed."
 	}
 	if updated.Status == store.ClientDisabled {
 		a.setFlash(c, "success", updated.Username+" is disabled: its users are signed out and cannot sign in. It will be deleted on "+
@@ -474,9 +461,8 @@ func (a *App) setClientStatus(c *fiber.Ctx) error {
 	return c.Redirect(clientURL(updated), fiber.StatusSeeOther)
 }
 
-// actor is who makes a change from this request, for the audit log.
-func (a *App) actor(c *fiber.Ctx) clients.Actor {
-	return clients.Actor{Name: userOf(c).Email, IP: c.IP()}
-}
+// actor is the signed-in user making a change from this request, for the
+// audit log and the services' rules about who acts.
+func (a *App) actor(c *fiber.Ctx) actor.Actor { return actor.Of(userOf(c), c.IP()) }
 
 func (a *App) policyHint(r *store.Reseller) string { return tenancy.Policy(r).Describe() }

@@ -18,8 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"portico/app/actor"
 	"portico/app/calls"
-	"portico/app/clients"
 	"portico/app/config"
 	"portico/app/mail"
 	"portico/app/metrics"
@@ -120,7 +120,7 @@ func TestCDRIngestSurvivesSIGKILL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := calls.New(s).ImportRates(r, []byte("prefix,description,rate_per_minute,increment\n1,USA,0.0100,60/60\n"), clients.Actor{Name: "seed"}); err != nil {
+	if _, err := calls.New(s).ImportRates(r, []byte("prefix,description,rate_per_minute,increment\n1,USA,0.0100,60/60\n"), actor.Actor{Name: "seed"}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()

@@ -2,13 +2,13 @@ package app
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"portico/app/dates"
 	"portico/app/domains"
+	"portico/app/fault"
 	"portico/store"
 )
 
@@ -95,11 +95,9 @@ func (a *App) listDomains(c *fiber.Ctx) error {
 // wrong with the name.
 func (a *App) addDomain(c *fiber.Ctx) error {
 	input := c.FormValue("host")
-	d, err := a.domains.Add(tenantOf(c), input, domains.Actor(a.actor(c)))
-	var bad *domains.InputError
-	if errors.As(err, &bad) {
-		form := newForm()
-		form.Values["host"], form.Errors["host"] = input, bad.Message
+	d, err := a.domains.Add(tenantOf(c), input, a.actor(c))
+	if form := newForm(); form.refused(err) {
+		form.Values["host"] = input
 		data, err := a.domainsData(c, form)
 		if err != nil {
 			return err
@@ -121,10 +119,10 @@ const verifyTimeout = 15 * time.Second
 func (a *App) verifyDomain(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), verifyTimeout)
 	defer cancel()
-	d, err := a.domains.Verify(ctx, tenantOf(c), c.Params("host"), domains.Actor(a.actor(c)))
+	d, err := a.domains.Verify(ctx, tenantOf(c), c.Params("host"), a.actor(c))
 	switch {
-	case errors.Is(err, store.ErrDomainChanged):
-		a.setFlash(c, "error", "The domain changed while it was checked. Try again.")
+	case fault.Is(err, fault.Conflict): // the domain changed while it was checked
+		a.setFlash(c, "error", messageOf(err))
 	case err != nil:
 		return err // another reseller's domain is not found
 	case d.Status == store.DomainVerified: // the service dropped cached tenants when it verified it
@@ -142,9 +140,9 @@ func (a *App) verifyDomain(c *fiber.Ctx) error {
 // removeDomain deletes one of the reseller's own domains and lets the
 // certificate manager forget it.
 func (a *App) removeDomain(c *fiber.Ctx) error {
-	d, err := a.domains.Remove(tenantOf(c), c.Params("host"), domains.Actor(a.actor(c)))
-	if errors.Is(err, domains.ErrDeclared) {
-		a.setFlash(c, "error", "This domain is declared by the operator in config.toml; only the operator can remove it.")
+	d, err := a.domains.Remove(tenantOf(c), c.Params("host"), a.actor(c))
+	if fault.Is(err, fault.Forbidden) { // declared in config.toml: only the operator removes it
+		a.setFlash(c, "error", messageOf(err))
 		return c.Redirect("/reseller/domains", fiber.StatusSeeOther)
 	}
 	if err != nil {

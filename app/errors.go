@@ -28,16 +28,6 @@ type problemField struct {
 	Message string `json:"message"`
 }
 
-// problemError is an API error with a detail written for the caller and,
-// for 400 and 422, the fields at fault (see apiError in api.go).
-type problemError struct {
-	status int
-	detail string
-	fields []problemField
-}
-
-func (e *problemError) Error() string { return fmt.Sprintf("%d: %s", e.status, e.detail) }
-
 // errorText is what a person is told for each status; internal details
 // never reach them.
 var errorText = map[int][2]string{
@@ -57,37 +47,35 @@ var errorText = map[int][2]string{
 // kindStatus is the one table from an error's kind to the status it is
 // answered with. An error of no kind is a 500, logged and never described.
 var kindStatus = [...]int{
-	fault.Internal:     fiber.StatusInternalServerError,
-	fault.BadRequest:   fiber.StatusBadRequest,
-	fault.Unauthorized: fiber.StatusUnauthorized,
-	fault.Forbidden:    fiber.StatusForbidden,
-	fault.NotFound:     fiber.StatusNotFound,
-	fault.Conflict:     fiber.StatusConflict,
-	fault.TooLarge:     fiber.StatusRequestEntityTooLarge,
-	fault.Invalid:      fiber.StatusUnprocessableEntity,
-	fault.RateLimited:  fiber.StatusTooManyRequests,
-	fault.Unavailable:  fiber.StatusServiceUnavailable,
+	fault.Internal:         fiber.StatusInternalServerError,
+	fault.BadRequest:       fiber.StatusBadRequest,
+	fault.Unauthorized:     fiber.StatusUnauthorized,
+	fault.Forbidden:        fiber.StatusForbidden,
+	fault.NotFound:         fiber.StatusNotFound,
+	fault.Conflict:         fiber.StatusConflict,
+	fault.TooLarge:         fiber.StatusRequestEntityTooLarge,
+	fault.Invalid:          fiber.StatusUnprocessableEntity,
+	fault.RateLimited:      fiber.StatusTooManyRequests,
+	fault.Unavailable:      fiber.StatusServiceUnavailable,
+	fault.UnsupportedMedia: fiber.StatusUnsupportedMediaType,
 }
 
 // handleError is the one error handler: it maps an error's kind to a
 // status (kindStatus), logs server errors with the request id, and answers
-// with a branded page or problem+json by Accept.
+// with a branded page or problem+json by Accept. Handlers return errors
+// of app/fault (or store sentinels) and nothing else decides a status.
 func (a *App) handleError(c *fiber.Ctx, err error) error {
 	status := fiber.StatusInternalServerError
 	detail := ""
 	var fields []problemField
 	var retry time.Duration
 	var fe *fiber.Error
-	var pe *problemError
-	switch {
-	case errors.As(err, &fe): // Fiber's own refusals: no route, method, body limit
+	if errors.As(err, &fe) { // Fiber's own refusals (no route, method, body limit) and a few handlers' fiber.NewError
 		status = fe.Code
 		if fe.Message != utilsStatus(fe.Code) {
 			detail = fe.Message // a message written for people, not the bare status text
 		}
-	case errors.As(err, &pe):
-		status, detail, fields = pe.status, pe.detail, pe.fields
-	default:
+	} else {
 		if rl, limited := isRateLimited(err); limited {
 			err = fault.Limited(rl.wait, "")
 		}
@@ -96,12 +84,15 @@ func (a *App) handleError(c *fiber.Ctx, err error) error {
 		for _, fl := range f.Fields {
 			fields = append(fields, problemField{Field: fl.Field, Message: fl.Message})
 		}
-		if f.Kind == fault.Invalid && detail == "" {
-			detail = "Some fields are invalid; see errors."
+		if detail == "" && (f.Kind == fault.Invalid || len(f.Fields) > 0) {
+			detail = fieldsDetail(f.Fields, wantsJSON(c))
 		}
 	}
 	if retry > 0 {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(retry.Seconds()))))
+	}
+	if status == fiber.StatusUnauthorized && isAPI(c) {
+		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="api"`) // RFC 9110: a 401 says how to authenticate
 	}
 	text, ok := errorText[status]
 	if !ok {
@@ -125,7 +116,7 @@ func (a *App) handleError(c *fiber.Ctx, err error) error {
 	}
 	if wantsJSON(c) {
 		title := text[0]
-		if strings.HasPrefix(c.Path(), "/api/") {
+		if isAPI(c) {
 			title = utilsStatus(status) // RFC 9457: with type about:blank the title is the status phrase
 		}
 		c.Set(fiber.HeaderContentType, "application/problem+json")
@@ -143,12 +134,37 @@ func (a *App) handleError(c *fiber.Ctx, err error) error {
 	return nil
 }
 
+// fieldsDetail is the detail of a refusal that lists fields but has no
+// message: problem+json points at its errors; a page, which has no list,
+// names each field and its problem ("Note: Use at most 200 characters.")
+// and says that nothing changed (services save nothing they refuse).
+func fieldsDetail(fields fault.Fields, json bool) string {
+	switch {
+	case json:
+		return "Some fields are invalid; see errors."
+	case len(fields) == 0:
+		return "" // the status's usual words
+	}
+	var b strings.Builder
+	for _, f := range fields {
+		name := strings.ReplaceAll(f.Field, "_", " ")
+		if name != "" {
+			name = strings.ToUpper(name[:1]) + name[1:]
+		}
+		b.WriteString(name + ": " + f.Message + " ")
+	}
+	return b.String() + "Nothing was changed."
+}
+
 // utilsStatus is the standard text of a status, e.g. "Not Found".
 func utilsStatus(code int) string { return fiber.NewError(code).Message }
 
+// isAPI: the JSON API's paths.
+func isAPI(c *fiber.Ctx) bool { return strings.HasPrefix(c.Path(), "/api/") }
+
 // wantsJSON: API paths always, browsers by Accept.
 func wantsJSON(c *fiber.Ctx) bool {
-	if strings.HasPrefix(c.Path(), "/api/") {
+	if isAPI(c) {
 		return true
 	}
 	switch c.Accepts("text/html", "application/json", "application/problem+json") {

@@ -3,7 +3,6 @@ package app
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"log/slog"
 	"net"
 	"net/url"
@@ -14,6 +13,7 @@ import (
 
 	"portico/app/access"
 	"portico/app/auth"
+	"portico/app/fault"
 	"portico/store"
 )
 
@@ -185,7 +185,7 @@ func (a *App) loadSession(c *fiber.Ctx) error {
 		}
 		return err
 	})
-	if errors.Is(err, store.ErrNotFound) {
+	if fault.Is(err, fault.NotFound) { // signed out, or the session is another reseller's
 		a.clearCookie(c, sessionCookie)
 		return c.Next()
 	}

@@ -119,17 +119,15 @@ func (a *App) createClientAPIKey(c *fiber.Ctx) error {
 // for a resubmitted form or the key limit, 422 for a bad name. Other
 // errors are returned.
 func (a *App) keyFormOutcome(rid, cid uint64, form *Form, err error) (int, *Form, error) {
-	var errs clients.Errors
 	var used *clients.FormUsed
 	switch {
 	case errors.As(err, &used):
 		form = newForm()
 		form.Error = a.formUsedMessage(rid, cid, used.KeyID)
 		return fiber.StatusConflict, form, nil
-	case errors.As(err, &errs):
-		form.Errors = errs.Map()
+	case form.refused(err):
 		return fiber.StatusUnprocessableEntity, form, nil
-	case errors.Is(err, clients.ErrKeyLimit):
+	case errors.Is(err, clients.ErrKeyLimit): // the API says it of a client; this form says it to the key's owner
 		form.Error = fmt.Sprintf("You already have %d active API keys, the most allowed. Revoke a key you no longer use, then create the new one.", store.MaxActiveAPIKeys)
 		return fiber.StatusConflict, form, nil
 	case err != nil:

@@ -2,9 +2,10 @@ package calls
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
-	"portico/app/clients"
+	"portico/app/fault"
 	"portico/store"
 )
 
@@ -60,9 +61,9 @@ func validCallID(id string) bool {
 
 // validate checks the request and normalises its numbers, with cl's
 // country as the region of national numbers.
-func (req *AuthorizeRequest) validate(cl *store.Client) clients.Errors {
-	var errs clients.Errors
-	add := func(field, msg string) { errs = append(errs, clients.FieldError{Field: field, Message: msg}) }
+func (req *AuthorizeRequest) validate(cl *store.Client) fault.Fields {
+	var errs fault.Fields
+	add := errs.Add
 	if !validCallID(req.CallID) {
 		add("call_id", "Send the PBX's call id: 1 to 128 visible ASCII characters.")
 	}
@@ -104,14 +105,15 @@ func statusReason(c store.ClientCallState, direction string) string {
 // by the reseller's maximum call length) in the same durable commit; the
 // same call id again gets the same reservation. An inbound call writes
 // nothing unless its caller is blocked (the refusal is counted). Invalid
-// input is clients.Errors; another reseller's or a deleted client is
-// store.ErrNotFound.
+// input is fault.Fields; another reseller's or a deleted client is a
+// fault.NotFound.
 func (s *Service) Authorize(r *store.Reseller, cl *store.Client, req AuthorizeRequest, actor string) (*Authorization, error) {
 	if errs := req.validate(cl); len(errs) > 0 {
-		return nil, errs
+		return nil, fmt.Errorf("invalid call request: %w", errs)
 	}
 	if req.Direction == store.Inbound {
-		return s.authorizeInbound(r, cl.ID, req)
+		out, err := s.authorizeInbound(r, cl.ID, req)
+		return out, noClient(err)
 	}
 	out := &Authorization{}
 	err := s.withDeck(r.ID, func(d *Deck) error {
@@ -124,7 +126,7 @@ func (s *Service) Authorize(r *store.Reseller, cl *store.Client, req AuthorizeRe
 		})
 	})
 	if err != nil {
-		return nil, err
+		return nil, noClient(err)
 	}
 	return out, nil
 }

@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"portico/app/clients"
+	"portico/app/actor"
+	"portico/app/fault"
 	"portico/app/testkit"
 	"portico/store"
 )
@@ -25,7 +27,7 @@ type fixture struct {
 	c     *store.Client   // acme's client, country US
 }
 
-var staff = clients.Actor{Name: "staff@acme.example", IP: "127.0.0.1"}
+var staff = actor.Actor{Name: "staff@acme.example", IP: "127.0.0.1"}
 
 const deckCSV = "prefix,description,rate_per_minute,increment,premium\n" +
 	"1,USA,0.0100,60/60,false\n" + // 100 units a minute
@@ -219,12 +221,16 @@ func TestAuthorizeRules(t *testing.T) {
 	}
 	// invalid input is every field at fault
 	_, err := f.svc.Authorize(f.r, f.c, AuthorizeRequest{CallID: "has space", Direction: "sideways", From: "x", To: "12"}, "api")
-	var errs clients.Errors
-	if !errors.As(err, &errs) || len(errs) != 4 {
+	var errs fault.Fields
+	if !errors.As(err, &errs) || len(errs) != 4 || !fault.Is(err, fault.Invalid) {
 		t.Errorf("invalid: %v", err)
 	}
-	// another reseller's client is not found
-	if _, err := f.svc.Authorize(f.other, f.c, AuthorizeRequest{CallID: "x", Direction: "outbound", From: "+14155550100", To: "+14155550100"}, "api"); !errors.Is(err, store.ErrNotFound) {
+	if err == nil || !strings.HasPrefix(err.Error(), "invalid call request: ") { // it once said "invalid client"
+		t.Errorf("invalid request described as %q", err)
+	}
+	// another reseller's client is not found, in words for the caller
+	_, err = f.svc.Authorize(f.other, f.c, AuthorizeRequest{CallID: "x", Direction: "outbound", From: "+14155550100", To: "+14155550100"}, "api")
+	if fe := fault.From(err); !errors.Is(err, store.ErrNotFound) || fe.Kind != fault.NotFound || fe.Message != "There is no such client." {
 		t.Errorf("cross-tenant: %v", err)
 	}
 	f.verify()
@@ -241,7 +247,7 @@ func TestInboundBlockedCaller(t *testing.T) {
 	if _, err := f.svc.Block(f.r, f.c.ID, "+14155550199", "", staff); !errors.Is(err, ErrAlreadyBlocked) {
 		t.Fatalf("twice: %v", err)
 	}
-	var errs clients.Errors
+	var errs fault.Fields
 	if _, err := f.svc.Block(f.r, f.c.ID, "12345", "", staff); !errors.As(err, &errs) || errs[0].Field != "number" {
 		t.Fatalf("invalid number: %v", err)
 	}
@@ -344,7 +350,7 @@ func TestIngestSettlesExactly(t *testing.T) {
 	if u, _ := f.svc.Usage(f.r.ID, f.c.ID, t0); u.Qualified != 3 || u.ThresholdS != 31 {
 		t.Fatalf("after lowering the threshold: %+v", u)
 	}
-	var errs clients.Errors
+	var errs fault.Fields
 	if _, err := f.svc.SetQualifiedThreshold(f.r, f.c.ID, 3601, staff); !errors.As(err, &errs) {
 		t.Fatalf("threshold 3601: %v", err)
 	}
