@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"portico/app/account"
+	"portico/app/actor"
 	"portico/app/fault"
 	"portico/app/tenancy"
 	"portico/store"
@@ -128,7 +129,7 @@ func (a *App) logout(c *fiber.Ctx) error {
 // actorOf is the signed-in user of the request and their address, as the
 // account service takes them.
 func actorOf(c *fiber.Ctx) account.Actor {
-	return account.Actor{User: userOf(c), IP: clientIP(c).String()}
+	return actor.Of(userOf(c), clientIP(c).String())
 }
 
 type forgotData struct{ Form *Form }

@@ -324,7 +324,7 @@ func (a *App) saveBranding(c *fiber.Ctx) error {
 		return err
 	}
 	by := a.actor(c)
-	err = a.branding.Save(tenant, in, branding.Actor{Name: by.Name, IP: by.IP})
+	err = a.branding.Save(tenant, in, by)
 	if problems, invalid := fault.FieldsOf(err); invalid {
 		form := brandingForm(in.Clean())
 		form.Errors = problems.Map()

@@ -76,9 +76,6 @@ func (a *App) handleError(c *fiber.Ctx, err error) error {
 			detail = fe.Message // a message written for people, not the bare status text
 		}
 	} else {
-		if rl, limited := isRateLimited(err); limited {
-			err = fault.Limited(rl.wait, "")
-		}
 		f := fault.From(err)
 		status, detail, retry = kindStatus[f.Kind], f.Message, f.Retry
 		for _, fl := range f.Fields {

@@ -6,8 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -219,15 +217,4 @@ func (l *limiter) sweep(now time.Time) {
 			delete(l.counts, k)
 		}
 	}
-}
-
-// errRateLimited carries the wait to the error handler.
-type errRateLimited struct{ wait time.Duration }
-
-func (e *errRateLimited) Error() string { return fmt.Sprintf("rate limited for %s", e.wait) }
-
-func isRateLimited(err error) (*errRateLimited, bool) {
-	var rl *errRateLimited
-	ok := errors.As(err, &rl)
-	return rl, ok
 }

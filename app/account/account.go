@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"time"
 
+	"portico/app/actor"
 	"portico/app/auth"
 	"portico/app/fault"
 	"portico/store"
@@ -61,11 +62,8 @@ func New(s *store.Store, m Mailer, l Letterhead, sessions Sessions) *Service {
 }
 
 // Actor is the signed-in person acting on their own account, and from
-// where.
-type Actor struct {
-	User *store.User
-	IP   string
-}
+// where: the one Actor of every service (app/actor), whose User is set.
+type Actor = actor.Actor
 
 // ErrWrongPassword is the cause of a refusal for a wrong password: the
 // caller counts it as a guess at the account.

@@ -14,6 +14,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"portico/app/actor"
 	"portico/app/config"
 	"portico/app/fault"
 	"portico/app/textfield"
@@ -22,12 +23,6 @@ import (
 
 // Assets are the brand's images, in the order of the editor.
 var Assets = []string{store.AssetLogo, store.AssetFavicon}
-
-// Actor is who makes a change and from where, for the audit log.
-type Actor struct {
-	Name string
-	IP   string
-}
 
 // Input is one submission of the branding editor.
 type Input struct {
@@ -65,7 +60,7 @@ func New(s *store.Store) *Service { return &Service{store: s} }
 // back as fault.Fields (by the form's field names) and nothing is saved.
 // The caller drops cached tenants afterwards: every page and email of r
 // changes at once.
-func (s *Service) Save(r *store.Reseller, in Input, by Actor) error {
+func (s *Service) Save(r *store.Reseller, in Input, by actor.Actor) error {
 	in = in.Clean()
 	brand, problems := check(in.Brand)
 	problems = append(problems, in.Refused...)

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"portico/app/actor"
 	"portico/app/fault"
 	"portico/store"
 )
@@ -63,7 +64,7 @@ func stored(t *testing.T, s *store.Store, rid uint64) (store.Brand, []string) {
 	return b, assets
 }
 
-var by = Actor{Name: "owner@acme.example", IP: "192.0.2.1"}
+var by = actor.Actor{Name: "owner@acme.example", IP: "192.0.2.1"}
 
 // TestSave: the brand, the images and one audit event naming what changed
 // are written together; text is trimmed, colours in either case are
