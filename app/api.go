@@ -18,7 +18,7 @@ import (
 	"portico/store"
 )
 
-// apiRoutes lists every route of the JSON API (../shared/API.md, described
+// apiRoutes lists every route of the JSON API (the public contract, described
 // for programs in openapi.json and for people in docs/api.md). routes.go
 // mounts it after tenant resolution and before the session and CSRF
 // middleware, which the API must never reach.

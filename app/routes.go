@@ -85,7 +85,7 @@ func (a *App) routes() {
 	callsView := a.requireModule(access.Calls, access.View)
 	f.Get("/calls", a.requireUser, a.requireClient, callsView, a.listCalls)
 	f.Get("/calls.csv", a.requireUser, a.requireClient, callsView, a.exportCalls)
-	// blocked callers are an owner/admin setting (DESIGN.md §1), even from the call log
+	// blocked callers are an owner/admin setting (docs/roles.md), even from the call log
 	f.Post("/calls/block", a.requireUser, a.requireClient, a.requireModule(access.Settings, access.Edit), a.blockCallerFromLog)
 
 	settings := f.Group("/settings", a.requireUser, a.requireClient)

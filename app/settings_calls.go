@@ -17,7 +17,7 @@ import (
 // Settings tabs of the calls feature: Qualified Calls (the usage module:
 // it decides what the usage figures count, so whoever may edit usage and
 // reporting may change it) and Blocked Callers (the settings module:
-// owners and admins, ../shared/DESIGN.md §1).
+// owners and admins; docs/roles.md).
 
 const (
 	qualifiedTabURL = "/settings?tab=qualified-calls"

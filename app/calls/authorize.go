@@ -9,7 +9,7 @@ import (
 	"portico/store"
 )
 
-// Reasons an authorisation is refused (API.md).
+// Reasons an authorisation is refused (docs/api.md).
 const (
 	ReasonAccountDisabled       = "account_disabled"
 	ReasonAccountPaused         = "account_paused"
