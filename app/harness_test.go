@@ -306,6 +306,27 @@ func (b *browser) post(host, formPath, action string, form url.Values) response 
 	return b.do(http.MethodPost, host, action, form, nil)
 }
 
+// signedIn returns a new browser signed in as email on host; the test fails
+// unless the sign-in lands on want.
+func (ts *testServer) signedIn(host, email, want string) *browser {
+	ts.t.Helper()
+	b := ts.browser()
+	b.login(host, email, want)
+	return b
+}
+
+// acmeOwner returns a browser signed in as Acme's owner, on the reseller console.
+func (ts *testServer) acmeOwner() *browser {
+	ts.t.Helper()
+	return ts.signedIn(acmeHost, "owner@acme.example", "/reseller")
+}
+
+// acmeClient returns a browser signed in as Acme's client, on its dashboard.
+func (ts *testServer) acmeClient() *browser {
+	ts.t.Helper()
+	return ts.signedIn(acmeHost, "client@acme.example", "/dashboard")
+}
+
 // login signs in and fails the test unless it lands on want.
 func (b *browser) login(host, email, want string) {
 	b.t.Helper()

@@ -39,8 +39,7 @@ func TestScenarios(t *testing.T) {
 		b.login(acmeHost, login[0], login[1])
 		visitors[name] = b
 	}
-	globexOwner := ts.browser()
-	globexOwner.login(globexHost, "owner@globex.example", "/reseller")
+	globexOwner := ts.signedIn(globexHost, "owner@globex.example", "/reseller")
 	visitors["globex-owner"] = globexOwner
 
 	scenarios := []struct {
@@ -104,8 +103,7 @@ func TestScenarios(t *testing.T) {
 func TestPageViewsWriteNothing(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	owner := ts.browser()
-	owner.login(acmeHost, "owner@acme.example", "/reseller")
+	owner := ts.acmeOwner()
 	before := ts.store.Writes()
 	for range 3 {
 		for _, path := range []string{"/", "/login", "/reseller", "/reseller/activity", "/password/forgot", "/brand.css", "/healthz"} {
@@ -145,8 +143,7 @@ func TestWrongPasswordAndUnknownEmailLookAlike(t *testing.T) {
 func TestCSRF(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	b := ts.browser()
-	b.login(acmeHost, "owner@acme.example", "/reseller")
+	b := ts.acmeOwner()
 	cases := map[string]url.Values{
 		"no token":     {},
 		"forged token": {"_csrf": {"AAAA"}},
@@ -205,8 +202,7 @@ func TestRateLimits(t *testing.T) {
 	}
 	// the window passes
 	ts.clock.Advance(16 * time.Minute)
-	b2 := ts.browser()
-	b2.login(acmeHost, "owner@acme.example", "/reseller")
+	ts.acmeOwner() // signs in again once the window has passed
 }
 
 func TestSecurityHeadersAndCookies(t *testing.T) {
@@ -296,8 +292,7 @@ func TestOversizedBody(t *testing.T) {
 func TestSignOutRevokesSession(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	b := ts.browser()
-	b.login(acmeHost, "owner@acme.example", "/reseller")
+	b := ts.acmeOwner()
 	u, _ := url.Parse(ts.url(acmeHost, "/"))
 	var token string
 	for _, c := range b.client.Jar.Cookies(u) {
@@ -323,8 +318,7 @@ func TestSignOutRevokesSession(t *testing.T) {
 func TestIdleSessionExpires(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	b := ts.browser()
-	b.login(acmeHost, "owner@acme.example", "/reseller")
+	b := ts.acmeOwner()
 	ts.clock.Advance(11 * time.Hour)
 	if r := b.get(acmeHost, "/reseller"); r.status != 200 {
 		t.Fatalf("session ended before the idle timeout: %d", r.status)
@@ -343,8 +337,7 @@ func TestIdleSessionExpires(t *testing.T) {
 func TestDisabledUserCannotSignIn(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	b := ts.browser()
-	b.login(acmeHost, "support@acme.example", "/reseller")
+	b := ts.signedIn(acmeHost, "support@acme.example", "/reseller")
 	err := ts.store.Update(func(tx *store.Tx) error {
 		u, err := tx.UserByEmail(ts.ids["acme"], "support@acme.example")
 		if err != nil {
@@ -370,8 +363,7 @@ var linkPattern = regexp.MustCompile(`http://[^\s]+/password/reset\?token=[A-Za-
 func TestPasswordResetFlow(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	owner := ts.browser()
-	owner.login(acmeHost, "owner@acme.example", "/reseller")
+	owner := ts.acmeOwner()
 
 	b := ts.browser()
 	r := b.post(acmeHost, "/password/forgot", "/password/forgot", url.Values{"email": {"owner@acme.example"}})

@@ -143,8 +143,7 @@ func TestSignInDoesNotRedirectOffSite(t *testing.T) {
 func TestCSRFTokenNotFromQueryString(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	b := ts.browser()
-	b.login(acmeHost, "owner@acme.example", "/reseller")
+	b := ts.acmeOwner()
 	token := b.csrf(acmeHost, "/reseller")
 	// the probe: a valid token, in the query string only
 	r := b.do(http.MethodPost, acmeHost, "/logout?_csrf="+url.QueryEscape(token), url.Values{}, nil)
@@ -316,8 +315,7 @@ func TestMailedLinksUseTheCanonicalHost(t *testing.T) {
 		}
 	}
 	// email change and invitation, signed in on a forged host
-	b := ts.browser()
-	b.login(acmeHost, "client@acme.example", "/dashboard")
+	b := ts.acmeClient()
 	token := b.csrf(acmeHost, profileTab)
 	r := b.doAs(http.MethodPost, acmeHost, acmeHost+":6666", "/settings/email", url.Values{"_csrf": {token}, "email": {"cleo@new.example"}, "current": {testPassword}}, nil)
 	if r.status != http.StatusSeeOther {

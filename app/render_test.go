@@ -17,8 +17,7 @@ import (
 func TestServerErrorShowsRequestID(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	b := ts.browser()
-	b.login(acmeHost, "owner@acme.example", "/reseller")
+	b := ts.acmeOwner()
 	ts.store.Close() // every transaction now fails
 	r := b.get(acmeHost, "/reseller")
 	if r.status != http.StatusInternalServerError {
