@@ -127,17 +127,7 @@ type APIKey struct {
 
 // APIKeys lists a reseller's keys (all owners) in creation order.
 func (tx *Tx) APIKeys(rid uint64) ([]*APIKey, error) {
-	var out []*APIKey
-	prefix := u64(rid)
-	c := tx.bucket(bucketAPIKeys).Cursor()
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		var key APIKey
-		if err := unmarshal(v, &key); err != nil {
-			return nil, err
-		}
-		out = append(out, &key)
-	}
-	return out, nil
+	return listByPrefix(tx, bucketAPIKeys, u64(rid), decodeJSON[APIKey])
 }
 
 // CreateAPIKey stores a key, refusing an eleventh active key for one
