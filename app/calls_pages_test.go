@@ -40,6 +40,16 @@ func (ts *testServer) importDeck(slug, deck string) {
 	}
 }
 
+// cleoCalls prices Acme's calls by pagesDeck and reports records as
+// Cleo's calls; it returns Cleo.
+func (ts *testServer) cleoCalls(records ...calls.CDRInput) *store.Client {
+	ts.t.Helper()
+	cleo := ts.cleo()
+	ts.importDeck("acme", pagesDeck)
+	ts.ingest("acme", cleo, records...)
+	return cleo
+}
+
 // ingest reports CDRs of a client through the service, as the API does,
 // and fails the test unless every one is accepted.
 func (ts *testServer) ingest(slug string, cl *store.Client, records ...calls.CDRInput) {
@@ -88,10 +98,8 @@ var chartBar = regexp.MustCompile(`<rect class="chart-bar chart-s(\d)"`)
 func TestDashboardFigures(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	cleo := ts.cleo()
-	ts.importDeck("acme", pagesDeck)
 	now := ts.clock.Now() // 2026-11-02 10:00 UTC
-	ts.ingest("acme", cleo,
+	cleo := ts.cleoCalls(
 		call("t1", store.Outbound, "+14155550100", "+14155550111", now.Add(-2*time.Hour), 120, store.Answered), // 2 min US: 0.02
 		call("t2", store.Outbound, "+14155550100", "+442071234567", now.Add(-time.Hour), 30, store.Answered),   // 30 s UK: 0.01
 		call("t3", store.Inbound, "+14155550199", "+14155550100", now.Add(-30*time.Minute), 95, store.Answered),
@@ -370,10 +378,8 @@ func TestCallLogFiltersPagesAndCSV(t *testing.T) {
 func TestBlockCallerFromCallLog(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	cleo := ts.cleo()
-	ts.importDeck("acme", pagesDeck)
 	now := ts.clock.Now()
-	ts.ingest("acme", cleo,
+	cleo := ts.cleoCalls(
 		call("in-1", store.Inbound, "+14155550199", "+14155550100", now.Add(-time.Hour), 40, store.Answered),
 		call("in-anon", store.Inbound, "anonymous", "+14155550100", now.Add(-50*time.Minute), 40, store.Answered),
 		call("out-1", store.Outbound, "+14155550100", "+14155550111", now.Add(-40*time.Minute), 40, store.Answered))

@@ -190,10 +190,8 @@ func TestRatesPage(t *testing.T) {
 func TestClientPageUsageAndPremium(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	cleo := ts.cleo()
-	ts.importDeck("acme", pagesDeck)
 	now := ts.clock.Now()
-	ts.ingest("acme", cleo,
+	cleo := ts.cleoCalls(
 		call("a", store.Outbound, "+14155550100", "+14155550111", now.Add(-time.Hour), 120, store.Answered),
 		call("b", store.Inbound, "+14155550199", "+14155550100", now.Add(-time.Hour), 200, store.Answered),
 		call("c", store.Outbound, "+14155550100", "+14155550111", now.AddDate(0, -2, 0), 600, store.Answered))
