@@ -262,13 +262,7 @@ func (b *browser) postMultipart(host, formPath, action string, fields map[string
 		b.t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", w.FormDataContentType())
-	resp, err := b.client.Do(req)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return response{status: resp.StatusCode, header: resp.Header, body: string(data)}
+	return b.send(req)
 }
 
 // brandFields are valid editor fields; tests change what they need.

@@ -261,6 +261,14 @@ type response struct {
 
 func (b *browser) do(method, host, path string, form url.Values, header map[string]string) response {
 	b.t.Helper()
+	return b.doAs(method, host, "", path, form, header)
+}
+
+// doAs sends a request for host (whose cookies it carries) with the Host
+// header hostHeader, whatever that is (a port, a trailing dot); "" keeps
+// host's own.
+func (b *browser) doAs(method, host, hostHeader, path string, form url.Values, header map[string]string) response {
+	b.t.Helper()
 	var body io.Reader
 	if form != nil {
 		body = strings.NewReader(form.Encode())
@@ -269,12 +277,22 @@ func (b *browser) do(method, host, path string, form url.Values, header map[stri
 	if err != nil {
 		b.t.Fatal(err)
 	}
+	if hostHeader != "" {
+		req.Host = hostHeader
+	}
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
+	return b.send(req)
+}
+
+// send sends req and reads the whole reply; the test fails if it cannot
+// be sent.
+func (b *browser) send(req *http.Request) response {
+	b.t.Helper()
 	resp, err := b.client.Do(req)
 	if err != nil {
 		b.t.Fatal(err)
