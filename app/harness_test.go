@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bufio"
 	"context"
 	"io"
 	"io/fs"
@@ -246,6 +247,31 @@ func (ts *testServer) browser() *browser {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		Timeout:       10 * time.Second,
 	}}
+}
+
+// sendRaw writes head (the request line and headers, up to the blank
+// line) and body over a raw connection, the whole body before the answer
+// is read, and returns the answer. Beyond a limit the server may answer
+// and close before it has read all of body: a cut-short write fails the
+// test only when there is no answer.
+func (ts *testServer) sendRaw(head string, body []byte) response {
+	ts.t.Helper()
+	conn, err := net.Dial("tcp", ts.addr)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	defer conn.Close()
+	_, werr := io.WriteString(conn, head)
+	if werr == nil {
+		_, werr = conn.Write(body)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		ts.t.Fatalf("no answer: %v (write: %v)", err, werr)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return response{status: resp.StatusCode, header: resp.Header, body: string(data)}
 }
 
 // url builds http://host:port/path for the test server.

@@ -1,11 +1,8 @@
 package app
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -269,23 +266,10 @@ func TestOversizedBody(t *testing.T) {
 	ts := newTestServer(t)
 	// Over a raw connection: the whole body is written before the answer
 	// is read (it is under the upload limit, so the server reads it all).
-	conn, err := net.Dial("tcp", ts.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	fmt.Fprintf(conn, "POST /login HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n", acmeHost, BodyLimit+1)
-	if _, err := conn.Write(bytes.Repeat([]byte("a"), BodyLimit+1)); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(body), "1 MiB") {
-		t.Fatalf("status %d, want 413\n%s", resp.StatusCode, body)
+	r := ts.sendRaw(fmt.Sprintf("POST /login HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n",
+		acmeHost, BodyLimit+1), bytes.Repeat([]byte("a"), BodyLimit+1))
+	if r.status != http.StatusRequestEntityTooLarge || !strings.Contains(r.body, "1 MiB") {
+		t.Fatalf("status %d, want 413\n%s", r.status, r.body)
 	}
 }
 
