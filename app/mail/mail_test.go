@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"mime/quotedprintable"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -64,11 +63,7 @@ func startSMTP(t *testing.T, refuse int) (*smtpBackend, config.Mail) {
 
 func openStore(t *testing.T, c *testkit.Clock) *store.Store {
 	t.Helper()
-	s, err := store.Open(filepath.Join(t.TempDir(), "p.db"), store.Options{Now: c.Now, NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := testkit.OpenStore(t, c)
 	return s
 }
 
