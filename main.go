@@ -196,6 +196,16 @@ func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
+// openStoreForCommand loads the configuration and opens the store as
+// openStore does, for a one-off command that logs to stderr.
+func openStoreForCommand(o *options, stdout, stderr io.Writer) (*store.Store, error) {
+	cfg, err := loadConfig(o)
+	if err != nil {
+		return nil, err
+	}
+	return openStore(cfg, nil, newLogger(cfg.Log, stderr), stdout)
+}
+
 // openStore opens, migrates and reconciles the store, printing the first
 // password of any owner it creates. Every command that writes goes
 // through it.
@@ -471,11 +481,7 @@ func userCommand(o *options, args []string, stdin io.Reader, stdout, stderr io.W
 		return fmt.Errorf("read password: %w", err)
 	}
 	password = strings.TrimRight(password, "\r\n")
-	cfg, err := loadConfig(o)
-	if err != nil {
-		return err
-	}
-	s, err := openStore(cfg, nil, newLogger(cfg.Log, stderr), stdout)
+	s, err := openStoreForCommand(o, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -501,11 +507,7 @@ func apikeyCommand(o *options, args []string, stdout, stderr io.Writer) error {
 	if *slug == "" || *name == "" {
 		return errors.New("apikey create needs --reseller and --name")
 	}
-	cfg, err := loadConfig(o)
-	if err != nil {
-		return err
-	}
-	s, err := openStore(cfg, nil, newLogger(cfg.Log, stderr), stdout)
+	s, err := openStoreForCommand(o, stdout, stderr)
 	if err != nil {
 		return err
 	}

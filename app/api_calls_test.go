@@ -1,11 +1,8 @@
 package app
 
 import (
-	"bufio"
 	"encoding/csv"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -329,23 +326,10 @@ func TestAPIRatesTooLarge(t *testing.T) {
 	t.Parallel()
 	f := newAPIFixture(t)
 	send := func(size int) (int, string) {
-		conn, err := net.Dial("tcp", f.ts.addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		fmt.Fprintf(conn, "PUT /api/v1/rates HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: text/csv\r\nContent-Length: %d\r\n\r\n",
-			acmeHost, f.acmeKey, size)
 		header := "prefix,description,rate_per_minute,increment\n"
-		body := header + strings.Repeat("#", size-len(header))
-		io.WriteString(conn, body) // beyond the server's limit it answers and closes before reading it all
-		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		data, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(data)
+		r := f.ts.sendRaw(fmt.Sprintf("PUT /api/v1/rates HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: text/csv\r\nContent-Length: %d\r\n\r\n",
+			acmeHost, f.acmeKey, size), []byte(header+strings.Repeat("#", size-len(header))))
+		return r.status, r.body
 	}
 	if status, body := send(RatesLimit + 1); status != http.StatusRequestEntityTooLarge {
 		t.Fatalf("over the limit: %d %s", status, body)

@@ -1,12 +1,10 @@
 package app
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"regexp"
 	"slices"
@@ -627,23 +625,8 @@ func TestAPIRoutesMatchOpenAPI(t *testing.T) {
 func TestAPIBodyTooLarge(t *testing.T) {
 	t.Parallel()
 	f := newAPIFixture(t)
-	conn, err := net.Dial("tcp", f.ts.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	fmt.Fprintf(conn, "POST /api/v1/clients HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"+
-		"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n", acmeHost, f.acmeKey, BodyLimit+1)
-	if _, err := conn.Write(bytes.Repeat([]byte(" "), BodyLimit+1)); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	r := response{status: resp.StatusCode, header: resp.Header, body: string(body)}
+	r := f.ts.sendRaw(fmt.Sprintf("POST /api/v1/clients HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"+
+		"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n", acmeHost, f.acmeKey, BodyLimit+1), bytes.Repeat([]byte(" "), BodyLimit+1))
 	if r.status != http.StatusRequestEntityTooLarge {
 		t.Fatalf("status %d, want 413\n%s", r.status, r.body)
 	}

@@ -262,13 +262,7 @@ func (b *browser) postMultipart(host, formPath, action string, fields map[string
 		b.t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", w.FormDataContentType())
-	resp, err := b.client.Do(req)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return response{status: resp.StatusCode, header: resp.Header, body: string(data)}
+	return b.send(req)
 }
 
 // brandFields are valid editor fields; tests change what they need.
@@ -299,8 +293,7 @@ func (b *browser) brandCSSOf(host, path string) string {
 func TestBrandingSaveAppliesToOneReseller(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	owner := ts.browser()
-	owner.login(acmeHost, "owner@acme.example", "/reseller")
+	owner := ts.acmeOwner()
 	visitor := ts.browser()
 	visitor.get(globexHost, "/login") // warm globex's tenant cache: the save must not leak into it
 
@@ -384,8 +377,7 @@ func TestBrandingSaveAppliesToOneReseller(t *testing.T) {
 func TestBrandAssetServing(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	owner := ts.browser()
-	owner.login(acmeHost, "owner@acme.example", "/reseller")
+	owner := ts.acmeOwner()
 	save := func(files map[string]upload, extra map[string]string) string {
 		t.Helper()
 		fields := brandFields("Acme Voice", "#aa0000")
@@ -467,8 +459,7 @@ func TestBrandAssetServing(t *testing.T) {
 func TestBrandingRefusesBadInput(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	owner := ts.browser()
-	owner.login(acmeHost, "owner@acme.example", "/reseller")
+	owner := ts.acmeOwner()
 	pngLogo := encodePNG(t, testImage(100, 100))
 	cases := []struct {
 		name   string
@@ -560,8 +551,7 @@ func (b *browser) postMultipartTolerant(host string, fields map[string]string, f
 func TestBrandingWarnsLowContrast(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	owner := ts.browser()
-	owner.login(acmeHost, "owner@acme.example", "/reseller")
+	owner := ts.acmeOwner()
 	if page := owner.get(acmeHost, "/reseller/branding"); strings.Contains(page.body, "WCAG AA asks") {
 		t.Errorf("warning shown for acme's readable #aa0000")
 	}
@@ -589,16 +579,14 @@ func TestBrandingWarnsLowContrast(t *testing.T) {
 func TestBrandingAccess(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	support := ts.browser()
-	support.login(acmeHost, "support@acme.example", "/reseller")
+	support := ts.signedIn(acmeHost, "support@acme.example", "/reseller")
 	if r := support.get(acmeHost, "/reseller/branding"); r.status != http.StatusForbidden {
 		t.Errorf("support GET: %d, want 403", r.status)
 	}
 	if r := support.postMultipart(acmeHost, "/reseller", "/reseller/branding", brandFields("Hijacked", "#000000"), nil); r.status != http.StatusForbidden {
 		t.Errorf("support POST: %d, want 403", r.status)
 	}
-	client := ts.browser()
-	client.login(acmeHost, "client@acme.example", "/dashboard")
+	client := ts.acmeClient()
 	if r := client.get(acmeHost, "/reseller/branding"); r.status != http.StatusForbidden {
 		t.Errorf("client GET: %d, want 403", r.status)
 	}
@@ -610,8 +598,7 @@ func TestBrandingAccess(t *testing.T) {
 	}
 
 	ts.addStaff("admin@acme.example", store.RoleAdmin)
-	admin := ts.browser()
-	admin.login(acmeHost, "admin@acme.example", "/reseller")
+	admin := ts.signedIn(acmeHost, "admin@acme.example", "/reseller")
 	fields := brandFields("No Token", "#000000")
 	fields["_csrf"] = "\x00omit"
 	if r := admin.postMultipart(acmeHost, "/reseller/branding", "/reseller/branding", fields, nil); r.status != http.StatusForbidden {
@@ -628,8 +615,7 @@ func TestBrandingAccess(t *testing.T) {
 		t.Errorf("admin's save not applied")
 	}
 	// globex's owner edits globex only, whatever host acme's cookie is for
-	gowner := ts.browser()
-	gowner.login(globexHost, "owner@globex.example", "/reseller")
+	gowner := ts.signedIn(globexHost, "owner@globex.example", "/reseller")
 	if r := gowner.postMultipart(globexHost, "/reseller/branding", "/reseller/branding", brandFields("Globex Prime", "#0000aa"), nil); r.status != http.StatusSeeOther {
 		t.Fatalf("globex save: %d", r.status)
 	}

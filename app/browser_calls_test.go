@@ -22,10 +22,8 @@ import (
 func TestBrowserDashboardAndBlockCaller(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	cleo := ts.cleo()
-	ts.importDeck("acme", pagesDeck)
 	now := ts.clock.Now()
-	ts.ingest("acme", cleo,
+	cleo := ts.cleoCalls(
 		call("out-1", store.Outbound, "+14155550100", "+14155550111", now.AddDate(0, 0, -3), 180, store.Answered),
 		call("out-2", store.Outbound, "+14155550100", "+442071234567", now.Add(-2*time.Hour), 65, store.Answered),
 		call("in-1", store.Inbound, "+14155550199", "+14155550100", now.Add(-time.Hour), 95, store.Answered))

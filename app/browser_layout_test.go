@@ -258,8 +258,7 @@ func newShowcase(t *testing.T, ts *testServer) *showcase {
 	ts.addClientUser("user@cleo.example", store.RoleUser)
 	s.profileID = ts.profileID("Call centre agents", map[string]string{"dashboard": "view", "calls": "edit"})
 	s.memberID = ts.addProfiledUser("agent.with.a.rather.long.address@cleo-calls-international.example", store.RoleManager, "Night shift", map[string]string{"calls": "view"})
-	owner := ts.browser()
-	owner.login(acmeHost, "client@acme.example", "/dashboard")
+	owner := ts.acmeClient()
 	for _, m := range []url.Values{memberValues("Ivy", "Invited", "ivy@cleo.example", store.RoleAdmin, "invite"),
 		memberValues("Nico", "Newcomer", "newcomer@cleo.example", store.RoleUser, "password")} {
 		m.Set("password", testPassword)
@@ -288,8 +287,7 @@ func newShowcase(t *testing.T, ts *testServer) *showcase {
 		t.Fatal(err)
 	}
 	ts.addStaff("billing@acme.example", store.RoleBilling)
-	staff := ts.browser()
-	staff.login(acmeHost, "owner@acme.example", "/reseller")
+	staff := ts.acmeOwner()
 	if r := staff.post(acmeHost, "/reseller/domains", "/reseller/domains", url.Values{"host": {"portal.cleo-calls-international.example"}}); r.status != http.StatusSeeOther {
 		t.Fatalf("add domain: %d\n%s", r.status, r.body)
 	}

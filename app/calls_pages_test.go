@@ -40,6 +40,16 @@ func (ts *testServer) importDeck(slug, deck string) {
 	}
 }
 
+// cleoCalls prices Acme's calls by pagesDeck and reports records as
+// Cleo's calls; it returns Cleo.
+func (ts *testServer) cleoCalls(records ...calls.CDRInput) *store.Client {
+	ts.t.Helper()
+	cleo := ts.cleo()
+	ts.importDeck("acme", pagesDeck)
+	ts.ingest("acme", cleo, records...)
+	return cleo
+}
+
 // ingest reports CDRs of a client through the service, as the API does,
 // and fails the test unless every one is accepted.
 func (ts *testServer) ingest(slug string, cl *store.Client, records ...calls.CDRInput) {
@@ -88,10 +98,8 @@ var chartBar = regexp.MustCompile(`<rect class="chart-bar chart-s(\d)"`)
 func TestDashboardFigures(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	cleo := ts.cleo()
-	ts.importDeck("acme", pagesDeck)
 	now := ts.clock.Now() // 2026-11-02 10:00 UTC
-	ts.ingest("acme", cleo,
+	cleo := ts.cleoCalls(
 		call("t1", store.Outbound, "+14155550100", "+14155550111", now.Add(-2*time.Hour), 120, store.Answered), // 2 min US: 0.02
 		call("t2", store.Outbound, "+14155550100", "+442071234567", now.Add(-time.Hour), 30, store.Answered),   // 30 s UK: 0.01
 		call("t3", store.Inbound, "+14155550199", "+14155550100", now.Add(-30*time.Minute), 95, store.Answered),
@@ -99,8 +107,7 @@ func TestDashboardFigures(t *testing.T) {
 		call("y1", store.Outbound, "+14155550100", "+14155550111", now.AddDate(0, 0, -1), 600, store.Answered), // 10 min: 0.10
 		call("o1", store.Inbound, "+14155550199", "+14155550100", now.AddDate(0, -1, 5), 300, store.Answered),  // 7 October
 	)
-	owner := ts.browser()
-	owner.login(acmeHost, "client@acme.example", "/dashboard")
+	owner := ts.acmeClient()
 	r := owner.get(acmeHost, "/dashboard")
 	if r.status != http.StatusOK {
 		t.Fatalf("dashboard: %d\n%s", r.status, r.body)
@@ -174,14 +181,12 @@ func TestDashboardFigures(t *testing.T) {
 	// a manager may change it too (usage edit); a profile with usage view
 	// sees it without the form and is refused the change
 	ts.addClientUser("mia@cleo.example", store.RoleManager)
-	mia := ts.browser()
-	mia.login(acmeHost, "mia@cleo.example", "/dashboard")
+	mia := ts.signedIn(acmeHost, "mia@cleo.example", "/dashboard")
 	if r := mia.post(acmeHost, qualifiedTabURL, "/settings/qualified-calls", url.Values{"qualified_threshold_s": {"60"}}); r.status != http.StatusSeeOther {
 		t.Errorf("manager saves the threshold: %d", r.status)
 	}
 	ts.addProfiledUser("viewer@cleo.example", store.RoleUser, "Usage viewers", map[string]string{"usage": "view", "dashboard": "view"})
-	viewer := ts.browser()
-	viewer.login(acmeHost, "viewer@cleo.example", "/dashboard")
+	viewer := ts.signedIn(acmeHost, "viewer@cleo.example", "/dashboard")
 	tab := viewer.get(acmeHost, qualifiedTabURL)
 	if tab.status != http.StatusOK || strings.Contains(tab.body, `action="/settings/qualified-calls"`) || !strings.Contains(tab.body, "60 seconds") {
 		t.Errorf("viewer's tab: %d", tab.status)
@@ -197,8 +202,7 @@ func TestDashboardFigures(t *testing.T) {
 func TestDashboardEmptyState(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	owner := ts.browser()
-	owner.login(acmeHost, "client@acme.example", "/dashboard")
+	owner := ts.acmeClient()
 	r := owner.get(acmeHost, "/dashboard")
 	if r.status != http.StatusOK {
 		t.Fatalf("dashboard: %d", r.status)
@@ -251,8 +255,7 @@ func TestCallLogFiltersPagesAndCSV(t *testing.T) {
 	}
 	records = append(records, call("=HYPERLINK(1)", store.Inbound, "+14155559999", "+14155550100", start.Add(-time.Hour), 5, store.Answered))
 	ts.ingest("acme", cleo, records...)
-	owner := ts.browser()
-	owner.login(acmeHost, "client@acme.example", "/dashboard")
+	owner := ts.acmeClient()
 
 	// every call once, newest first, 50 a page
 	var seen []string
@@ -375,10 +378,8 @@ func TestCallLogFiltersPagesAndCSV(t *testing.T) {
 func TestBlockCallerFromCallLog(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	cleo := ts.cleo()
-	ts.importDeck("acme", pagesDeck)
 	now := ts.clock.Now()
-	ts.ingest("acme", cleo,
+	cleo := ts.cleoCalls(
 		call("in-1", store.Inbound, "+14155550199", "+14155550100", now.Add(-time.Hour), 40, store.Answered),
 		call("in-anon", store.Inbound, "anonymous", "+14155550100", now.Add(-50*time.Minute), 40, store.Answered),
 		call("out-1", store.Outbound, "+14155550100", "+14155550111", now.Add(-40*time.Minute), 40, store.Answered))
@@ -390,8 +391,7 @@ func TestBlockCallerFromCallLog(t *testing.T) {
 	}
 	ts.ingest("acme", dora, call("dora-in", store.Inbound, "+14155550123", "+14155550100", now.Add(-time.Hour), 40, store.Answered))
 
-	owner := ts.browser()
-	owner.login(acmeHost, "client@acme.example", "/dashboard")
+	owner := ts.acmeClient()
 	r := owner.get(acmeHost, "/calls")
 	if n := strings.Count(r.body, `action="/calls/block"`); n != 1 || !strings.Contains(r.body, `name="call_id" value="in-1"`) {
 		t.Fatalf("block buttons = %d", n)
@@ -465,8 +465,7 @@ func TestBlockedCallersTab(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
 	cleo := ts.cleo()
-	owner := ts.browser()
-	owner.login(acmeHost, "client@acme.example", "/dashboard")
+	owner := ts.acmeClient()
 	if r := owner.get(acmeHost, blockedTabURL); r.status != http.StatusOK || !strings.Contains(r.body, "No number is blocked.") {
 		t.Fatalf("empty tab: %d", r.status)
 	}

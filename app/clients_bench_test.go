@@ -49,8 +49,7 @@ func BenchmarkClientsPage(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	br := ts.browser()
-	br.login(acmeHost, "owner@acme.example", "/reseller")
+	br := ts.acmeOwner()
 	for _, bc := range []struct{ name, path, want string }{
 		{"first-page", "/reseller/clients", "10001 clients"},
 		{"search", "/reseller/clients?q=company+42", "clients"},

@@ -102,8 +102,7 @@ func clientForm(username, email string) url.Values {
 func TestCreateClientThroughForm(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	b := ts.browser()
-	b.login(acmeHost, "owner@acme.example", "/reseller")
+	b := ts.acmeOwner()
 	bad := clientForm("cleo", "not-an-email")
 	bad.Set("phone", "123")
 	bad.Set("confirm", "other")
@@ -149,8 +148,7 @@ var keyPattern = regexp.MustCompile(`name="idempotency_key" value="([^"]+)"`)
 func TestRechargeThroughForm(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	b := ts.browser()
-	b.login(acmeHost, "owner@acme.example", "/reseller")
+	b := ts.acmeOwner()
 	cleo := "/reseller/clients/" + strconv.FormatUint(ts.cleo().ID, 10)
 	page := b.get(acmeHost, cleo+"/recharge")
 	key := keyPattern.FindStringSubmatch(page.body)[1]
@@ -181,8 +179,7 @@ func TestRechargeThroughForm(t *testing.T) {
 		t.Fatalf("bad amount: %d", r.status)
 	}
 	// the client sees the new figures on its next page view
-	client := ts.browser()
-	client.login(acmeHost, "client@acme.example", "/dashboard")
+	client := ts.acmeClient()
 	if r := client.get(acmeHost, "/dashboard"); !strings.Contains(r.body, `<span title="Available">100.00</span>`) || !strings.Contains(r.body, "meter-ok") {
 		t.Errorf("client dashboard lacks the meter")
 	}
@@ -195,10 +192,8 @@ func TestRechargeThroughForm(t *testing.T) {
 func TestDisableSignsClientOut(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	staff := ts.browser()
-	staff.login(acmeHost, "owner@acme.example", "/reseller")
-	client := ts.browser()
-	client.login(acmeHost, "client@acme.example", "/dashboard")
+	staff := ts.acmeOwner()
+	client := ts.acmeClient()
 	cleo := "/reseller/clients/" + strconv.FormatUint(ts.cleo().ID, 10)
 	r := staff.post(acmeHost, cleo, cleo+"/status", url.Values{"status": {"disabled"}, "note": {"unpaid"}})
 	if r.status != http.StatusSeeOther {
@@ -224,8 +219,7 @@ func TestDisableSignsClientOut(t *testing.T) {
 		t.Fatalf("two-line note: %d\n%s", r.status, r.body)
 	}
 	staff.post(acmeHost, cleo, cleo+"/status", url.Values{"status": {"active"}})
-	fresh := ts.browser()
-	fresh.login(acmeHost, "client@acme.example", "/dashboard")
+	ts.acmeClient() // re-enabled: the client signs in again
 }
 
 func TestClientListSearchAndPages(t *testing.T) {
@@ -244,8 +238,7 @@ func TestClientListSearchAndPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := ts.browser()
-	b.login(acmeHost, "owner@acme.example", "/reseller")
+	b := ts.acmeOwner()
 	r := b.get(acmeHost, "/reseller/clients")
 	if strings.Count(r.body, "<tr data-client=") != 50 || !strings.Contains(r.body, "Page 1 of 2 · 61 clients") {
 		t.Fatalf("first page: %d rows", strings.Count(r.body, "<tr data-client="))
@@ -271,10 +264,8 @@ func TestClientListSearchAndPages(t *testing.T) {
 func TestActivityFilters(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	b := ts.browser()
-	b.login(acmeHost, "owner@acme.example", "/reseller")
-	support := ts.browser()
-	support.login(acmeHost, "support@acme.example", "/reseller")
+	b := ts.acmeOwner()
+	support := ts.signedIn(acmeHost, "support@acme.example", "/reseller")
 	cleo := "/reseller/clients/" + strconv.FormatUint(ts.cleo().ID, 10)
 	support.post(acmeHost, cleo, cleo+"/status", url.Values{"status": {"disabled"}})
 	r := b.get(acmeHost, "/reseller/activity?action=client.&actor=SUPPORT")
@@ -345,10 +336,8 @@ func TestMeterShowsHeldCredit(t *testing.T) {
 		t.Fatalf("authorise: %+v %v", auth, err)
 	}
 	held := money.FormatNumber(auth.Reserved, "USD") + " held for calls in progress"
-	staff := ts.browser()
-	staff.login(acmeHost, "owner@acme.example", "/reseller")
-	client := ts.browser()
-	client.login(acmeHost, "client@acme.example", "/dashboard")
+	staff := ts.acmeOwner()
+	client := ts.acmeClient()
 	page := "/reseller/clients/" + strconv.FormatUint(cleo.ID, 10)
 	for _, view := range []struct {
 		b    *browser

@@ -45,8 +45,7 @@ func TestFavicon(t *testing.T) {
 		t.Errorf("unknown host: %d", unknown.status)
 	}
 
-	owner := ts.browser()
-	owner.login(acmeHost, "owner@acme.example", "/reseller")
+	owner := ts.acmeOwner()
 	saved := owner.postMultipart(acmeHost, "/reseller/branding", "/reseller/branding", brandFields("Acme Voice", "#aa0000"),
 		map[string]upload{"favicon": {"icon.png", encodePNG(t, testImage(32, 32))}})
 	if saved.status != http.StatusSeeOther {

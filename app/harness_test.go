@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bufio"
 	"context"
 	"io"
 	"io/fs"
@@ -248,6 +249,31 @@ func (ts *testServer) browser() *browser {
 	}}
 }
 
+// sendRaw writes head (the request line and headers, up to the blank
+// line) and body over a raw connection, the whole body before the answer
+// is read, and returns the answer. Beyond a limit the server may answer
+// and close before it has read all of body: a cut-short write fails the
+// test only when there is no answer.
+func (ts *testServer) sendRaw(head string, body []byte) response {
+	ts.t.Helper()
+	conn, err := net.Dial("tcp", ts.addr)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	defer conn.Close()
+	_, werr := io.WriteString(conn, head)
+	if werr == nil {
+		_, werr = conn.Write(body)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		ts.t.Fatalf("no answer: %v (write: %v)", err, werr)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return response{status: resp.StatusCode, header: resp.Header, body: string(data)}
+}
+
 // url builds http://host:port/path for the test server.
 func (ts *testServer) url(host, path string) string {
 	return "http://" + host + ":" + ts.port() + path
@@ -261,6 +287,14 @@ type response struct {
 
 func (b *browser) do(method, host, path string, form url.Values, header map[string]string) response {
 	b.t.Helper()
+	return b.doAs(method, host, "", path, form, header)
+}
+
+// doAs sends a request for host (whose cookies it carries) with the Host
+// header hostHeader, whatever that is (a port, a trailing dot); "" keeps
+// host's own.
+func (b *browser) doAs(method, host, hostHeader, path string, form url.Values, header map[string]string) response {
+	b.t.Helper()
 	var body io.Reader
 	if form != nil {
 		body = strings.NewReader(form.Encode())
@@ -269,12 +303,22 @@ func (b *browser) do(method, host, path string, form url.Values, header map[stri
 	if err != nil {
 		b.t.Fatal(err)
 	}
+	if hostHeader != "" {
+		req.Host = hostHeader
+	}
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
+	return b.send(req)
+}
+
+// send sends req and reads the whole reply; the test fails if it cannot
+// be sent.
+func (b *browser) send(req *http.Request) response {
+	b.t.Helper()
 	resp, err := b.client.Do(req)
 	if err != nil {
 		b.t.Fatal(err)
@@ -304,6 +348,27 @@ func (b *browser) post(host, formPath, action string, form url.Values) response 
 	b.t.Helper()
 	form.Set("_csrf", b.csrf(host, formPath))
 	return b.do(http.MethodPost, host, action, form, nil)
+}
+
+// signedIn returns a new browser signed in as email on host; the test fails
+// unless the sign-in lands on want.
+func (ts *testServer) signedIn(host, email, want string) *browser {
+	ts.t.Helper()
+	b := ts.browser()
+	b.login(host, email, want)
+	return b
+}
+
+// acmeOwner returns a browser signed in as Acme's owner, on the reseller console.
+func (ts *testServer) acmeOwner() *browser {
+	ts.t.Helper()
+	return ts.signedIn(acmeHost, "owner@acme.example", "/reseller")
+}
+
+// acmeClient returns a browser signed in as Acme's client, on its dashboard.
+func (ts *testServer) acmeClient() *browser {
+	ts.t.Helper()
+	return ts.signedIn(acmeHost, "client@acme.example", "/dashboard")
 }
 
 // login signs in and fails the test unless it lands on want.

@@ -1,11 +1,8 @@
 package app
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -39,8 +36,7 @@ func TestScenarios(t *testing.T) {
 		b.login(acmeHost, login[0], login[1])
 		visitors[name] = b
 	}
-	globexOwner := ts.browser()
-	globexOwner.login(globexHost, "owner@globex.example", "/reseller")
+	globexOwner := ts.signedIn(globexHost, "owner@globex.example", "/reseller")
 	visitors["globex-owner"] = globexOwner
 
 	scenarios := []struct {
@@ -104,8 +100,7 @@ func TestScenarios(t *testing.T) {
 func TestPageViewsWriteNothing(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	owner := ts.browser()
-	owner.login(acmeHost, "owner@acme.example", "/reseller")
+	owner := ts.acmeOwner()
 	before := ts.store.Writes()
 	for range 3 {
 		for _, path := range []string{"/", "/login", "/reseller", "/reseller/activity", "/password/forgot", "/brand.css", "/healthz"} {
@@ -145,8 +140,7 @@ func TestWrongPasswordAndUnknownEmailLookAlike(t *testing.T) {
 func TestCSRF(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	b := ts.browser()
-	b.login(acmeHost, "owner@acme.example", "/reseller")
+	b := ts.acmeOwner()
 	cases := map[string]url.Values{
 		"no token":     {},
 		"forged token": {"_csrf": {"AAAA"}},
@@ -205,8 +199,7 @@ func TestRateLimits(t *testing.T) {
 	}
 	// the window passes
 	ts.clock.Advance(16 * time.Minute)
-	b2 := ts.browser()
-	b2.login(acmeHost, "owner@acme.example", "/reseller")
+	ts.acmeOwner() // signs in again once the window has passed
 }
 
 func TestSecurityHeadersAndCookies(t *testing.T) {
@@ -273,31 +266,17 @@ func TestOversizedBody(t *testing.T) {
 	ts := newTestServer(t)
 	// Over a raw connection: the whole body is written before the answer
 	// is read (it is under the upload limit, so the server reads it all).
-	conn, err := net.Dial("tcp", ts.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	fmt.Fprintf(conn, "POST /login HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n", acmeHost, BodyLimit+1)
-	if _, err := conn.Write(bytes.Repeat([]byte("a"), BodyLimit+1)); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(body), "1 MiB") {
-		t.Fatalf("status %d, want 413\n%s", resp.StatusCode, body)
+	r := ts.sendRaw(fmt.Sprintf("POST /login HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n",
+		acmeHost, BodyLimit+1), bytes.Repeat([]byte("a"), BodyLimit+1))
+	if r.status != http.StatusRequestEntityTooLarge || !strings.Contains(r.body, "1 MiB") {
+		t.Fatalf("status %d, want 413\n%s", r.status, r.body)
 	}
 }
 
 func TestSignOutRevokesSession(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	b := ts.browser()
-	b.login(acmeHost, "owner@acme.example", "/reseller")
+	b := ts.acmeOwner()
 	u, _ := url.Parse(ts.url(acmeHost, "/"))
 	var token string
 	for _, c := range b.client.Jar.Cookies(u) {
@@ -323,8 +302,7 @@ func TestSignOutRevokesSession(t *testing.T) {
 func TestIdleSessionExpires(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	b := ts.browser()
-	b.login(acmeHost, "owner@acme.example", "/reseller")
+	b := ts.acmeOwner()
 	ts.clock.Advance(11 * time.Hour)
 	if r := b.get(acmeHost, "/reseller"); r.status != 200 {
 		t.Fatalf("session ended before the idle timeout: %d", r.status)
@@ -343,8 +321,7 @@ func TestIdleSessionExpires(t *testing.T) {
 func TestDisabledUserCannotSignIn(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	b := ts.browser()
-	b.login(acmeHost, "support@acme.example", "/reseller")
+	b := ts.signedIn(acmeHost, "support@acme.example", "/reseller")
 	err := ts.store.Update(func(tx *store.Tx) error {
 		u, err := tx.UserByEmail(ts.ids["acme"], "support@acme.example")
 		if err != nil {
@@ -370,8 +347,7 @@ var linkPattern = regexp.MustCompile(`http://[^\s]+/password/reset\?token=[A-Za-
 func TestPasswordResetFlow(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	owner := ts.browser()
-	owner.login(acmeHost, "owner@acme.example", "/reseller")
+	owner := ts.acmeOwner()
 
 	b := ts.browser()
 	r := b.post(acmeHost, "/password/forgot", "/password/forgot", url.Values{"email": {"owner@acme.example"}})

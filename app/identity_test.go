@@ -3,7 +3,6 @@ package app
 import (
 	"bytes"
 	"context"
-	"io"
 	"mime/multipart"
 	"net"
 	"net/http"
@@ -38,34 +37,6 @@ func (ts *testServer) browserFrom(ip string) *browser {
 // withTrustedProxy makes the test server believe forwarded headers from
 // 127.0.0.1, as behind a reverse proxy on the same machine.
 func withTrustedProxy(d *Deps) { d.Config.Server.TrustedProxies = []string{"127.0.0.1"} }
-
-// doAs sends a request for host (whose cookies it carries) with the Host
-// header hostHeader, whatever that is (a port, a trailing dot).
-func (b *browser) doAs(method, host, hostHeader, path string, form url.Values, header map[string]string) response {
-	b.t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequest(method, b.ts.url(host, path), body)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	req.Host = hostHeader
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := b.client.Do(req)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return response{status: resp.StatusCode, header: resp.Header, body: string(data)}
-}
 
 func (b *browser) failLogin(host, email string) response {
 	b.t.Helper()
@@ -143,8 +114,7 @@ func TestSignInDoesNotRedirectOffSite(t *testing.T) {
 func TestCSRFTokenNotFromQueryString(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	b := ts.browser()
-	b.login(acmeHost, "owner@acme.example", "/reseller")
+	b := ts.acmeOwner()
 	token := b.csrf(acmeHost, "/reseller")
 	// the probe: a valid token, in the query string only
 	r := b.do(http.MethodPost, acmeHost, "/logout?_csrf="+url.QueryEscape(token), url.Values{}, nil)
@@ -161,12 +131,7 @@ func TestCSRFTokenNotFromQueryString(t *testing.T) {
 	w.Close()
 	req, _ := http.NewRequest(http.MethodPost, ts.url(acmeHost, "/reseller/staff"), &body)
 	req.Header.Set("Content-Type", w.FormDataContentType())
-	resp, err := b.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode == http.StatusForbidden {
+	if r := b.send(req); r.status == http.StatusForbidden {
 		t.Errorf("token in a multipart body refused")
 	}
 	if r := b.do(http.MethodPost, acmeHost, "/logout", url.Values{}, map[string]string{"X-CSRF-Token": token}); r.status != http.StatusSeeOther {
@@ -316,8 +281,7 @@ func TestMailedLinksUseTheCanonicalHost(t *testing.T) {
 		}
 	}
 	// email change and invitation, signed in on a forged host
-	b := ts.browser()
-	b.login(acmeHost, "client@acme.example", "/dashboard")
+	b := ts.acmeClient()
 	token := b.csrf(acmeHost, profileTab)
 	r := b.doAs(http.MethodPost, acmeHost, acmeHost+":6666", "/settings/email", url.Values{"_csrf": {token}, "email": {"cleo@new.example"}, "current": {testPassword}}, nil)
 	if r.status != http.StatusSeeOther {

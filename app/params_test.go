@@ -12,8 +12,7 @@ import (
 func TestIDParamNotFound(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	owner := ts.browser()
-	owner.login(acmeHost, "owner@acme.example", "/reseller")
+	owner := ts.acmeOwner()
 	for _, path := range []string{"/reseller/clients/-1", "/reseller/clients/-1/edit", "/reseller/clients/-1/recharge"} {
 		if r := owner.get(acmeHost, path); r.status != http.StatusNotFound {
 			t.Errorf("GET %s: %d, want 404", path, r.status)
@@ -24,8 +23,7 @@ func TestIDParamNotFound(t *testing.T) {
 			t.Errorf("POST %s: %d, want 404", path, r.status)
 		}
 	}
-	client := ts.browser()
-	client.login(acmeHost, "client@acme.example", "/dashboard")
+	client := ts.acmeClient()
 	for _, path := range []string{"/settings/team/-1", "/settings/team/-1/delete", "/settings/profiles/-1", "/settings/profiles/-1/delete", "/settings/api-keys/-1/revoke"} {
 		if r := client.post(acmeHost, "/settings", path, url.Values{}); r.status != http.StatusNotFound {
 			t.Errorf("POST %s: %d, want 404", path, r.status)

@@ -38,8 +38,7 @@ func uploadRates(b *browser, data string) response {
 func TestRatesPage(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	owner := ts.browser()
-	owner.login(acmeHost, "owner@acme.example", "/reseller")
+	owner := ts.acmeOwner()
 	r := owner.get(acmeHost, "/reseller/rates")
 	if r.status != http.StatusOK || !strings.Contains(r.body, "No rate deck yet") || !strings.Contains(r.body, "prefix,description,rate_per_minute,increment,premium") {
 		t.Fatalf("empty rates page: %d", r.status)
@@ -164,8 +163,7 @@ func TestRatesPage(t *testing.T) {
 
 	// billing sees the deck but not the upload form, and cannot upload
 	ts.addStaff("billing@acme.example", store.RoleBilling)
-	billing := ts.browser()
-	billing.login(acmeHost, "billing@acme.example", "/reseller")
+	billing := ts.signedIn(acmeHost, "billing@acme.example", "/reseller")
 	if r := billing.get(acmeHost, "/reseller/rates"); r.status != http.StatusOK || strings.Contains(r.body, `enctype="multipart/form-data"`) || !strings.Contains(r.body, `"Prefix">30000</td>`) {
 		t.Errorf("billing's page: %d", r.status)
 	}
@@ -174,8 +172,7 @@ func TestRatesPage(t *testing.T) {
 	}
 
 	// another reseller sees its own (empty) deck only
-	globex := ts.browser()
-	globex.login(globexHost, "owner@globex.example", "/reseller")
+	globex := ts.signedIn(globexHost, "owner@globex.example", "/reseller")
 	if r := globex.get(globexHost, "/reseller/rates"); !strings.Contains(r.body, "No rate deck yet") || strings.Contains(r.body, "30000") {
 		t.Error("globex sees acme's deck")
 	}
@@ -193,15 +190,12 @@ func TestRatesPage(t *testing.T) {
 func TestClientPageUsageAndPremium(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	cleo := ts.cleo()
-	ts.importDeck("acme", pagesDeck)
 	now := ts.clock.Now()
-	ts.ingest("acme", cleo,
+	cleo := ts.cleoCalls(
 		call("a", store.Outbound, "+14155550100", "+14155550111", now.Add(-time.Hour), 120, store.Answered),
 		call("b", store.Inbound, "+14155550199", "+14155550100", now.Add(-time.Hour), 200, store.Answered),
 		call("c", store.Outbound, "+14155550100", "+14155550111", now.AddDate(0, -2, 0), 600, store.Answered))
-	owner := ts.browser()
-	owner.login(acmeHost, "owner@acme.example", "/reseller")
+	owner := ts.acmeOwner()
 	clientPath := "/reseller/clients/" + strconv.FormatUint(cleo.ID, 10)
 	r := owner.get(acmeHost, clientPath)
 	if r.status != http.StatusOK {
@@ -230,16 +224,14 @@ func TestClientPageUsageAndPremium(t *testing.T) {
 		t.Errorf("unclear choice: %d", r.status)
 	}
 	// support edits clients but not call pricing
-	support := ts.browser()
-	support.login(acmeHost, "support@acme.example", "/reseller")
+	support := ts.signedIn(acmeHost, "support@acme.example", "/reseller")
 	if page := support.get(acmeHost, clientPath); strings.Contains(page.body, clientPath+"/premium") {
 		t.Error("support sees the premium form")
 	}
 	if r := support.post(acmeHost, clientPath, clientPath+"/premium", url.Values{"allow_premium": {"false"}}); r.status != http.StatusForbidden || !ts.cleo().AllowPremium {
 		t.Errorf("support changes premium: %d", r.status)
 	}
-	globex := ts.browser()
-	globex.login(globexHost, "owner@globex.example", "/reseller")
+	globex := ts.signedIn(globexHost, "owner@globex.example", "/reseller")
 	r = globex.do(http.MethodPost, globexHost, clientPath+"/premium", url.Values{"_csrf": {globex.csrf(globexHost, "/reseller")}, "allow_premium": {"false"}}, nil)
 	if r.status != http.StatusNotFound || !ts.cleo().AllowPremium {
 		t.Errorf("globex changes acme's client: %d", r.status)

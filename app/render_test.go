@@ -17,8 +17,7 @@ import (
 func TestServerErrorShowsRequestID(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	b := ts.browser()
-	b.login(acmeHost, "owner@acme.example", "/reseller")
+	b := ts.acmeOwner()
 	ts.store.Close() // every transaction now fails
 	r := b.get(acmeHost, "/reseller")
 	if r.status != http.StatusInternalServerError {
@@ -43,9 +42,10 @@ func TestServerErrorShowsRequestID(t *testing.T) {
 	}
 }
 
-// TestBrokenTemplateStopsStart: templates are parsed at start-up.
-func TestBrokenTemplateStopsStart(t *testing.T) {
-	t.Parallel()
+// layoutViews is a view tree holding only the real base layout and form
+// partial, for a test to add one page to.
+func layoutViews(t *testing.T) fstest.MapFS {
+	t.Helper()
 	views := fstest.MapFS{}
 	real := os.DirFS("../views")
 	for _, name := range []string{"layouts/base.html", "partials/form.html"} {
@@ -55,6 +55,13 @@ func TestBrokenTemplateStopsStart(t *testing.T) {
 		}
 		views[name] = &fstest.MapFile{Data: data}
 	}
+	return views
+}
+
+// TestBrokenTemplateStopsStart: templates are parsed at start-up.
+func TestBrokenTemplateStopsStart(t *testing.T) {
+	t.Parallel()
+	views := layoutViews(t)
 	views["auth/login.html"] = &fstest.MapFile{Data: []byte(`{{define "page"}}{{template "layout-auth" .}}{{end}}{{define "content"}}{{.Nope}`)}
 	if _, err := parseViews(views, fstest.MapFS{}); err == nil || !strings.Contains(err.Error(), "auth/login.html") {
 		t.Fatalf("want an error naming the broken file, got %v", err)
@@ -69,15 +76,7 @@ func TestBrokenTemplateStopsStart(t *testing.T) {
 // attribute left open) stops the start like one that does not parse.
 func TestUnsafeTemplateStopsStart(t *testing.T) {
 	t.Parallel()
-	views := fstest.MapFS{}
-	real := os.DirFS("../views")
-	for _, name := range []string{"layouts/base.html", "partials/form.html"} {
-		data, err := fs.ReadFile(real, name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		views[name] = &fstest.MapFile{Data: data}
-	}
+	views := layoutViews(t)
 	views["auth/login.html"] = &fstest.MapFile{Data: []byte(`{{define "page"}}{{template "layout-auth" .}}{{end}}{{define "content"}}<a href="{{.Title}}{{end}}`)}
 	_, err := parseViews(views, fstest.MapFS{})
 	if err == nil || !strings.Contains(err.Error(), "auth/login.html") || !strings.Contains(err.Error(), "html/template") {

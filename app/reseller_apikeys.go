@@ -72,10 +72,6 @@ func (a *App) revokeResellerAPIKey(c *fiber.Ctx) error {
 	if err != nil {
 		return err // store.ErrNotFound is 404
 	}
-	if revoked {
-		a.setFlash(c, "success", "The key “"+key.Name+"” ("+key.Prefix+") is revoked. Requests with it are refused from now on.")
-	} else {
-		a.setFlash(c, "info", "The key “"+key.Name+"” ("+key.Prefix+") was already revoked.")
-	}
+	a.flashKeyRevoked(c, key, revoked)
 	return c.Redirect(resellerAPIKeysURL, fiber.StatusSeeOther)
 }

@@ -31,8 +31,7 @@ func resellerKeysForm(t *testing.T, b *browser, host string) url.Values {
 func TestResellerAPIKeysLifecycle(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	b := ts.browser()
-	b.login(acmeHost, "owner@acme.example", "/reseller")
+	b := ts.acmeOwner()
 	if r := b.get(acmeHost, "/reseller"); !strings.Contains(r.body, `href="/reseller/api-keys"`) {
 		t.Error("the owner's menu has no API keys entry")
 	}
@@ -82,8 +81,7 @@ func TestResellerAPIKeysLifecycle(t *testing.T) {
 		t.Errorf("revoking a client's key from the reseller page: %d, want 404", r.status)
 	}
 	// Another reseller's owner cannot revoke acme's key.
-	g := ts.browser()
-	g.login(globexHost, "owner@globex.example", "/reseller")
+	g := ts.signedIn(globexHost, "owner@globex.example", "/reseller")
 	gcsrf := resellerKeysForm(t, g, globexHost)
 	if r := g.do(http.MethodPost, globexHost, resellerAPIKeysURL+"/"+strconv.FormatUint(stored.ID, 10)+"/revoke", url.Values{"_csrf": {gcsrf.Get("_csrf")}}, nil); r.status != http.StatusNotFound {
 		t.Errorf("globex revoking acme's key: %d, want 404", r.status)
@@ -101,8 +99,7 @@ func TestResellerAPIKeysLifecycle(t *testing.T) {
 func TestResellerAPIKeysLimit(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	b := ts.browser()
-	b.login(acmeHost, "owner@acme.example", "/reseller")
+	b := ts.acmeOwner()
 	for i := range store.MaxActiveAPIKeys {
 		form := resellerKeysForm(t, b, acmeHost)
 		form.Set("name", "key "+strconv.Itoa(i))

@@ -26,12 +26,9 @@ func TestClientActivityTab(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
 	ts.addClientUser("mia@cleo.example", store.RoleManager)
-	owner := ts.browser()
-	owner.login(acmeHost, "client@acme.example", "/dashboard")
-	mia := ts.browser()
-	mia.login(acmeHost, "mia@cleo.example", "/dashboard")
-	staff := ts.browser()
-	staff.login(acmeHost, "owner@acme.example", "/reseller") // staff sign-ins are not the client's activity
+	owner := ts.acmeClient()
+	mia := ts.signedIn(acmeHost, "mia@cleo.example", "/dashboard")
+	staff := ts.acmeOwner() // staff sign-ins are not the client's activity
 
 	r := owner.get(acmeHost, "/settings?tab=activity")
 	if r.status != http.StatusOK || !strings.Contains(r.body, "mia@cleo.example") || strings.Contains(r.body, "owner@acme.example") {

@@ -157,6 +157,16 @@ func (a *App) formUsedMessage(rid, cid, keyID uint64) string {
 	return msg + " A key is shown only once; if you did not copy it, revoke it and create another with the form below."
 }
 
+// flashKeyRevoked says on the next page that key is revoked now, or was
+// already (revoked false).
+func (a *App) flashKeyRevoked(c *fiber.Ctx, key *store.APIKey, revoked bool) {
+	if revoked {
+		a.setFlash(c, "success", "The key “"+key.Name+"” ("+key.Prefix+") is revoked. Requests with it are refused from now on.")
+	} else {
+		a.setFlash(c, "info", "The key “"+key.Name+"” ("+key.Prefix+") was already revoked.")
+	}
+}
+
 // revokeClientAPIKey revokes one of the client's keys: the next request
 // with it is refused. Another client's or reseller's key is not found.
 func (a *App) revokeClientAPIKey(c *fiber.Ctx) error {
@@ -169,10 +179,6 @@ func (a *App) revokeClientAPIKey(c *fiber.Ctx) error {
 	if err != nil {
 		return err // store.ErrNotFound is 404
 	}
-	if revoked {
-		a.setFlash(c, "success", "The key “"+key.Name+"” ("+key.Prefix+") is revoked. Requests with it are refused from now on.")
-	} else {
-		a.setFlash(c, "info", "The key “"+key.Name+"” ("+key.Prefix+") was already revoked.")
-	}
+	a.flashKeyRevoked(c, key, revoked)
 	return c.Redirect(apiKeysTabURL, fiber.StatusSeeOther)
 }

@@ -188,8 +188,7 @@ func TestAPIKeysTabLifecycle(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
 	at := ts.api(t)
-	owner := ts.browser()
-	owner.login(acmeHost, "client@acme.example", "/dashboard")
+	owner := ts.acmeClient()
 	if r := owner.get(acmeHost, keysTab); r.status != http.StatusOK || !strings.Contains(r.body, "No API keys yet") || !strings.Contains(r.body, `name="_csrf"`) {
 		t.Fatalf("empty tab: %d\n%s", r.status, r.body)
 	}
@@ -480,8 +479,7 @@ func TestBrowserAPIKeysTab(t *testing.T) {
 func TestAPIKeysTabResubmitCreatesNothing(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	b := ts.browser()
-	b.login(acmeHost, "client@acme.example", "/dashboard")
+	b := ts.acmeClient()
 	form := keysForm(t, b, acmeHost)
 	form.Set("name", "Office PBX")
 	first := b.do(http.MethodPost, acmeHost, "/settings/api-keys", form, nil)

@@ -123,8 +123,7 @@ var avatarURLPattern = regexp.MustCompile(`<img class="avatar" src="(/avatars/\d
 func TestProfileDetails(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	b := ts.browser()
-	b.login(acmeHost, "client@acme.example", "/dashboard")
+	b := ts.acmeClient()
 	r := b.get(acmeHost, "/settings")
 	if r.status != http.StatusOK || !strings.Contains(r.body, `action="/settings/profile"`) || !strings.Contains(r.body, `value="Cleo"`) {
 		t.Fatalf("profile is not the first tab, or not filled from the old name: %d", r.status)
@@ -156,8 +155,7 @@ func TestProfileDetails(t *testing.T) {
 	}
 	// every client role has the tab
 	ts.addClientUser("pub@cleo.example", store.RolePublisher)
-	pub := ts.browser()
-	pub.login(acmeHost, "pub@cleo.example", "/settings") // a publisher has no dashboard
+	pub := ts.signedIn(acmeHost, "pub@cleo.example", "/settings") // a publisher has no dashboard
 	if r := pub.get(acmeHost, profileTab); r.status != http.StatusOK {
 		t.Errorf("publisher's profile: %d", r.status)
 	}
@@ -169,8 +167,7 @@ func TestProfileDetails(t *testing.T) {
 func TestAvatar(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	cleo := ts.browser()
-	cleo.login(acmeHost, "client@acme.example", "/dashboard")
+	cleo := ts.acmeClient()
 	up := cleo.postMultipart(acmeHost, profileTab, "/settings/avatar", map[string]string{}, map[string]upload{"avatar": {"me.jpg", encodeJPEG(t, halves(300, 200))}})
 	if up.status != http.StatusSeeOther {
 		t.Fatalf("upload: %d\n%s", up.status, up.body)
@@ -213,14 +210,12 @@ func TestAvatar(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	otto := ts.browser()
-	otto.login(acmeHost, "otto@acme.example", "/dashboard")
+	otto := ts.signedIn(acmeHost, "otto@acme.example", "/dashboard")
 	if r := otto.get(acmeHost, avatar); r.status != http.StatusNotFound {
 		t.Errorf("another client's user: %d", r.status)
 	}
 	// another reseller: its owner, on its own host, gets 404 for the same path
-	globex := ts.browser()
-	globex.login(globexHost, "owner@globex.example", "/reseller")
+	globex := ts.signedIn(globexHost, "owner@globex.example", "/reseller")
 	if r := globex.get(globexHost, avatar); r.status != http.StatusNotFound {
 		t.Errorf("other tenant: %d", r.status)
 	}
@@ -286,8 +281,7 @@ func (ts *testServer) mailTo(addr, subject string) *store.MailMessage {
 func TestEmailChange(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	b := ts.browser()
-	b.login(acmeHost, "client@acme.example", "/dashboard")
+	b := ts.acmeClient()
 
 	wrong := b.post(acmeHost, profileTab, "/settings/email", url.Values{"email": {"cleo@new.example"}, "current": {"Wrong-passw0rd!"}})
 	if wrong.status != http.StatusUnprocessableEntity || !strings.Contains(wrong.body, "The current password is incorrect") ||
@@ -369,8 +363,7 @@ func TestEmailChange(t *testing.T) {
 func TestEmailChangeLinkExpiresAndConflicts(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	b := ts.browser()
-	b.login(acmeHost, "client@acme.example", "/dashboard")
+	b := ts.acmeClient()
 	request := func(to string) string {
 		t.Helper()
 		if r := b.post(acmeHost, profileTab, "/settings/email", url.Values{"email": {to}, "current": {testPassword}}); r.status != http.StatusSeeOther {

@@ -191,8 +191,7 @@ func TestSecurityTabForEveryClientRole(t *testing.T) {
 func TestSettingsAreForClientUsers(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	staff := ts.browser()
-	staff.login(acmeHost, "owner@acme.example", "/reseller")
+	staff := ts.acmeOwner()
 	for _, path := range []string{"/settings", securityTab} {
 		if r := staff.get(acmeHost, path); r.status != http.StatusForbidden {
 			t.Errorf("staff GET %s: %d, want 403", path, r.status)
@@ -226,10 +225,8 @@ func TestChangePassword(t *testing.T) {
 	here, other := ts.browser(), ts.browser()
 	here.loginAgent(acmeHost, "client@acme.example", testPassword, uaFirefoxLinux, "/dashboard")
 	other.loginAgent(acmeHost, "client@acme.example", testPassword, uaSafariMac, "/dashboard")
-	mia := ts.browser()
-	mia.login(acmeHost, "mia@cleo.example", "/dashboard")
-	staff := ts.browser()
-	staff.login(acmeHost, "owner@acme.example", "/reseller")
+	mia := ts.signedIn(acmeHost, "mia@cleo.example", "/dashboard")
+	staff := ts.acmeOwner()
 	before := ts.userByEmail("acme", "client@acme.example").PasswordHash
 
 	r := here.post(acmeHost, securityTab, "/settings/password", url.Values{"current": {testPassword}, "password": {newPassword}, "confirm": {newPassword}})
@@ -327,8 +324,7 @@ func TestChangePasswordRejects(t *testing.T) {
 func TestChangePasswordWrongCurrentIsRateLimited(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	b := ts.browser()
-	b.login(acmeHost, "client@acme.example", "/dashboard")
+	b := ts.acmeClient()
 	wrong := url.Values{"current": {"Wr0ng-Passw0rd!"}, "password": {newPassword}, "confirm": {newPassword}}
 	for i := range 10 {
 		if r := b.post(acmeHost, securityTab, "/settings/password", wrong); r.status != http.StatusUnprocessableEntity {
@@ -404,8 +400,7 @@ func TestRevokeOtherSessions(t *testing.T) {
 	here.loginAgent(acmeHost, "client@acme.example", testPassword, uaFirefoxLinux, "/dashboard")
 	second.loginAgent(acmeHost, "client@acme.example", testPassword, uaSafariMac, "/dashboard")
 	third.loginAgent(acmeHost, "client@acme.example", testPassword, uaChromeIPhone, "/dashboard")
-	mia := ts.browser()
-	mia.login(acmeHost, "mia@cleo.example", "/dashboard")
+	mia := ts.signedIn(acmeHost, "mia@cleo.example", "/dashboard")
 
 	r := here.post(acmeHost, securityTab, "/settings/sessions/revoke-others", url.Values{})
 	if r.status != http.StatusSeeOther || r.header.Get("Location") != securityTab {
@@ -449,8 +444,7 @@ func TestRevokeSessionOfOthersIsNotFound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cleo := ts.browser()
-	cleo.login(acmeHost, "client@acme.example", "/dashboard")
+	cleo := ts.acmeClient()
 	victims := map[string]struct {
 		b          *browser
 		host, path string
@@ -509,8 +503,7 @@ func TestRevokeSessionOfOthersIsNotFound(t *testing.T) {
 func TestPasswordChangeIsMailed(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	b := ts.browser()
-	b.login(acmeHost, "client@acme.example", "/dashboard")
+	b := ts.acmeClient()
 	r := b.post(acmeHost, "/settings?tab=security", "/settings/password",
 		url.Values{"current": {testPassword}, "password": {"N3w-Secret!pw"}, "confirm": {"N3w-Secret!pw"}})
 	if r.status != http.StatusSeeOther {

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/mail"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 
 	"portico/app/config"
 	appmail "portico/app/mail"
+	"portico/app/testkit"
 )
 
 // inbox is a real SMTP server on loopback (emersion/go-smtp) that the
@@ -75,19 +75,9 @@ func (s *inboxSession) Data(r io.Reader) error {
 // there through the production SMTP sender and queue worker.
 func withSMTP(t testing.TB) (*inbox, func(*Deps)) {
 	in := &inbox{t: t, messages: make(chan delivered, 32)}
-	srv := smtp.NewServer(inboxBackend{in: in})
-	srv.Domain = "localhost"
-	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	host, port, _ := net.SplitHostPort(ln.Addr().String())
-	p, _ := strconv.Atoi(port)
+	host, port := testkit.ServeSMTP(t, inboxBackend{in: in})
 	return in, func(d *Deps) {
-		sender, err := appmail.NewSMTP(config.Mail{Host: host, Port: p, From: "Portico <noreply@portico.example>", Security: "none"})
+		sender, err := appmail.NewSMTP(config.Mail{Host: host, Port: port, From: "Portico <noreply@portico.example>", Security: "none"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,8 +13,7 @@ import (
 func TestStaffManagement(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	owner := ts.browser()
-	owner.login(acmeHost, "owner@acme.example", "/reseller")
+	owner := ts.acmeOwner()
 	if r := owner.get(acmeHost, "/reseller/staff"); r.status != 200 || !strings.Contains(r.body, "support@acme.example") || strings.Contains(r.body, "client@acme.example") {
 		t.Fatalf("staff list: %d", r.status)
 	}
@@ -66,8 +65,7 @@ func TestStaffManagement(t *testing.T) {
 		!strings.Contains(r.body, "Role: Choose admin, billing or support. Status: Choose active or disabled. Nothing was changed.") {
 		t.Errorf("unknown role and status: %d\n%s", r.status, r.body)
 	}
-	globex := ts.browser()
-	globex.login(globexHost, "owner@globex.example", "/reseller")
+	globex := ts.signedIn(globexHost, "owner@globex.example", "/reseller")
 	if r := globex.post(globexHost, "/reseller/staff", billPath, url.Values{"role": {"admin"}, "status": {"active"}}); r.status != http.StatusNotFound {
 		t.Errorf("other reseller changed acme staff: %d", r.status)
 	}

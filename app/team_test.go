@@ -74,8 +74,7 @@ func memberValues(first, last, email, role, method string) url.Values {
 func TestAddMemberWithInitialPassword(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	owner := ts.browser()
-	owner.login(acmeHost, "client@acme.example", "/dashboard")
+	owner := ts.acmeClient()
 
 	cases := []struct {
 		name  string
@@ -182,8 +181,7 @@ func TestInvitationByMail(t *testing.T) {
 	t.Parallel()
 	in, smtp := withSMTP(t)
 	ts := newServerWith(t, false, "test.portico", twoResellers(), smtp)
-	owner := ts.browser()
-	owner.login(acmeHost, "client@acme.example", "/dashboard")
+	owner := ts.acmeClient()
 
 	r := owner.post(acmeHost, teamTabURL, "/settings/team", memberValues("Ivy", "Invitee", "ivy@cleo.example", "manager", "invite"))
 	if r.status != http.StatusSeeOther {
@@ -329,8 +327,7 @@ func TestTeamTenantScope(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	owner := ts.browser()
-	owner.login(acmeHost, "client@acme.example", "/dashboard")
+	owner := ts.acmeClient()
 	id := func(v uint64) string { return strconv.FormatUint(v, 10) }
 	for _, target := range []struct{ name, member, profile string }{
 		{"another client of the reseller", id(otherMember), id(otherProfile)},
@@ -526,8 +523,7 @@ func TestTeamRules(t *testing.T) {
 func TestProfileEnforcement(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	owner := ts.browser()
-	owner.login(acmeHost, "client@acme.example", "/dashboard")
+	owner := ts.acmeClient()
 
 	// create through the form: unspecified modules are none
 	r := owner.post(acmeHost, permissionsTabURL, "/settings/profiles", url.Values{"name": {"Agents"}, "access_calls": {"view"}})
@@ -618,8 +614,7 @@ var outboxLink = regexp.MustCompile(`<div class="secret" id="invite-link">https?
 func TestInvitationWithoutMailServer(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t) // no [mail] host: the outbox only
-	owner := ts.browser()
-	owner.login(acmeHost, "client@acme.example", "/dashboard")
+	owner := ts.acmeClient()
 	if page := owner.get(acmeHost, teamTabURL); !strings.Contains(page.body, "No mail server is configured yet") {
 		t.Error("the form does not say that invitations wait in the outbox")
 	}
@@ -663,8 +658,7 @@ func TestProfileGridOffersModulesWithPages(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
 	ts.profileID("Old wide profile", map[string]string{"calls": "edit", "billing": "edit", "numbers": "edit"})
-	owner := ts.browser()
-	owner.login(acmeHost, "client@acme.example", "/dashboard")
+	owner := ts.acmeClient()
 	page := owner.get(acmeHost, "/settings?tab=permissions")
 	for _, m := range access.Modules {
 		field := `name="access_` + string(m) + `"`

@@ -116,6 +116,37 @@ func (a *App) restartSignIn(c *fiber.Ctx) error {
 	return c.Redirect("/login", fiber.StatusSeeOther)
 }
 
+// codeGuess names the two budgets a code at sign-in counts against: the
+// address's and the account's (one budget of guesses with the password).
+type codeGuess struct{ ip, account string }
+
+// codeStep opens a code step of a pending sign-in (the enrolment step when
+// enrol is true): it refuses an address or an account out of guesses and
+// returns the pending sign-in, or nil when it is gone or in the other
+// step, and the caller restarts the sign-in.
+func (a *App) codeStep(c *fiber.Ctx, enrol bool) (*account.Pending, codeGuess, error) {
+	guess := codeGuess{ip: clientIP(c).String()}
+	if err := a.limits.perIP.refuse(guess.ip); err != nil { // failures count, successes do not
+		return nil, guess, err
+	}
+	p, err := a.pendingSignIn(c)
+	if err != nil || p == nil || p.Challenge.Enrol != enrol {
+		return nil, guess, err
+	}
+	guess.account = codeGuesses(tenantOf(c).ID, p.User.Email) // only a password holder gets here
+	if err := a.limits.perAccount.refuse(guess.account); err != nil {
+		return nil, guess, err
+	}
+	return p, guess, nil
+}
+
+// countCodeGuess spends a guess of both budgets when err says the code
+// was wrong.
+func (a *App) countCodeGuess(err error, guess codeGuess) {
+	countGuess(err, a.limits.perIP, guess.ip)
+	countGuess(err, a.limits.perAccount, guess.account)
+}
+
 // loginCodeData is the Data of views/auth/code.html.
 type loginCodeData struct {
 	Form  *Form
@@ -141,25 +172,15 @@ func (a *App) showLoginCode(c *fiber.Ctx) error {
 // password (one budget of guesses for both), and on success starts the
 // session. A TOTP code is not accepted twice; a recovery code is spent.
 func (a *App) loginWithCode(c *fiber.Ctx) error {
-	tenant := tenantOf(c)
-	ip := clientIP(c).String()
-	if err := a.limits.perIP.refuse(ip); err != nil { // failures count, successes do not
-		return err
-	}
-	p, err := a.pendingSignIn(c)
+	p, guess, err := a.codeStep(c, false)
 	if err != nil {
 		return err
 	}
-	if p == nil || p.Challenge.Enrol {
+	if p == nil {
 		return a.restartSignIn(c)
 	}
-	guesses := codeGuesses(tenant.ID, p.User.Email) // codes: one budget per account (only a password holder gets here)
-	if err := a.limits.perAccount.refuse(guesses); err != nil {
-		return err
-	}
-	entry, err := a.account.SignInWithCode(tenant, p, c.FormValue("code"), ip, c.Get(fiber.HeaderUserAgent))
-	countGuess(err, a.limits.perIP, ip)
-	countGuess(err, a.limits.perAccount, guesses)
+	entry, err := a.account.SignInWithCode(tenantOf(c), p, c.FormValue("code"), guess.ip, c.Get(fiber.HeaderUserAgent))
+	a.countCodeGuess(err, guess)
 	if data := (loginCodeData{Form: newForm(), Email: p.User.Email}); data.Form.refused(err) {
 		return a.render(c, fiber.StatusUnprocessableEntity, "auth/code", "Two-factor sign-in", data)
 	}
@@ -219,29 +240,19 @@ func (a *App) loginEnrolData(c *fiber.Ctx, p *account.Pending) (loginEnrolData, 
 // loginEnrol confirms the enrolment with a code from the app, turns TOTP
 // on, starts the session and shows the recovery codes once.
 func (a *App) loginEnrol(c *fiber.Ctx) error {
-	tenant := tenantOf(c)
-	ip := clientIP(c).String()
-	if err := a.limits.perIP.refuse(ip); err != nil { // failures count, successes do not
-		return err
-	}
-	p, err := a.pendingSignIn(c)
+	p, guess, err := a.codeStep(c, true)
 	if err != nil {
 		return err
 	}
-	if p == nil || !p.Challenge.Enrol {
+	if p == nil {
 		return a.restartSignIn(c)
-	}
-	guesses := codeGuesses(tenant.ID, p.User.Email)
-	if err := a.limits.perAccount.refuse(guesses); err != nil {
-		return err
 	}
 	data, err := a.loginEnrolData(c, p)
 	if err != nil {
 		return err
 	}
-	entry, err := a.account.EnrolAtSignIn(tenant, p, c.FormValue("code"), ip, c.Get(fiber.HeaderUserAgent))
-	countGuess(err, a.limits.perIP, ip)
-	countGuess(err, a.limits.perAccount, guesses)
+	entry, err := a.account.EnrolAtSignIn(tenantOf(c), p, c.FormValue("code"), guess.ip, c.Get(fiber.HeaderUserAgent))
+	a.countCodeGuess(err, guess)
 	switch {
 	case data.Form.refused(err):
 		return a.render(c, fiber.StatusUnprocessableEntity, "auth/enrol", "Set up two-factor sign-in", data)

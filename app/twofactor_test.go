@@ -67,8 +67,7 @@ func signInWithCode(t *testing.T, b *browser, email, code string) response {
 func TestTOTPEnrolAndSignIn(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	b := ts.browser()
-	b.login(acmeHost, "client@acme.example", "/dashboard")
+	b := ts.acmeClient()
 	secret, recovery := enrolTOTP(t, ts, b, securityTab, "/settings/2fa")
 	if u := ts.userByEmail("acme", "client@acme.example"); !u.TwoFactorOn() || len(u.TwoFactor.RecoveryCodes) != 10 ||
 		strings.Contains(string(u.TwoFactor.RecoveryCodes[0]), recovery[0]) {
@@ -144,8 +143,7 @@ func TestTOTPEnrolAndSignIn(t *testing.T) {
 func TestTOTPDisable(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	b := ts.browser()
-	b.login(acmeHost, "client@acme.example", "/dashboard")
+	b := ts.acmeClient()
 	secret, recovery := enrolTOTP(t, ts, b, securityTab, "/settings/2fa")
 	ts.clock.Advance(30 * time.Second)
 	code, _ := totp.GenerateCode(secret, ts.clock.Now())
@@ -271,8 +269,7 @@ func TestTOTPForStaff(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
 	ts.addStaff("billing@acme.example", store.RoleBilling)
-	b := ts.browser()
-	b.login(acmeHost, "billing@acme.example", "/reseller")
+	b := ts.signedIn(acmeHost, "billing@acme.example", "/reseller")
 	if page := b.get(acmeHost, resellerSecurityURL); !strings.Contains(page.body, "Owners and admins choose this") ||
 		strings.Contains(page.body, `action="/reseller/security/require-2fa"`) {
 		t.Errorf("billing sees the reseller-wide switch")

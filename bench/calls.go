@@ -84,23 +84,11 @@ func mainCalls(args []string) error {
 		removeTemp()
 		os.Exit(130)
 	}()
-	if _, err := os.Stat(o.wrk); err != nil {
-		return fmt.Errorf("wrk not found at %s (Debian package `wrk`): %w", o.wrk, err)
-	}
-	root, err := findRoot()
+	root, tmp, err := workspace(o.wrk, o.keep, "portico-bench-calls-")
 	if err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp("", "portico-bench-calls-")
-	if err != nil {
-		return err
-	}
-	if o.keep {
-		fmt.Println("temp dir kept:", tmp)
-	} else {
-		setTemp(tmp)
-		defer removeTemp()
-	}
+	defer removeTemp() // nothing to remove with -keep
 	load := loadAvg()
 	fmt.Printf("portico bench calls: %d CPUs, %s, load average %s\n", runtime.NumCPU(), runtime.Version(), load)
 	// The raw bbolt baseline runs in this process.
@@ -109,11 +97,9 @@ func mainCalls(args []string) error {
 	if busy(load) {
 		fmt.Println("WARNING: the machine is busy: absolute figures will be low; compare the ratios")
 	}
-	bin := filepath.Join(tmp, "portico")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %v\n%s", err, out)
+	bin, err := buildPortico(root, tmp)
+	if err != nil {
+		return err
 	}
 
 	// Seed the store before the server opens it.
@@ -454,6 +440,12 @@ func runIngest(api *http.Client, addr, host, key string, records [][]byte, next 
 		wg.Wait()
 		return accepted.Load(), firstErr
 	}
+	return recordRate(o, "POST /cdrs", run)
+}
+
+// recordRate runs an unmeasured warm-up of run, then a measured run, and
+// prints and returns the records per second it wrote.
+func recordRate(o callsOptions, name string, run func(time.Duration) (int64, error)) (float64, error) {
 	if o.warmup > 0 {
 		if _, err := run(o.warmup); err != nil {
 			return 0, err
@@ -462,7 +454,7 @@ func runIngest(api *http.Client, addr, host, key string, records [][]byte, next 
 	start := time.Now()
 	n, err := run(o.duration)
 	rate := float64(n) / time.Since(start).Seconds()
-	fmt.Printf("  %-26s %8.0f records/s (%d records)\n", "POST /cdrs", rate, n)
+	fmt.Printf("  %-26s %8.0f records/s (%d records)\n", name, rate, n)
 	return rate, err
 }
 
@@ -518,16 +510,7 @@ func runRawBatch(path string, records [][]byte, o callsOptions) (float64, error)
 		}
 		return n.Load(), nil
 	}
-	if o.warmup > 0 {
-		if _, err := run(o.warmup); err != nil {
-			return 0, err
-		}
-	}
-	start := time.Now()
-	n, err := run(o.duration)
-	rate := float64(n) / time.Since(start).Seconds()
-	fmt.Printf("  %-26s %8.0f records/s (%d records)\n", "raw bbolt Batch", rate, n)
-	return rate, err
+	return recordRate(o, "raw bbolt Batch", run)
 }
 
 // apiCall makes one API request with a key and the reseller's Host.

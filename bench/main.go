@@ -148,23 +148,11 @@ type results struct {
 }
 
 func run(o options) error {
-	if _, err := os.Stat(o.wrk); err != nil {
-		return fmt.Errorf("wrk not found at %s (Debian package `wrk`): %w", o.wrk, err)
-	}
-	root, err := findRoot()
+	root, tmp, err := workspace(o.wrk, o.keep, "portico-bench-")
 	if err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp("", "portico-bench-")
-	if err != nil {
-		return err
-	}
-	if o.keep {
-		fmt.Println("temp dir kept:", tmp)
-	} else {
-		setTemp(tmp)
-		defer removeTemp()
-	}
+	defer removeTemp() // nothing to remove with -keep
 	var r results
 	r.loadBefore = loadAvg()
 	estimate := time.Duration(o.rounds)*3*(o.duration+o.warmup) + 15*time.Second
@@ -178,12 +166,10 @@ func run(o options) error {
 	}
 
 	// 1. Build the real binary once.
-	bin := filepath.Join(tmp, "portico")
 	t0 := time.Now()
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %v\n%s", err, out)
+	bin, err := buildPortico(root, tmp)
+	if err != nil {
+		return err
 	}
 	fmt.Printf("built %s in %s\n", bin, time.Since(t0).Round(time.Millisecond))
 
@@ -472,6 +458,38 @@ var (
 	tempMu  sync.Mutex
 	tempDir string
 )
+
+// workspace checks that wrk is there, finds the repository root and makes
+// the run's temp directory under prefix; unless keep is set, removeTemp
+// removes it (at the end of the run or on an interrupt).
+func workspace(wrk string, keep bool, prefix string) (root, tmp string, err error) {
+	if _, err := os.Stat(wrk); err != nil {
+		return "", "", fmt.Errorf("wrk not found at %s (Debian package `wrk`): %w", wrk, err)
+	}
+	if root, err = findRoot(); err != nil {
+		return "", "", err
+	}
+	if tmp, err = os.MkdirTemp("", prefix); err != nil {
+		return "", "", err
+	}
+	if keep {
+		fmt.Println("temp dir kept:", tmp)
+	} else {
+		setTemp(tmp)
+	}
+	return root, tmp, nil
+}
+
+// buildPortico builds the real binary from root into tmp.
+func buildPortico(root, tmp string) (bin string, err error) {
+	bin = filepath.Join(tmp, "portico")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+}
 
 func setTemp(dir string) { tempMu.Lock(); tempDir = dir; tempMu.Unlock() }
 

@@ -20,17 +20,7 @@ type BlockedCaller struct {
 
 // BlockedCallers lists a client's blocked numbers in number order.
 func (tx *Tx) BlockedCallers(rid, cid uint64) ([]*BlockedCaller, error) {
-	var out []*BlockedCaller
-	prefix := tenantKey(rid, cid)
-	c := tx.bucket(bucketBlockedCallers).Cursor()
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		var b BlockedCaller
-		if err := unmarshal(v, &b); err != nil {
-			return nil, err
-		}
-		out = append(out, &b)
-	}
-	return out, nil
+	return listByPrefix(tx, bucketBlockedCallers, tenantKey(rid, cid), decodeJSON[BlockedCaller])
 }
 
 // IsBlocked reports with one lookup whether the client blocks number.

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"strings"
 	"time"
@@ -285,3 +286,21 @@ func UsageOf(rid, cid uint64) AccountKey {
 
 // PoolOf is a reseller's pool account.
 func PoolOf(rid uint64) AccountKey { return AccountKey{ResellerID: rid, Kind: AccountPool} }
+
+// listByPrefix decodes, in key order, every record of bucket whose key
+// starts with prefix: the one scan behind the per-tenant list methods.
+func listByPrefix[T any](tx *Tx, bucket, prefix []byte, decode func([]byte, *T) error) ([]*T, error) {
+	var out []*T
+	c := tx.bucket(bucket).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		r := new(T)
+		if err := decode(v, r); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// decodeJSON decodes a record kept as JSON; listByPrefix takes it as decode.
+func decodeJSON[T any](v []byte, r *T) error { return unmarshal(v, r) }

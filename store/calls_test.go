@@ -77,9 +77,7 @@ func TestRateDeckReplaceAndRoundTrip(t *testing.T) {
 // an expired one is released by the job, and verify agrees throughout.
 func TestReserveSettleAndRelease(t *testing.T) {
 	t.Parallel()
-	s := openTest(t)
-	rid := seed(t, s)["acme"].ID
-	c := newClient(t, s, rid, "ann")
+	s, rid, c := openWithAnn(t)
 	fund(t, s, rid, c.ID, 10_0000) // 10.00
 	reserve := func(callID string, amount int64) error {
 		return s.Commit(1, func(tx *Tx) error {
@@ -159,9 +157,7 @@ func TestReserveSettleAndRelease(t *testing.T) {
 // after credit was topped up above it and crossed once more.
 func TestLowCreditEventOncePerCrossing(t *testing.T) {
 	t.Parallel()
-	s := openTest(t)
-	rid := seed(t, s)["acme"].ID
-	c := newClient(t, s, rid, "ann")
+	s, rid, c := openWithAnn(t)
 	fund(t, s, rid, c.ID, 10_0000)
 	s.Update(func(tx *Tx) error {
 		_, err := tx.SetClientCallSettings(rid, c.ID, ClientCallSettings{AutoTopUp: &AutoTopUp{Enabled: true, Threshold: 5_0000, Amount: 20_0000}})
@@ -313,9 +309,7 @@ func TestCDRPagesAndRetention(t *testing.T) {
 // records, long calls count in the last slot, days merge across batches.
 func TestUsageHistogram(t *testing.T) {
 	t.Parallel()
-	s := openTest(t)
-	rid := seed(t, s)["acme"].ID
-	c := newClient(t, s, rid, "ann")
+	s, rid, c := openWithAnn(t)
 	durations := []int{0, 1, 89, 90, 90, 3599, 3600, 7200, 45}
 	for i, d := range durations {
 		dir := Inbound

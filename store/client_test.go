@@ -8,6 +8,14 @@ import (
 	"time"
 )
 
+// openWithAnn opens a seeded test store and adds the client ann to acme.
+func openWithAnn(t *testing.T) (s *Store, rid uint64, ann *Client) {
+	t.Helper()
+	s = openTest(t)
+	rid = seed(t, s)["acme"].ID
+	return s, rid, newClient(t, s, rid, "ann")
+}
+
 func newClient(t *testing.T, s *Store, rid uint64, username string) *Client {
 	t.Helper()
 	c := &Client{ResellerID: rid, Username: username, FirstName: "Ann", LastName: "Lee", Email: username + "@example.com", Company: "Co"}
@@ -119,9 +127,7 @@ func TestUpdateClientEmailRule(t *testing.T) {
 
 func TestDisableRevokesSessionsAndEnableRestores(t *testing.T) {
 	t.Parallel()
-	s := openTest(t)
-	rid := seed(t, s)["acme"].ID
-	c := newClient(t, s, rid, "ann")
+	s, rid, c := openWithAnn(t)
 	err := s.Update(func(tx *Tx) error {
 		users, _ := tx.ClientUsers(rid, c.ID)
 		return tx.CreateSession(&Session{Hash: []byte("s1"), ResellerID: rid, UserID: users[0].ID, ExpiresAt: tx.Now().Add(time.Hour), IdleTimeout: time.Hour})
@@ -247,9 +253,7 @@ func TestGrantCreditIdempotencyAndLimit(t *testing.T) {
 // once, make exactly 100 entries and a ledger that sums to zero.
 func TestConcurrentRecharges(t *testing.T) {
 	t.Parallel()
-	s := openTest(t)
-	rid := seed(t, s)["acme"].ID
-	c := newClient(t, s, rid, "ann")
+	s, rid, c := openWithAnn(t)
 	var wg sync.WaitGroup
 	for i := range 200 {
 		wg.Add(1)
@@ -281,9 +285,7 @@ func TestConcurrentRecharges(t *testing.T) {
 
 func TestDeleteClientKeepsLedger(t *testing.T) {
 	t.Parallel()
-	s := openTest(t)
-	rid := seed(t, s)["acme"].ID
-	c := newClient(t, s, rid, "ann")
+	s, rid, c := openWithAnn(t)
 	err := s.Update(func(tx *Tx) error {
 		if _, _, err := tx.GrantCredit(rid, c.ID, 7_0000, "", "", "staff", ""); err != nil {
 			return err
@@ -333,9 +335,7 @@ func TestDeleteClientKeepsLedger(t *testing.T) {
 // that changes clients or credit, and nothing else invalidates it.
 func TestClientSummariesFollowChanges(t *testing.T) {
 	t.Parallel()
-	s := openTest(t)
-	rid := seed(t, s)["acme"].ID
-	c := newClient(t, s, rid, "ann")
+	s, rid, c := openWithAnn(t)
 	first, _ := s.ClientSummaries(rid)
 	again, _ := s.ClientSummaries(rid)
 	if len(first) != 1 || &first[0] != &again[0] {

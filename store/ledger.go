@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -128,17 +127,7 @@ func (tx *Tx) Balance(a AccountKey) int64 {
 
 // LedgerTxs lists a reseller's ledger transactions, oldest first.
 func (tx *Tx) LedgerTxs(rid uint64) ([]*LedgerTx, error) {
-	var out []*LedgerTx
-	prefix := u64(rid)
-	c := tx.bucket(bucketLedger).Cursor()
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		var t LedgerTx
-		if err := decodeLedgerTx(v, &t); err != nil {
-			return nil, err
-		}
-		out = append(out, &t)
-	}
-	return out, nil
+	return listByPrefix(tx, bucketLedger, u64(rid), decodeLedgerTx)
 }
 
 func readBalance(b []byte) int64 {

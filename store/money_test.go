@@ -44,9 +44,7 @@ func outboundCDR(callID string, started time.Time, duration int, cost int64) *CD
 // store then verifies clean.
 func TestRecordCDRsRefusesOverflow(t *testing.T) {
 	t.Parallel()
-	s := openTest(t)
-	rid := seed(t, s)["acme"].ID
-	c := newClient(t, s, rid, "ann")
+	s, rid, c := openWithAnn(t)
 	fund(t, s, rid, c.ID, 10_0000)
 	started := fixedNow.Add(-time.Hour)
 	// the store takes any cost (ceilings are the rating's): one huge call

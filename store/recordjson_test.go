@@ -201,9 +201,7 @@ func FuzzDecodeReservationMatchesStd(f *testing.F) {
 // encoding/json.
 func TestLedgerAndReservationRecordsKeepTheirFormat(t *testing.T) {
 	t.Parallel()
-	s := openTest(t)
-	rid := seed(t, s)["acme"].ID
-	c := newClient(t, s, rid, "ann")
+	s, rid, c := openWithAnn(t)
 	fund(t, s, rid, c.ID, 10_0000)
 	err := s.Commit(1, func(tx *Tx) error {
 		return tx.Reserve(&Reservation{ResellerID: rid, ClientID: c.ID, CallID: "a<&>\"b", To: "+14155550123", Prefix: "1415",

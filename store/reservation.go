@@ -134,15 +134,5 @@ func (tx *Tx) ReleaseExpiredReservations(now time.Time, limit int, actor string)
 
 // Reservations lists a client's held reservations in call id order.
 func (tx *Tx) Reservations(rid, cid uint64) ([]*Reservation, error) {
-	var out []*Reservation
-	prefix := tenantKey(rid, cid)
-	c := tx.bucket(bucketReservations).Cursor()
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		var r Reservation
-		if err := decodeReservation(v, &r); err != nil {
-			return nil, err
-		}
-		out = append(out, &r)
-	}
-	return out, nil
+	return listByPrefix(tx, bucketReservations, tenantKey(rid, cid), decodeReservation)
 }

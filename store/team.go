@@ -29,17 +29,7 @@ var ErrProfileInUse = fmt.Errorf("the profile is assigned to users: %w", ErrConf
 
 // Profiles lists a client's permission profiles in creation order.
 func (tx *Tx) Profiles(rid, cid uint64) ([]*PermissionProfile, error) {
-	var out []*PermissionProfile
-	prefix := tenantKey(rid, cid)
-	c := tx.bucket(bucketProfiles).Cursor()
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		var p PermissionProfile
-		if err := unmarshal(v, &p); err != nil {
-			return nil, err
-		}
-		out = append(out, &p)
-	}
-	return out, nil
+	return listByPrefix(tx, bucketProfiles, tenantKey(rid, cid), decodeJSON[PermissionProfile])
 }
 
 // Profile returns one profile of the client; one of another client or

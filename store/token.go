@@ -82,29 +82,13 @@ func (tx *Tx) UsePasswordReset(rid uint64, hash []byte, passwordHash string) (*U
 	return tx.User(r.ResellerID, r.UserID)
 }
 
-// DeleteExpiredPasswordResets drops resets older than keep past expiry.
+// DeleteExpiredPasswordResets drops resets past their expiry.
 func (tx *Tx) DeleteExpiredPasswordResets() (int, error) {
-	b := tx.bucket(bucketPasswordResets)
-	var dead [][]byte
-	err := b.ForEach(func(k, v []byte) error {
+	return deleteExpired(tx.bucket(bucketPasswordResets), tx.now, func(v []byte) (time.Time, error) {
 		var r PasswordReset
-		if err := unmarshal(v, &r); err != nil {
-			return err
-		}
-		if tx.now.After(r.ExpiresAt) {
-			dead = append(dead, append([]byte(nil), k...))
-		}
-		return nil
+		err := unmarshal(v, &r)
+		return r.ExpiresAt, err
 	})
-	if err != nil {
-		return 0, err
-	}
-	for _, k := range dead {
-		if err := b.Delete(k); err != nil {
-			return 0, err
-		}
-	}
-	return len(dead), nil
 }
 
 // MaxActiveAPIKeys is the most keys one business may hold at once.
@@ -127,17 +111,7 @@ type APIKey struct {
 
 // APIKeys lists a reseller's keys (all owners) in creation order.
 func (tx *Tx) APIKeys(rid uint64) ([]*APIKey, error) {
-	var out []*APIKey
-	prefix := u64(rid)
-	c := tx.bucket(bucketAPIKeys).Cursor()
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		var key APIKey
-		if err := unmarshal(v, &key); err != nil {
-			return nil, err
-		}
-		out = append(out, &key)
-	}
-	return out, nil
+	return listByPrefix(tx, bucketAPIKeys, u64(rid), decodeJSON[APIKey])
 }
 
 // CreateAPIKey stores a key, refusing an eleventh active key for one

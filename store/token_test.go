@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"testing"
+	"time"
 )
 
 // TestLinksEndWhenCredentialsChange: a reset or email-change link works
@@ -66,4 +67,42 @@ func TestLinksEndWhenCredentialsChange(t *testing.T) {
 	if valid(hash(7)) {
 		t.Error("a link without its digest works")
 	}
+}
+
+// TestDeleteExpiredPasswordResets: the clean-up drops the resets past
+// their expiry, keeps the others, and finds nothing the second time.
+func TestDeleteExpiredPasswordResets(t *testing.T) {
+	t.Parallel()
+	s := openTest(t)
+	a, _ := seedUsers(t, s)
+	err := s.Update(func(tx *Tx) error {
+		for i, life := range []time.Duration{-time.Hour, time.Hour, -time.Minute} {
+			r := &PasswordReset{Hash: append(make([]byte, 31), byte(i)), ResellerID: a.ResellerID, UserID: a.ID, ExpiresAt: fixedNow.Add(life)}
+			if err := tx.CreatePasswordReset(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []int{2, 0} {
+		err := s.Update(func(tx *Tx) error {
+			n, err := tx.DeleteExpiredPasswordResets()
+			if err == nil && n != want {
+				t.Errorf("deleted %d, want %d", n, want)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.View(func(tx *Tx) error {
+		if _, err := tx.PasswordReset(a.ResellerID, append(make([]byte, 31), 1)); err != nil {
+			t.Errorf("live reset removed: %v", err)
+		}
+		return nil
+	})
 }

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 	"time"
@@ -98,17 +97,7 @@ func (tx *Tx) UserByEmail(rid uint64, email string) (*User, error) {
 
 // Users lists a reseller's users in id order.
 func (tx *Tx) Users(rid uint64) ([]*User, error) {
-	var out []*User
-	prefix := u64(rid)
-	c := tx.bucket(bucketUsers).Cursor()
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		var u User
-		if err := unmarshal(v, &u); err != nil {
-			return nil, err
-		}
-		out = append(out, &u)
-	}
-	return out, nil
+	return listByPrefix(tx, bucketUsers, u64(rid), decodeJSON[User])
 }
 
 // ResellerOwner returns the reseller's staff owner.

@@ -37,29 +37,39 @@ func fillCDRs(b *testing.B, s *store.Store, rid, cid uint64, n int, now time.Tim
 	}
 }
 
+// benchClient opens a store in b's temp dir with opts on a test clock
+// standing at t0, with the reseller acme and one client of it named
+// username.
+func benchClient(b *testing.B, opts store.Options, username string) (*store.Store, *store.Reseller, *store.Client) {
+	b.Helper()
+	opts.Now = testkit.NewClock(t0).Now
+	s, err := store.Open(filepath.Join(b.TempDir(), "p.db"), opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	res, err := s.ReconcileResellers([]store.ResellerSpec{{Slug: "acme", Name: "Acme", Currency: "USD", OwnerEmail: "o@acme.example"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := res.NeedOwner[0]
+	c := &store.Client{ResellerID: r.ID, Username: username, Email: username + "@example.com", Country: "US"}
+	if err := s.Update(func(tx *store.Tx) error {
+		return tx.CreateClient(c, &store.User{Email: c.Email, PasswordHash: "x"}, "b")
+	}); err != nil {
+		b.Fatal(err)
+	}
+	return s, r, c
+}
+
 // BenchmarkDashboard1M: the dashboard figures of a client with 1,000,000
 // CDRs come from the daily aggregates, so they cost the same as for a
 // client with a hundred. Target: ≤ 20 ms.
 //
 //	go test ./app/calls -run '^$' -bench Dashboard1M -benchtime 200x
 func BenchmarkDashboard1M(b *testing.B) {
-	clock := testkit.NewClock(t0)
-	s, err := store.Open(filepath.Join(b.TempDir(), "p.db"), store.Options{Now: clock.Now, NoSync: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	res, err := s.ReconcileResellers([]store.ResellerSpec{{Slug: "acme", Name: "Acme", Currency: "USD", OwnerEmail: "o@acme.example"}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	rid := res.NeedOwner[0].ID
-	c := &store.Client{ResellerID: rid, Username: "big", Email: "big@example.com"}
-	if err := s.Update(func(tx *store.Tx) error {
-		return tx.CreateClient(c, &store.User{Email: "big@example.com", PasswordHash: "x"}, "b")
-	}); err != nil {
-		b.Fatal(err)
-	}
+	s, r, c := benchClient(b, store.Options{NoSync: true}, "big")
+	rid := r.ID
 	start := time.Now()
 	fillCDRs(b, s, rid, c.ID, 1_000_000, t0)
 	b.Logf("filled 1,000,000 CDRs in %s", time.Since(start).Round(time.Millisecond))
@@ -80,28 +90,19 @@ func BenchmarkDashboard1M(b *testing.B) {
 //
 //	go test ./app/calls -run '^$' -bench Authorize -benchtime 3s
 func BenchmarkAuthorize(b *testing.B) {
-	clock := testkit.NewClock(t0)
 	var commits, commitNanos atomic.Int64
-	s, err := store.Open(filepath.Join(b.TempDir(), "p.db"), store.Options{Now: clock.Now, NoSync: os.Getenv("NOSYNC") != "", Observe: func(kind string, d time.Duration) {
+	s, r, c := benchClient(b, store.Options{NoSync: os.Getenv("NOSYNC") != "", Observe: func(kind string, d time.Duration) {
 		if kind == "update" {
 			commits.Add(1)
 			commitNanos.Add(int64(d))
 		}
-	}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	res, _ := s.ReconcileResellers([]store.ResellerSpec{{Slug: "acme", Name: "Acme", Currency: "USD", OwnerEmail: "o@acme.example"}})
-	r := res.NeedOwner[0]
-	c := &store.Client{ResellerID: r.ID, Username: "pbx", Email: "pbx@example.com", Country: "US"}
-	s.Update(func(tx *store.Tx) error {
-		if err := tx.CreateClient(c, &store.User{Email: "pbx@example.com", PasswordHash: "x"}, "b"); err != nil {
-			return err
-		}
+	}}, "pbx")
+	if err := s.Update(func(tx *store.Tx) error {
 		_, _, err := tx.GrantCredit(r.ID, c.ID, 1e15, "", "", "b", "")
 		return err
-	})
+	}); err != nil {
+		b.Fatal(err)
+	}
 	svc := New(s)
 	if _, err := svc.ImportRates(r, []byte(deckCSV), staff); err != nil {
 		b.Fatal(err)
@@ -170,20 +171,7 @@ func BenchmarkDecodeCDRs(b *testing.B) {
 //
 //	go test ./app/calls -run '^$' -bench Ingest -benchmem
 func BenchmarkIngest(b *testing.B) {
-	clock := testkit.NewClock(t0)
-	s, err := store.Open(filepath.Join(b.TempDir(), "p.db"), store.Options{Now: clock.Now, NoSync: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	res, _ := s.ReconcileResellers([]store.ResellerSpec{{Slug: "acme", Name: "Acme", Currency: "USD", OwnerEmail: "o@acme.example"}})
-	r := res.NeedOwner[0]
-	c := &store.Client{ResellerID: r.ID, Username: "pbx", Email: "pbx@example.com", Country: "US"}
-	if err := s.Update(func(tx *store.Tx) error {
-		return tx.CreateClient(c, &store.User{Email: "pbx@example.com", PasswordHash: "x"}, "b")
-	}); err != nil {
-		b.Fatal(err)
-	}
+	s, r, c := benchClient(b, store.Options{NoSync: true}, "pbx")
 	svc := New(s)
 	if _, err := svc.ImportRates(r, []byte(deckCSV), staff); err != nil {
 		b.Fatal(err)

@@ -192,14 +192,6 @@ func object[T any](p *fastParser, t *T, field func(t *T, name string) (str *stri
 // cdrField says where each key of a CDR goes.
 func cdrField(r *CDRInput, name string) (*string, **int64) {
 	switch name {
-	case "call_id":
-		return &r.CallID, nil
-	case "direction":
-		return &r.Direction, nil
-	case "from":
-		return &r.From, nil
-	case "to":
-		return &r.To, nil
 	case "started_at":
 		return &r.StartedAt, nil
 	case "disposition":
@@ -207,22 +199,28 @@ func cdrField(r *CDRInput, name string) (*string, **int64) {
 	case "duration_s":
 		return nil, &r.DurationS
 	}
-	return nil, nil
+	return callField(name, &r.CallID, &r.Direction, &r.From, &r.To), nil
 }
 
 // authorizeField says where each key of an authorisation request goes.
 func authorizeField(r *AuthorizeRequest, name string) (*string, **int64) {
+	return callField(name, &r.CallID, &r.Direction, &r.From, &r.To), nil
+}
+
+// callField says where the four keys a CDR and an authorisation request
+// share go (nil for any other key).
+func callField(name string, callID, direction, from, to *string) *string {
 	switch name {
 	case "call_id":
-		return &r.CallID, nil
+		return callID
 	case "direction":
-		return &r.Direction, nil
+		return direction
 	case "from":
-		return &r.From, nil
+		return from
 	case "to":
-		return &r.To, nil
+		return to
 	}
-	return nil, nil
+	return nil
 }
 
 // DecodeAuthorizeFast reads a POST /calls/authorize body in the plain form

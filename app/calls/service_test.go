@@ -3,7 +3,6 @@ package calls
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -38,11 +37,7 @@ const deckCSV = "prefix,description,rate_per_minute,increment,premium\n" +
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	clock := testkit.NewClock(t0)
-	s, err := store.Open(filepath.Join(t.TempDir(), "p.db"), store.Options{Now: clock.Now, NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := testkit.OpenStore(t, clock)
 	res, err := s.ReconcileResellers([]store.ResellerSpec{
 		{Slug: "acme", Name: "Acme", Currency: "USD", OwnerEmail: "o@acme.example"},
 		{Slug: "globex", Name: "Globex", Currency: "EUR", OwnerEmail: "o@globex.example"},

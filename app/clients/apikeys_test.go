@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -28,11 +27,7 @@ type keyFixture struct {
 func newKeyFixture(t *testing.T) *keyFixture {
 	t.Helper()
 	clock := testkit.NewClock(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC))
-	s, err := store.Open(filepath.Join(t.TempDir(), "p.db"), store.Options{Now: clock.Now, NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := testkit.OpenStore(t, clock)
 	if _, err := s.ReconcileResellers([]store.ResellerSpec{
 		{Slug: "acme", Name: "Acme", Currency: "USD", OwnerEmail: "o@acme.example"},
 		{Slug: "globex", Name: "Globex", Currency: "EUR", OwnerEmail: "o@globex.example"},

@@ -2,7 +2,6 @@ package clients
 
 import (
 	"errors"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -72,11 +71,7 @@ func TestValidateFieldByField(t *testing.T) {
 func newService(t *testing.T) (*Service, *store.Store, *store.Reseller, *testkit.Clock) {
 	t.Helper()
 	clock := testkit.NewClock(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC))
-	s, err := store.Open(filepath.Join(t.TempDir(), "p.db"), store.Options{Now: clock.Now, NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := testkit.OpenStore(t, clock)
 	if _, err := s.ReconcileResellers([]store.ResellerSpec{{Slug: "acme", Name: "Acme", Currency: "USD", OwnerEmail: "o@acme.example"}}); err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package domains_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -32,12 +31,8 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	clock := testkit.NewClock(time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC))
-	s, err := store.Open(filepath.Join(t.TempDir(), "portico.db"), store.Options{Now: clock.Now, NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	_, err = s.ReconcileResellers([]store.ResellerSpec{
+	s := testkit.OpenStore(t, clock)
+	_, err := s.ReconcileResellers([]store.ResellerSpec{
 		{Slug: "acme", Name: "Acme", Currency: "USD", Domains: []string{"portal.acme.example"}, OwnerEmail: "o@acme.example"},
 		{Slug: "globex", Name: "Globex", Currency: "EUR", OwnerEmail: "o@globex.example"},
 	})

@@ -6,8 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"mime/quotedprintable"
-	"net"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -59,30 +57,13 @@ func (s *smtpSession) Data(r io.Reader) error {
 func startSMTP(t *testing.T, refuse int) (*smtpBackend, config.Mail) {
 	t.Helper()
 	be := &smtpBackend{refuse: refuse}
-	srv := smtp.NewServer(be)
-	srv.Domain = "localhost"
-	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	host, port, _ := net.SplitHostPort(ln.Addr().String())
-	var p int
-	for _, c := range port {
-		p = p*10 + int(c-'0')
-	}
-	return be, config.Mail{Host: host, Port: p, From: "Portico <noreply@portico.example>", Security: "none"}
+	host, port := testkit.ServeSMTP(t, be)
+	return be, config.Mail{Host: host, Port: port, From: "Portico <noreply@portico.example>", Security: "none"}
 }
 
 func openStore(t *testing.T, c *testkit.Clock) *store.Store {
 	t.Helper()
-	s, err := store.Open(filepath.Join(t.TempDir(), "p.db"), store.Options{Now: c.Now, NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := testkit.OpenStore(t, c)
 	return s
 }
 

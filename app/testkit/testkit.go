@@ -1,6 +1,7 @@
 // Package testkit holds small helpers that tests of several packages share:
-// a settable clock and a buffer that goroutines may write while a test
-// reads it. Production code never imports it.
+// a settable clock, a store on it in the test's temp dir, a buffer that
+// goroutines may write while a test reads it, and a loopback SMTP server.
+// Production code never imports it.
 package testkit
 
 import (
