@@ -70,11 +70,15 @@ func (a *App) login(c *fiber.Ctx) error {
 	err := a.store.View(func(tx *store.Tx) (err error) { user, err = tx.UserByEmail(tenant.ID, email); return err })
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		auth.BurnPasswordCheck(password)
+		if busy := auth.BurnPasswordCheck(password); busy != nil {
+			return busy // 503, as for an account that exists
+		}
 	case err != nil:
 		return err
 	default:
-		err = auth.CheckPassword(user.PasswordHash, password)
+		if err = auth.CheckPassword(user.PasswordHash, password); errors.Is(err, auth.ErrBusy) {
+			return err // not checked: neither a failure nor a success
+		}
 	}
 	if err != nil {
 		a.limits.perAccount.allow(accountKey)

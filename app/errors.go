@@ -10,6 +10,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"portico/app/gate"
 	"portico/store"
 )
 
@@ -48,7 +49,9 @@ var errorText = map[int][2]string{
 	405: {"Not allowed", "This address does not accept that kind of request."},
 	413: {"Too large", "What you sent is larger than this site accepts: 1 MiB, 5 MiB for image uploads, 16 MiB for a rate deck."},
 	429: {"Too many attempts", "There have been too many attempts from you or for this account."},
+	415: {"Not accepted", "Send the request without Content-Encoding; compressed request bodies are not accepted."},
 	500: {"Something went wrong", "We could not complete your request. The error has been logged."},
+	503: {"Busy", "The server is busy right now. Nothing was changed; please try again in a few seconds."},
 }
 
 // handleError is the one error handler: it maps errors to statuses, logs
@@ -70,6 +73,9 @@ func (a *App) handleError(c *fiber.Ctx, err error) error {
 		}
 	case errors.Is(err, store.ErrNotFound):
 		status = fiber.StatusNotFound
+	case errors.Is(err, gate.ErrBusy): // every hashing or decoding slot stayed taken (app/gate)
+		status = fiber.StatusServiceUnavailable
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(gate.RetryAfter.Seconds())))
 	}
 	rl, limited := isRateLimited(err)
 	if limited {
@@ -84,7 +90,10 @@ func (a *App) handleError(c *fiber.Ctx, err error) error {
 		detail = text[1]
 	}
 	requestID := requestIDOf(c)
-	if status >= 500 {
+	if status == fiber.StatusServiceUnavailable {
+		a.log.Warn("request refused: busy", "request_id", requestID, "method", c.Method(), "path", c.Path(), "err", err)
+		requestID = "" // a refusal under load, not a failure to look up
+	} else if status >= 500 {
 		a.log.Error("request failed", "request_id", requestID, "method", c.Method(), "path", c.Path(), "err", err)
 	} else {
 		requestID = "" // only server errors need a reference

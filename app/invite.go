@@ -186,8 +186,10 @@ func (a *App) mustChangePassword(c *fiber.Ctx) error {
 		data.Form.Errors["password"] = problem
 	} else if confirm != password {
 		data.Form.Errors["confirm"] = "The two passwords differ."
-	} else if auth.CheckPassword(user.PasswordHash, password) == nil {
+	} else if err := auth.CheckPassword(user.PasswordHash, password); err == nil {
 		data.Form.Errors["password"] = "Choose a password different from the one you were given."
+	} else if errors.Is(err, auth.ErrBusy) {
+		return err
 	}
 	if data.Form.invalid() {
 		return a.render(c, fiber.StatusUnprocessableEntity, "auth/change", "Choose your password", data)

@@ -303,7 +303,7 @@ func initials(u *store.User) string {
 // saveAvatar replaces the user's avatar with the uploaded image.
 func (a *App) saveAvatar(c *fiber.Ctx) error {
 	tenant, user := tenantOf(c), userOf(c)
-	data, err := uploadedImage(c, "avatar", processAvatar)
+	data, err := uploadedImage(c, a.decodes, "avatar", processAvatar)
 	var refusal imageError
 	switch {
 	case errors.As(err, &refusal):
@@ -419,7 +419,9 @@ func (a *App) requestEmailChange(c *fiber.Ctx) error {
 	}
 	if current == "" {
 		form.Errors["current"] = "Enter your current password."
-	} else if err := auth.CheckPassword(user.PasswordHash, current); err != nil {
+	} else if err := auth.CheckPassword(user.PasswordHash, current); errors.Is(err, auth.ErrBusy) {
+		return err // not checked: no failure to count
+	} else if err != nil {
 		a.limits.perAccount.allow(accountKey)
 		a.audit(c, user.ClientID, user.Email, "email.change_failed", "")
 		form.Errors["current"] = "The current password is incorrect."

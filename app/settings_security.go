@@ -125,7 +125,9 @@ func (a *App) changePassword(c *fiber.Ctx) error {
 		form.Errors["confirm"] = "The two passwords differ."
 	}
 	if current != "" {
-		if err := auth.CheckPassword(user.PasswordHash, current); err != nil {
+		if err := auth.CheckPassword(user.PasswordHash, current); errors.Is(err, auth.ErrBusy) {
+			return err // not checked: no failure to count
+		} else if err != nil {
 			a.limits.perAccount.allow(accountKey)
 			a.audit(c, user.ClientID, user.Email, "password.change_failed", "")
 			form.Errors["current"] = "The current password is incorrect."

@@ -214,7 +214,9 @@ func (a *App) disableTwoFactor(s twoFactorSurface) fiber.Handler {
 		password := c.FormValue("password")
 		if password == "" {
 			form.Errors["password"] = "Enter your password."
-		} else if err := auth.CheckPassword(user.PasswordHash, password); err != nil {
+		} else if err := auth.CheckPassword(user.PasswordHash, password); errors.Is(err, auth.ErrBusy) {
+			return err // not checked: no failure to count
+		} else if err != nil {
 			a.limits.perAccount.allow(accountKey)
 			a.audit(c, user.ClientID, user.Email, "2fa.disable_failed", "wrong password")
 			form.Errors["password"] = "The password is incorrect."

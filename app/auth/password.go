@@ -16,10 +16,13 @@ import (
 	"math/big"
 	"strings"
 	"sync"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
+
+	"portico/app/gate"
 )
 
 // Argon2id parameters: OWASP's recommended minimum (19 MiB, 2 passes, 1
@@ -32,17 +35,32 @@ const (
 	argonSaltLen = 16
 )
 
-// argonSlots bounds how many argon2id computations run at once. Each
-// holds 19 MiB while it runs, so a burst of sign-ins from many addresses
-// (which per-IP limits do not cap) would otherwise grow memory without
-// bound; extra callers wait their turn. It is process-wide on purpose:
-// memory is.
-var argonSlots = make(chan struct{}, 4)
+// Hasher is the one bounded hasher: every argon2id computation, hashing
+// a new password (client create, team add, invitation accept, password
+// change and reset, the CLI) or checking one (sign-in, re-authentication),
+// runs in one of its slots. Each holds argonMemory KiB while it runs, so a
+// burst from many addresses or API keys (which per-address and per-key
+// limits do not cap) would otherwise grow memory without bound. Two slots
+// keep two cores busy; a caller waits up to hashWait for one and then gets
+// ErrBusy (503 with Retry-After on the web). It is process-wide on
+// purpose: memory is.
+var Hasher = gate.New(2, hashWait)
 
-func argonKey(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
-	argonSlots <- struct{}{}
-	defer func() { <-argonSlots }()
-	return argon2.IDKey(password, salt, time, memory, threads, keyLen)
+// hashWait is how long a caller waits for a hashing slot: about a hundred
+// hashes queued ahead of it.
+const hashWait = 3 * time.Second
+
+// ErrBusy is returned when every hashing slot stayed taken for hashWait;
+// nothing was checked or hashed. Callers must not treat it as a wrong
+// password.
+var ErrBusy = gate.ErrBusy
+
+func argonKey(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) ([]byte, error) {
+	var key []byte
+	err := Hasher.Do(int64(memory)<<10, func() {
+		key = argon2.IDKey(password, salt, time, memory, threads, keyLen)
+	})
+	return key, err
 }
 
 // ErrMismatch is returned when a password does not match its hash.
@@ -54,14 +72,18 @@ func HashPassword(password string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key := argonKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	key, err := argonKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	if err != nil {
+		return "", err
+	}
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
 		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
 // CheckPassword compares a password with an encoded hash in constant time,
-// using the parameters recorded in the hash.
+// using the parameters recorded in the hash. It returns ErrMismatch for a
+// wrong password and ErrBusy when it could not check at all.
 func CheckPassword(encoded, password string) error {
 	parts := strings.Split(encoded, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {
@@ -90,7 +112,10 @@ func CheckPassword(encoded, password string) error {
 	if iterations < 1 || iterations > 16 || threads == 0 || memory < 8*uint32(threads) || memory > 256*1024 || len(want) < 4 || len(want) > 64 {
 		return fmt.Errorf("auth: argon2 parameters out of range")
 	}
-	got := argonKey([]byte(password), salt, iterations, memory, threads, uint32(len(want)))
+	got, err := argonKey([]byte(password), salt, iterations, memory, threads, uint32(len(want)))
+	if err != nil {
+		return err
+	}
 	if subtle.ConstantTimeCompare(got, want) != 1 {
 		return ErrMismatch
 	}
@@ -98,14 +123,20 @@ func CheckPassword(encoded, password string) error {
 }
 
 // dummyHash is checked against when an account does not exist, so that a
-// wrong email takes as long as a wrong password.
-var dummyHash = sync.OnceValue(func() string {
-	h, _ := HashPassword("not-a-real-password")
-	return h
-})
+// wrong email takes as long as a wrong password. It is a constant, with
+// the parameters HashPassword uses, so that it never needs a hashing slot
+// of its own (of a password nobody knows).
+const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$bm90LWEtcmVhbC1zYWx0$0y3yHqK9m2y4oN1sV8o0m1W3d9s2ZbS4w6B7c0E5f1Q"
 
-// BurnPasswordCheck spends the time a real password check would.
-func BurnPasswordCheck(password string) { _ = CheckPassword(dummyHash(), password) }
+// BurnPasswordCheck spends the time a real password check would. Like
+// CheckPassword it returns ErrBusy when no slot was free, so that a caller
+// answers an unknown account exactly as it answers a known one.
+func BurnPasswordCheck(password string) error {
+	if err := CheckPassword(dummyHash, password); errors.Is(err, ErrBusy) {
+		return err
+	}
+	return nil
+}
 
 // Policy is a password rule; see store.PasswordPolicy, of which it is a copy
 // so that this package does not import the store.

@@ -417,7 +417,9 @@ func (s *Service) TransferOwnership(rid, cid, toUID uint64, password string, by 
 	if by.User.Role != store.RoleOwner || by.User.ClientID != cid {
 		return nil, notAllowed("Only the owner can hand over ownership.")
 	}
-	if err := auth.CheckPassword(by.User.PasswordHash, password); err != nil {
+	if err := auth.CheckPassword(by.User.PasswordHash, password); errors.Is(err, auth.ErrBusy) {
+		return nil, err // not checked
+	} else if err != nil {
 		return nil, Errors{"password": "The password is incorrect."}
 	}
 	var to *store.User

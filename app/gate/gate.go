@@ -1,0 +1,164 @@
+// Package gate bounds memory-heavy work: password hashes (argon2id holds
+// 19 MiB each) and image decodes (a bitmap of up to tens of MiB). A Gate
+// runs at most a fixed number of such computations at once; a caller waits
+// a short while for a free slot and is then refused with ErrBusy, which
+// the web layer answers with 503 and Retry-After. Queues therefore never
+// grow without bound, and neither does memory.
+//
+// The garbage such work leaves is large and short-lived. With the serving
+// collector setting (GOGC=400, see main.go) the heap may grow to five
+// times what was live at the last collection before the next one starts,
+// so a burst of hashes or decodes would otherwise leave hundreds of MiB
+// resident. Each gate therefore counts the bytes its finished work has
+// left behind and, past a threshold shared by all gates, starts one
+// collection in the background.
+//
+// It imports nothing of the application's.
+package gate
+
+import (
+	"errors"
+	"runtime"
+	"runtime/metrics"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ErrBusy is returned when no slot became free within the gate's wait.
+var ErrBusy = errors.New("gate: busy, try again shortly")
+
+// RetryAfter is what a refused caller is told to wait before trying again.
+const RetryAfter = 2 * time.Second
+
+// Gate lets at most its number of slots run at once.
+type Gate struct {
+	slots    chan struct{}
+	wait     atomic.Int64 // time.Duration
+	inFlight atomic.Int64
+	waiting  atomic.Int64
+	peak     atomic.Int64
+}
+
+// New returns a gate of n slots (at least 1) whose callers wait at most
+// wait for one.
+func New(n int, wait time.Duration) *Gate {
+	g := &Gate{slots: make(chan struct{}, max(n, 1))}
+	g.wait.Store(int64(wait))
+	return g
+}
+
+// Do runs fn in a slot, waiting at most the gate's wait for one; cost is
+// roughly how many bytes fn allocates and drops (0 when small), counted
+// towards the next background collection.
+func (g *Gate) Do(cost int64, fn func()) error {
+	release, err := g.Acquire()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		release()
+		collected.add(cost)
+	}()
+	fn()
+	return nil
+}
+
+// Acquire takes a slot, waiting at most the gate's wait; the caller must
+// call release exactly once. Do is the usual way in; tests use Acquire to
+// hold slots.
+func (g *Gate) Acquire() (release func(), err error) {
+	select {
+	case g.slots <- struct{}{}:
+	default:
+		g.waiting.Add(1)
+		timer := time.NewTimer(time.Duration(g.wait.Load()))
+		select {
+		case g.slots <- struct{}{}:
+			timer.Stop()
+			g.waiting.Add(-1)
+		case <-timer.C:
+			g.waiting.Add(-1)
+			return nil, ErrBusy
+		}
+	}
+	n := g.inFlight.Add(1)
+	for {
+		p := g.peak.Load()
+		if n <= p || g.peak.CompareAndSwap(p, n) {
+			break
+		}
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			g.inFlight.Add(-1)
+			<-g.slots
+		})
+	}, nil
+}
+
+// Slots is how many computations may run at once.
+func (g *Gate) Slots() int { return cap(g.slots) }
+
+// InFlight is how many computations run now.
+func (g *Gate) InFlight() int { return int(g.inFlight.Load()) }
+
+// Waiting is how many callers wait for a slot now.
+func (g *Gate) Waiting() int { return int(g.waiting.Load()) }
+
+// Peak is the most computations that ran at once since the last
+// ResetPeak (tests check the bound with it, without timing anything).
+func (g *Gate) Peak() int { return int(g.peak.Load()) }
+
+// ResetPeak starts a new Peak from what runs now.
+func (g *Gate) ResetPeak() { g.peak.Store(g.inFlight.Load()) }
+
+// SetWait changes how long callers wait for a slot (tests set 0 to be
+// refused at once).
+func (g *Gate) SetWait(d time.Duration) { g.wait.Store(int64(d)) }
+
+// collectAfter is how many bytes of finished heavy work may await the
+// collector before a collection is started: about three password hashes
+// or two large decodes.
+const collectAfter = 64 << 20
+
+// collected counts the bytes of heavy work done since the last collection.
+var collected collector
+
+type collector struct {
+	mu      sync.Mutex
+	pending int64
+	cycles  uint64 // completed collections when pending was last reset
+	running bool
+	sample  []metrics.Sample
+}
+
+// add counts cost and starts a collection in the background when enough
+// has gathered since the last one (by anyone: a collection the runtime
+// ran by itself resets the count too).
+func (c *collector) add(cost int64) {
+	if cost <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sample == nil {
+		c.sample = []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	}
+	metrics.Read(c.sample)
+	if n := c.sample[0].Value.Uint64(); n != c.cycles {
+		c.cycles, c.pending = n, 0
+	}
+	c.pending += cost
+	if c.pending < collectAfter || c.running {
+		return
+	}
+	c.running = true
+	go func() {
+		runtime.GC()
+		c.mu.Lock()
+		c.running, c.pending = false, 0
+		c.mu.Unlock()
+	}()
+}
