@@ -20,6 +20,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"golang.org/x/image/draw"
 
+	"portico/app/gate"
 	"portico/store"
 )
 
@@ -295,7 +296,7 @@ type brandingChange struct {
 // and email of this reseller carry the new brand.
 func (a *App) saveBranding(c *fiber.Ctx) error {
 	tenant := tenantOf(c)
-	change, err := readBranding(c)
+	change, err := readBranding(c, a.decodes)
 	if err != nil {
 		return err
 	}
@@ -378,7 +379,7 @@ func applyBranding(tx *store.Tx, r *store.Reseller, change brandingChange) []str
 // readBranding reads and checks every field and image of the form. Only
 // an unexpected failure is an error; what the person got wrong is in
 // Errors.
-func readBranding(c *fiber.Ctx) (brandingChange, error) {
+func readBranding(c *fiber.Ctx, decodes *gate.Gate) (brandingChange, error) {
 	change := brandingChange{Images: map[string][]byte{}, Remove: map[string]bool{}, Fields: map[string]string{}, Errors: map[string]string{}}
 	for _, field := range brandingFields {
 		change.Fields[field] = strings.TrimSpace(strings.Clone(c.FormValue(field))) // Fiber reuses the request's memory
@@ -391,7 +392,7 @@ func readBranding(c *fiber.Ctx) (brandingChange, error) {
 			change.Remove[name] = true
 			change.Fields["remove_"+name] = "on" // kept ticked if the form comes back
 		}
-		data, err := uploadedImage(c, name, func(filename string, data []byte) ([]byte, error) {
+		data, err := uploadedImage(c, decodes, name, func(filename string, data []byte) ([]byte, error) {
 			return processBrandImage(name, filename, data)
 		})
 		var refusal imageError
