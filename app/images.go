@@ -42,7 +42,7 @@ const (
 	// decodeSlots bound how many uploads are decoded at once (App.decodes);
 	// a further upload waits up to decodeWait for a slot, then gets 503.
 	decodeSlots = 2
-	decodeWait  = 3 * time.Second
+	decodeWait  = 5 * time.Second
 )
 
 // errSVG is what a person is told when they upload an SVG. SVG is refused

@@ -46,9 +46,9 @@ const (
 // purpose: memory is.
 var Hasher = gate.New(2, hashWait)
 
-// hashWait is how long a caller waits for a hashing slot: about a hundred
-// hashes queued ahead of it.
-const hashWait = 3 * time.Second
+// hashWait is how long a caller waits for a hashing slot: on an idle
+// 2-core machine, a queue of over a hundred hashes.
+const hashWait = 5 * time.Second
 
 // ErrBusy is returned when every hashing slot stayed taken for hashWait;
 // nothing was checked or hashed. Callers must not treat it as a wrong

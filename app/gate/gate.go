@@ -114,6 +114,9 @@ func (g *Gate) Peak() int { return int(g.peak.Load()) }
 // ResetPeak starts a new Peak from what runs now.
 func (g *Gate) ResetPeak() { g.peak.Store(g.inFlight.Load()) }
 
+// Wait is how long callers wait for a slot.
+func (g *Gate) Wait() time.Duration { return time.Duration(g.wait.Load()) }
+
 // SetWait changes how long callers wait for a slot (tests set 0 to be
 // refused at once).
 func (g *Gate) SetWait(d time.Duration) { g.wait.Store(int64(d)) }
