@@ -77,7 +77,7 @@ func TestPasswordHashingBounded(t *testing.T) {
 	}
 
 	releaseAll()
-	auth.Hasher.SetWait(time.Minute) // however busy the machine: this checks the bound, not the wait
+	auth.Hasher.SetWait(time.Minute)                                // however busy the machine: this checks the bound, not the wait
 	ts.browser().login(acmeHost, "owner@acme.example", "/reseller") // not locked out
 
 	auth.Hasher.ResetPeak()
