@@ -83,7 +83,7 @@ func fitWithin(src image.Image, maxW, maxH int) *image.RGBA {
 	if w == b.Dx() && h == b.Dy() {
 		draw.Copy(dst, image.Point{}, src, b, draw.Src, nil)
 	} else {
-		draw.CatmullRom.Scale(dst, dst.Bounds(), src, b, draw.Src, nil)
+		scaleInto(dst, dst.Bounds(), src, b)
 	}
 	return dst
 }
@@ -97,7 +97,7 @@ func fitSquare(src image.Image, side int) *image.RGBA {
 	h := min(side, max(1, int(math.Round(float64(b.Dy())*scale))))
 	dst := image.NewRGBA(image.Rect(0, 0, side, side))
 	at := image.Pt((side-w)/2, (side-h)/2)
-	draw.CatmullRom.Scale(dst, image.Rectangle{Min: at, Max: at.Add(image.Pt(w, h))}, src, b, draw.Src, nil)
+	scaleInto(dst, image.Rectangle{Min: at, Max: at.Add(image.Pt(w, h))}, src, b)
 	return dst
 }
 

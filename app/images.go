@@ -21,6 +21,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
+	"golang.org/x/image/draw"
 	"golang.org/x/image/webp"
 
 	"portico/app/gate"
@@ -114,8 +115,8 @@ func inspectUpload(filename string, data []byte) (string, imageCodec, image.Conf
 }
 
 // decodedBytes estimates what decoding and scaling an image of cfg
-// allocate: the bitmap at its colour model's bytes per pixel, and about
-// half as much again for the scaler's working rows.
+// allocate: the bitmap at its colour model's bytes per pixel, and a few
+// MiB for the scaler (scaleInto).
 func decodedBytes(cfg image.Config) int64 {
 	perPixel := int64(4)
 	switch cfg.ColorModel {
@@ -126,8 +127,53 @@ func decodedBytes(cfg image.Config) int64 {
 	case color.RGBA64Model, color.NRGBA64Model:
 		perPixel = 8
 	}
-	return int64(cfg.Width) * int64(cfg.Height) * perPixel * 3 / 2
+	return int64(cfg.Width)*int64(cfg.Height)*perPixel + 4<<20
 }
+
+// scaleInto draws the part sr of src into the part dr of dst with the
+// Catmull-Rom kernel. A source many times larger than its destination is
+// first averaged down by a whole factor (a box filter) to about twice the
+// destination's size: the same picture at a fraction of the time, and of
+// the scaler's memory, which holds four float64s per destination column
+// for every source row (16 MiB for a 2048-pixel-high source into 256).
+func scaleInto(dst *image.RGBA, dr image.Rectangle, src image.Image, sr image.Rectangle) {
+	if k := min(sr.Dx()/(2*dr.Dx()), sr.Dy()/(2*dr.Dy())); k >= 2 {
+		src, sr = boxShrink(src, sr, k)
+	}
+	draw.CatmullRom.Scale(dst, dr, src, sr, draw.Src, nil)
+}
+
+// boxShrink averages each k × k block of src's part sr into one pixel
+// (premultiplied, so transparent pixels lend no colour); the last k-1 rows
+// and columns at most are left out.
+func boxShrink(src image.Image, sr image.Rectangle, k int) (*image.RGBA, image.Rectangle) {
+	out := image.NewRGBA(image.Rect(0, 0, sr.Dx()/k, sr.Dy()/k))
+	fast, _ := src.(image.RGBA64Image) // every decoder's image type: no allocation per pixel
+	n := uint64(k * k)
+	for y := range out.Rect.Dy() {
+		for x := range out.Rect.Dx() {
+			var r, g, b, a uint64
+			for sy := sr.Min.Y + y*k; sy < sr.Min.Y+(y+1)*k; sy++ {
+				for sx := sr.Min.X + x*k; sx < sr.Min.X+(x+1)*k; sx++ {
+					var c color.RGBA64
+					if fast != nil {
+						c = fast.RGBA64At(sx, sy)
+					} else {
+						cr, cg, cb, ca := src.At(sx, sy).RGBA()
+						c = color.RGBA64{R: uint16(cr), G: uint16(cg), B: uint16(cb), A: uint16(ca)}
+					}
+					r, g, b, a = r+uint64(c.R), g+uint64(c.G), b+uint64(c.B), a+uint64(c.A)
+				}
+			}
+			i := out.PixOffset(x, y)
+			out.Pix[i+0], out.Pix[i+1], out.Pix[i+2], out.Pix[i+3] = to8(r/n), to8(g/n), to8(b/n), to8(a/n)
+		}
+	}
+	return out, out.Rect
+}
+
+// to8 rounds a 16-bit channel to 8 bits.
+func to8(v uint64) uint8 { return uint8(min((v+0x80)>>8, 0xff)) }
 
 // decodeUpload checks an uploaded file (inspectUpload) and decodes it.
 // Callers run it in a slot of App.decodes.

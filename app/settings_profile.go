@@ -16,7 +16,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
-	"golang.org/x/image/draw"
 
 	"portico/app/auth"
 	"portico/app/clients"
@@ -257,7 +256,7 @@ func cropSquare(src image.Image, side int) *image.RGBA {
 	at := image.Pt(b.Min.X+(b.Dx()-edge)/2, b.Min.Y+(b.Dy()-edge)/2)
 	square := image.Rectangle{Min: at, Max: at.Add(image.Pt(edge, edge))}
 	dst := image.NewRGBA(image.Rect(0, 0, side, side))
-	draw.CatmullRom.Scale(dst, dst.Bounds(), src, square, draw.Src, nil)
+	scaleInto(dst, dst.Bounds(), src, square)
 	return dst
 }
 

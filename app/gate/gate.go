@@ -8,18 +8,20 @@
 // The garbage such work leaves is large and short-lived. With the serving
 // collector setting (GOGC=400, see main.go) the heap may grow to five
 // times what was live at the last collection before the next one starts,
-// so a burst of hashes or decodes would otherwise leave hundreds of MiB
-// resident. Each gate therefore counts the bytes its finished work has
-// left behind and, past a threshold shared by all gates, starts one
-// collection in the background.
+// and the runtime keeps that much from the operating system, so a burst of
+// hashes or decodes would otherwise leave hundreds of MiB resident. The
+// gates therefore count the bytes their finished work has left behind:
+// past collectAfter a collection starts in the background and returns the
+// free memory to the operating system, and while more than maxPending
+// awaits it, new work waits for it to finish, so the work never outruns
+// the collector.
 //
 // It imports nothing of the application's.
 package gate
 
 import (
 	"errors"
-	"runtime"
-	"runtime/metrics"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,17 +52,18 @@ func New(n int, wait time.Duration) *Gate {
 
 // Do runs fn in a slot, waiting at most the gate's wait for one; cost is
 // roughly how many bytes fn allocates and drops (0 when small), counted
-// towards the next background collection.
+// towards the next collection.
 func (g *Gate) Do(cost int64, fn func()) error {
 	release, err := g.Acquire()
 	if err != nil {
 		return err
 	}
-	defer func() {
-		release()
-		collected.add(cost)
-	}()
+	if cost > 0 {
+		collected.admit()
+	}
 	fn()
+	release()
+	collected.add(cost)
 	return nil
 }
 
@@ -121,10 +124,13 @@ func (g *Gate) Wait() time.Duration { return time.Duration(g.wait.Load()) }
 // refused at once).
 func (g *Gate) SetWait(d time.Duration) { g.wait.Store(int64(d)) }
 
-// collectAfter is how many bytes of finished heavy work may await the
-// collector before a collection is started: about three password hashes
-// or two large decodes.
-const collectAfter = 64 << 20
+// Thresholds of the garbage left by finished heavy work: past collectAfter
+// a collection starts (about three password hashes, or one large decode);
+// past maxPending new work waits for it.
+const (
+	collectAfter = 64 << 20
+	maxPending   = 128 << 20
+)
 
 // collected counts the bytes of heavy work done since the last collection.
 var collected collector
@@ -132,36 +138,46 @@ var collected collector
 type collector struct {
 	mu      sync.Mutex
 	pending int64
-	cycles  uint64 // completed collections when pending was last reset
-	running bool
-	sample  []metrics.Sample
+	running chan struct{} // closed when the running collection ends; nil when none runs
 }
 
-// add counts cost and starts a collection in the background when enough
-// has gathered since the last one (by anyone: a collection the runtime
-// ran by itself resets the count too).
+// admit waits while more than maxPending awaits a collection that runs.
+func (c *collector) admit() {
+	c.mu.Lock()
+	for c.pending > maxPending && c.running != nil {
+		done := c.running
+		c.mu.Unlock()
+		<-done
+		c.mu.Lock()
+	}
+	c.mu.Unlock()
+}
+
+// add counts cost and starts a collection when enough has gathered and
+// none runs.
 func (c *collector) add(cost int64) {
 	if cost <= 0 {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.sample == nil {
-		c.sample = []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
-	}
-	metrics.Read(c.sample)
-	if n := c.sample[0].Value.Uint64(); n != c.cycles {
-		c.cycles, c.pending = n, 0
-	}
 	c.pending += cost
-	if c.pending < collectAfter || c.running {
+	c.startLocked()
+}
+
+func (c *collector) startLocked() {
+	if c.pending < collectAfter || c.running != nil {
 		return
 	}
-	c.running = true
+	done, collecting := make(chan struct{}), c.pending
+	c.running = done
 	go func() {
-		runtime.GC()
+		debug.FreeOSMemory() // a full collection, then free pages back to the system
 		c.mu.Lock()
-		c.running, c.pending = false, 0
+		c.pending -= collecting // what finished meanwhile waits for the next one
+		c.running = nil
+		close(done)
+		c.startLocked()
 		c.mu.Unlock()
 	}()
 }
