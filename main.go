@@ -30,6 +30,7 @@ import (
 	"portico/app/config"
 	"portico/app/control"
 	"portico/app/domains"
+	"portico/app/gctune"
 	"portico/app/jobs"
 	"portico/app/mail"
 	"portico/app/metrics"
@@ -247,8 +248,24 @@ func serve(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		return err
 	}
 	log := newLogger(cfg.Log, stderr)
-	if gc := tuneGC(os.Getenv); gc != "" {
+	if gc := gctune.Apply(os.Getenv); gc != "" {
 		log.Info("garbage collector tuned for serving", "settings", gc)
+	}
+	// Bind the ports before anything else: a busy port must stop a first
+	// start before it creates the owner and prints the one-time password,
+	// which nobody could then use. (Closing a listener twice is harmless:
+	// shutdown closes them too.)
+	ln, err := net.Listen("tcp", cfg.Server.HTTP)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.Server.HTTP, err)
+	}
+	defer ln.Close()
+	var httpsLn net.Listener
+	if cfg.TLS.Enabled {
+		if httpsLn, err = net.Listen("tcp", cfg.Server.HTTPS); err != nil {
+			return fmt.Errorf("listen %s: %w", cfg.Server.HTTPS, err)
+		}
+		defer httpsLn.Close()
 	}
 	m := metrics.New()
 	s, err := openStore(cfg, m, log, stdout)
@@ -282,16 +299,11 @@ func serve(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	}
 	scheduler.OnRun = m.ObserveJob
 
-	ln, err := net.Listen("tcp", cfg.Server.HTTP)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", cfg.Server.HTTP, err)
-	}
 	// With automatic TLS the app answers on the HTTPS listener, and the
 	// HTTP listener only answers ACME HTTP-01 challenges and redirects.
 	var tlsOn *httpsListeners
 	if cfg.TLS.Enabled {
-		if tlsOn, err = listenHTTPS(cfg, dataDir, web.AllowCertificate, log); err != nil {
-			ln.Close()
+		if tlsOn, err = listenHTTPS(cfg, dataDir, httpsLn, web.AllowCertificate, log); err != nil {
 			return err
 		}
 	}
@@ -315,9 +327,7 @@ func serve(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		OnVerified: func(string) { web.InvalidateTenants() }})
 	ctl, err := control.Listen(control.SocketPath(dataDir), s, log)
 	if err != nil {
-		ln.Close()
 		if tlsOn != nil {
-			tlsOn.https.Close()
 			tlsOn.certs.Stop()
 		}
 		return err
@@ -378,17 +388,12 @@ type httpsListeners struct {
 }
 
 // listenHTTPS builds the certificate manager, whose on-demand issuance is
-// guarded by decide, and opens the HTTPS listener.
-func listenHTTPS(cfg *config.Config, dataDir string, decide certs.DecisionFunc, log *slog.Logger) (*httpsListeners, error) {
+// guarded by decide, for the HTTPS listener ln (bound already).
+func listenHTTPS(cfg *config.Config, dataDir string, ln net.Listener, decide certs.DecisionFunc, log *slog.Logger) (*httpsListeners, error) {
 	m, err := certs.New(certs.Options{DataDir: dataDir, CA: cfg.TLS.CA, Email: cfg.TLS.Email, Decide: decide,
 		HTTPAddr: cfg.Server.HTTP, HTTPSAddr: cfg.Server.HTTPS, Log: log})
 	if err != nil {
 		return nil, err
-	}
-	ln, err := net.Listen("tcp", cfg.Server.HTTPS)
-	if err != nil {
-		m.Stop()
-		return nil, fmt.Errorf("listen %s: %w", cfg.Server.HTTPS, err)
 	}
 	return &httpsListeners{certs: m, https: ln, redirect: m.HTTPServer()}, nil
 }
@@ -513,31 +518,4 @@ func apikeyCommand(o *options, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "API key %q for reseller %s (shown only now; store it safely):\n%s\n", *name, *slug, key)
 	return nil
-}
-
-// Garbage collector settings for serving, unless the operator set GOGC or
-// GOMEMLIMIT. Portico's live heap is small (tens of MiB) and its hot paths
-// (authorise, CDR batches) allocate per request, so Go's default (collect
-// whenever the heap doubles) spends a large share of the CPU on the
-// collector: `go run ./bench calls` measured CDR ingest at 0.38 of raw
-// bbolt with the default and 0.60 with 400. The soft memory limit makes
-// the collector work harder, not the process fail, as the heap nears it.
-const (
-	serveGCPercent   = 400
-	serveMemoryLimit = 1 << 30 // 1 GiB
-)
-
-// tuneGC applies the serving settings that the environment leaves unset
-// and says what it set ("" for nothing).
-func tuneGC(getenv func(string) string) string {
-	var set []string
-	if getenv("GOGC") == "" {
-		debug.SetGCPercent(serveGCPercent)
-		set = append(set, fmt.Sprintf("GOGC=%d", serveGCPercent))
-	}
-	if getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(serveMemoryLimit)
-		set = append(set, "GOMEMLIMIT=1GiB")
-	}
-	return strings.Join(set, " ")
 }

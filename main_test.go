@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -263,4 +264,33 @@ owner_email = "owner@globex.example"
 		}
 		return nil
 	})
+}
+
+// TestServeOnBusyPortPrintsNoPassword: a first start whose port is taken
+// fails before it creates the first owner, so the one-time password is
+// neither printed nor spent: the next start on a free port prints it.
+func TestServeOnBusyPortPrintsNoPassword(t *testing.T) {
+	t.Parallel()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	storePath := filepath.Join(t.TempDir(), "data", "portico.db")
+	var stdout, stderr testkit.Buffer
+	err = run(context.Background(), []string{"--store", storePath, "--http", busy.Addr().String()}, strings.NewReader(""), &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "listen "+busy.Addr().String()) {
+		t.Fatalf("serve on a busy port: %v, want a listen error", err)
+	}
+	if strings.Contains(stdout.String(), "Password:") {
+		t.Fatalf("a failed start printed the one-time password:\n%s", stdout.String())
+	}
+	if _, err := os.Stat(storePath); !os.IsNotExist(err) {
+		t.Errorf("a failed start created the store: %v", err)
+	}
+	_, out, stop := startServe(t, "--store", storePath)
+	if !strings.Contains(out.String(), "Password:") {
+		t.Errorf("the first start that serves does not print the password:\n%s", out.String())
+	}
+	stop()
 }

@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"crypto/subtle"
 	_ "embed"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
-	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +17,7 @@ import (
 	"portico/app/auth"
 	"portico/app/clients"
 	"portico/app/config"
+	"portico/app/strictjson"
 	"portico/store"
 )
 
@@ -267,10 +265,12 @@ func invalidFields(errs clients.Errors) error {
 	return &problemError{status: fiber.StatusUnprocessableEntity, detail: "Some fields are invalid; see errors.", fields: fields}
 }
 
-// decodeJSON reads the body into dst strictly: a JSON object, nothing
-// after it, and no field that dst does not know, so that a typo is an
-// error rather than a silently ignored setting. encoding/json copies every
-// string it decodes, so dst never aliases Fiber's request buffer.
+// decodeJSON reads the body into dst strictly (app/strictjson): a JSON
+// object, nothing after it, no field that dst does not know, and every
+// field name spelled exactly and given once, so that a typo or a second
+// "Amount" is an error rather than a silently ignored or overriding
+// setting. The decoder copies every string, so dst never aliases Fiber's
+// request buffer.
 func decodeJSON(c *fiber.Ctx, dst any) error {
 	if err := requireJSON(c); err != nil {
 		return err
@@ -279,13 +279,8 @@ func decodeJSON(c *fiber.Ctx, dst any) error {
 	if len(body) == 0 || body[0] != '{' {
 		return apiError(fiber.StatusBadRequest, "The body must be a JSON object.")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
+	if err := strictjson.Unmarshal(body, dst); err != nil {
 		return badJSON(err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return apiError(fiber.StatusBadRequest, "The body has data after the JSON object.")
 	}
 	return nil
 }
@@ -293,36 +288,19 @@ func decodeJSON(c *fiber.Ctx, dst any) error {
 // badJSON turns a decoding error into a 400 that says what to fix without
 // echoing the body.
 func badJSON(err error) error {
-	var syntax *json.SyntaxError
-	var typeErr *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syntax):
-		return apiError(fiber.StatusBadRequest, fmt.Sprintf("The body is not valid JSON (near byte %d).", syntax.Offset))
-	case errors.As(err, &typeErr):
-		field := typeErr.Field[strings.LastIndex(typeErr.Field, ".")+1:] // bodies are flat; drop Go's embedded struct names
+	p := strictjson.Explain(err)
+	switch p.Kind {
+	case strictjson.WrongType:
 		return &problemError{status: fiber.StatusBadRequest, detail: "A field has the wrong JSON type; see errors.",
-			fields: []problemField{{Field: field, Message: "Must be a JSON " + jsonKind(typeErr.Type.Kind()) + "."}}}
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			fields: []problemField{{Field: p.Name, Message: "Must be a JSON " + p.Want + "."}}} // bodies are flat: the member's own name
+	case strictjson.Unknown:
 		return &problemError{status: fiber.StatusBadRequest, detail: "The body has a field this endpoint does not accept; see errors.",
-			fields: []problemField{{Field: field, Message: "Unknown field."}}}
+			fields: []problemField{{Field: p.Name, Message: "Unknown field (field names are case-sensitive)."}}}
+	case strictjson.Duplicate:
+		return &problemError{status: fiber.StatusBadRequest, detail: "The body gives a field more than once; see errors.",
+			fields: []problemField{{Field: p.Name, Message: "Give each field once."}}}
 	}
-	return apiError(fiber.StatusBadRequest, "The body is not valid JSON.")
-}
-
-// jsonKind names a Go kind the way JSON does.
-func jsonKind(kind reflect.Kind) string {
-	switch kind {
-	case reflect.String:
-		return "string"
-	case reflect.Bool:
-		return "boolean"
-	case reflect.Struct, reflect.Map:
-		return "object"
-	case reflect.Slice, reflect.Array:
-		return "array"
-	}
-	return "number"
+	return apiError(fiber.StatusBadRequest, fmt.Sprintf("The body is not valid JSON (near byte %d).", p.Offset))
 }
 
 // apiTime writes a time as RFC 3339 in UTC; the zero time is "".

@@ -15,6 +15,7 @@ import (
 
 	"portico/app/calls"
 	"portico/app/clients"
+	"portico/app/jsonfast"
 	"portico/app/money"
 	"portico/store"
 )
@@ -88,23 +89,6 @@ func notFoundClient(err error) error {
 	return err
 }
 
-// apiAllowed and apiRefused are the two replies of POST /calls/authorize.
-type apiAllowed struct {
-	Allow         bool   `json:"allow"`
-	CallID        string `json:"call_id"`
-	MaxDurationS  int    `json:"max_duration_s"`
-	RatePerMinute string `json:"rate_per_minute"`
-	Reserved      string `json:"reserved"`
-	Currency      string `json:"currency"`
-	Package       string `json:"package,omitempty"`
-}
-
-type apiRefused struct {
-	Allow  bool   `json:"allow"`
-	CallID string `json:"call_id"`
-	Reason string `json:"reason"`
-}
-
 // authorizeAPICall answers POST /calls/authorize: 200 with allow true and
 // the reservation, or allow false and the reason. The same call id again
 // answers the same reservation; the decision and the reservation are on
@@ -135,12 +119,43 @@ func (a *App) authorizeAPICall(c *fiber.Ctx) error {
 	case err != nil:
 		return notFoundClient(err)
 	}
+	var buf [256]byte
+	c.Response().SetBody(appendAuthorizeReply(buf[:0], res, tenant.Currency)) // a copy into the response's own buffer
+	c.Response().Header.SetContentType(fiber.MIMEApplicationJSON)
+	return nil
+}
+
+// appendAuthorizeReply appends the reply to an authorisation: allowed,
+// {"allow":true,"call_id","max_duration_s","rate_per_minute","reserved",
+// "currency"} and "package" when one covers the call; refused,
+// {"allow":false,"call_id","reason"}. It writes exactly what json.Marshal
+// wrote for the structs these replies used to be (FuzzAuthorizeReplyMatchesStd
+// holds it to them): a PBX asks for every call, and encoding/json took about
+// 1 µs and four allocations for it, this a quarter of that and none
+// (BenchmarkAuthorizeReply).
+func appendAuthorizeReply(b []byte, res *calls.Authorization, currency string) []byte {
 	if !res.Allow {
-		return c.JSON(apiRefused{CallID: res.CallID, Reason: res.Reason})
+		b = append(b, `{"allow":false,"call_id":`...)
+		b = jsonfast.AppendString(b, res.CallID)
+		b = append(b, `,"reason":`...)
+		b = jsonfast.AppendString(b, res.Reason)
+		return append(b, '}')
 	}
-	return c.JSON(apiAllowed{Allow: true, CallID: res.CallID, MaxDurationS: res.MaxDurationS,
-		RatePerMinute: money.Decimal(res.RatePerMinute, tenant.Currency), Reserved: money.Decimal(res.Reserved, tenant.Currency),
-		Currency: tenant.Currency, Package: res.Package})
+	b = append(b, `{"allow":true,"call_id":`...)
+	b = jsonfast.AppendString(b, res.CallID)
+	b = append(b, `,"max_duration_s":`...)
+	b = strconv.AppendInt(b, int64(res.MaxDurationS), 10)
+	b = append(b, `,"rate_per_minute":"`...) // a decimal is digits, '-' and '.': nothing to escape
+	b = money.AppendDecimal(b, res.RatePerMinute, currency)
+	b = append(b, `","reserved":"`...)
+	b = money.AppendDecimal(b, res.Reserved, currency)
+	b = append(b, `","currency":`...)
+	b = jsonfast.AppendString(b, currency)
+	if res.Package != "" {
+		b = append(b, `,"package":`...)
+		b = jsonfast.AppendString(b, res.Package)
+	}
+	return append(b, '}')
 }
 
 // apiIngest is the reply of POST /cdrs.

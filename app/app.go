@@ -61,6 +61,8 @@ type App struct {
 	api         *apiState  // API keys' rate limits and last-used times
 	decodes     *gate.Gate // image decodes at once (images.go)
 	metricsFrom []netip.Prefix
+	// trustedProxies may set X-Forwarded-For (clientip.go).
+	trustedProxies []netip.Prefix
 	// brandVersions memoises brandVersion: colours → stylesheet version.
 	brandVersions sync.Map
 	stopOnce      sync.Once
@@ -113,6 +115,9 @@ func New(d Deps) (*App, error) {
 			return nil, fmt.Errorf("app: server.metrics_from: %w", err)
 		}
 		a.metricsFrom = append(a.metricsFrom, p)
+	}
+	if a.trustedProxies, err = parseTrustedProxies(d.Config.Server.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("app: server.trusted_proxies: %w", err)
 	}
 	a.fiber = fiber.New(fiber.Config{
 		AppName:               "portico",

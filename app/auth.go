@@ -3,6 +3,7 @@ package app
 import (
 	"errors"
 	"net/mail"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -40,9 +41,12 @@ func (a *App) showLogin(c *fiber.Ctx) error {
 	return a.render(c, fiber.StatusOK, "auth/login", "Sign in", loginData{Form: newForm(), Next: safeNext(c.Query("next"))})
 }
 
-// login checks the credentials, limited per IP and per account, and starts
-// a session. The message for a wrong email and a wrong password is the
-// same, and so is the time taken.
+// login checks the credentials and starts a session. Failures are
+// limited per address, per account and address, and per account
+// (lockout.go); successes are not counted. The message for a wrong email
+// and a wrong password is the same, and so is the work done: one argon2id
+// check and one audit write, whether the account exists, has no password
+// yet (invited) or not.
 func (a *App) login(c *fiber.Ctx) error {
 	tenant := tenantOf(c)
 	form := newForm()
@@ -50,11 +54,7 @@ func (a *App) login(c *fiber.Ctx) error {
 	password := c.FormValue("password")
 	form.Values["email"] = email
 	data := loginData{Form: form, Next: safeNext(c.FormValue("next"))}
-	if ok, wait := a.limits.perIP.allow(c.IP()); !ok {
-		return &errRateLimited{wait: wait}
-	}
-	accountKey := strconv.FormatUint(tenant.ID, 10) + "/" + store.NormalizeEmail(email)
-	if blocked, wait := a.limits.perAccount.blocked(accountKey); blocked {
+	if blocked, wait := a.limits.perIP.blocked(clientIP(c).String()); blocked {
 		return &errRateLimited{wait: wait}
 	}
 	if email == "" {
@@ -66,6 +66,13 @@ func (a *App) login(c *fiber.Ctx) error {
 	if form.invalid() {
 		return a.render(c, fiber.StatusUnprocessableEntity, "auth/login", "Sign in", data)
 	}
+	if blocked, wait := a.limits.perAccount.blocked(passwordGuesses(c, tenant.ID, email)); blocked {
+		return &errRateLimited{wait: wait}
+	}
+	account := signInAccount(tenant.ID, email)
+	if until, paused := a.limits.accounts.paused(account); paused && !a.unlockedHere(c, account, until) {
+		return a.refusePausedSignIn(c, data, until)
+	}
 	var user *store.User
 	err := a.store.View(func(tx *store.Tx) (err error) { user, err = tx.UserByEmail(tenant.ID, email); return err })
 	switch {
@@ -76,14 +83,14 @@ func (a *App) login(c *fiber.Ctx) error {
 	case err != nil:
 		return err
 	default:
+		// an invited user's empty hash costs a dummy check
 		if err = auth.CheckPassword(user.PasswordHash, password); errors.Is(err, auth.ErrBusy) {
 			return err // not checked: neither a failure nor a success
 		}
 	}
 	if err != nil {
-		a.limits.perAccount.allow(accountKey)
-		if user != nil {
-			a.audit(c, user.ClientID, user.Email, "login.failed", "")
+		if err := a.signInFailed(c, user, email); err != nil {
+			return err
 		}
 		form.Error = "The email or password is incorrect."
 		return a.render(c, fiber.StatusUnprocessableEntity, "auth/login", "Sign in", data)
@@ -175,7 +182,7 @@ func (a *App) requestPasswordReset(c *fiber.Ctx) error {
 	form := newForm()
 	email := strings.TrimSpace(c.FormValue("email"))
 	form.Values["email"] = email
-	if ok, wait := a.limits.perIP.allow(c.IP()); !ok {
+	if ok, wait := a.limits.perIP.allow(clientIP(c).String()); !ok {
 		return &errRateLimited{wait: wait}
 	}
 	if addr, err := mail.ParseAddress(email); err != nil || addr.Name != "" {
@@ -186,7 +193,6 @@ func (a *App) requestPasswordReset(c *fiber.Ctx) error {
 		return &errRateLimited{wait: wait}
 	}
 	token, hash := auth.NewToken()
-	link := c.Protocol() + "://" + c.Hostname() + "/password/reset?token=" + token
 	brand := a.brandOf(tenant)
 	queued := false
 	err := a.store.Update(func(tx *store.Tx) error {
@@ -199,6 +205,10 @@ func (a *App) requestPasswordReset(c *fiber.Ctx) error {
 		}
 		if err := tx.CreatePasswordReset(&store.PasswordReset{Hash: hash, ResellerID: tenant.ID, UserID: user.ID,
 			ExpiresAt: tx.Now().Add(resetLifetime)}); err != nil {
+			return err
+		}
+		link, err := a.mailLink(tx, tenant, "/password/reset?token="+token) // security: never the request's Host
+		if err != nil {
 			return err
 		}
 		if err := a.mail.Enqueue(tx, &store.MailMessage{
@@ -302,12 +312,45 @@ func (a *App) audit(c *fiber.Ctx, clientID uint64, actor, action, target string)
 	}
 }
 
-// safeNext keeps only local paths, so ?next= cannot send a user elsewhere.
+// safeNext keeps only a path on this very site, so that ?next= cannot
+// send a user elsewhere after sign-in. Browsers forgive much in a
+// Location header: they drop tabs and newlines, read a backslash as a
+// slash and a leading "//" as another host, so anything that could turn
+// into one of those, raw or percent-encoded, is refused, and what is kept
+// is the parser's own re-encoding of the path and query.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+	if next == "" || len(next) > 2048 || !strings.HasPrefix(next, "/") || unsafePathText(next) {
 		return ""
 	}
-	return next
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Opaque != "" || u.User != nil || u.Host != "" {
+		return ""
+	}
+	// the decoded path: %09, %5C, %2F and their kind become what they
+	// stand for and are judged as such
+	if !strings.HasPrefix(u.Path, "/") || strings.Contains(u.Path, "//") || unsafePathText(u.Path) {
+		return ""
+	}
+	if query, err := url.QueryUnescape(u.RawQuery); err != nil || unsafePathText(query) {
+		return ""
+	}
+	u.Fragment, u.RawFragment = "", ""
+	out := u.RequestURI()
+	if !strings.HasPrefix(out, "/") || strings.HasPrefix(out, "//") || unsafePathText(out) {
+		return ""
+	}
+	return out
+}
+
+// unsafePathText reports control characters (tab, CR, LF and the rest of
+// C0, DEL) and backslashes, which have no place in a local path.
+func unsafePathText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; b < 0x20 || b == 0x7f || b == '\\' {
+			return true
+		}
+	}
+	return false
 }
 
 func (a *App) senderName(r *store.Reseller) string {

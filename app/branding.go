@@ -21,6 +21,7 @@ import (
 	"golang.org/x/image/draw"
 
 	"portico/app/gate"
+	"portico/app/textfield"
 	"portico/store"
 )
 
@@ -182,6 +183,41 @@ func bestTextContrast(hexColor string) float64 {
 // wcagAA is the contrast WCAG 2 level AA asks for normal text.
 const wcagAA = 4.5
 
+// seriesContrast is the least luminance contrast between the two series
+// of a chart (outbound in the primary colour, inbound in the accent) for
+// people to tell them apart, whatever colours they see: hue alone is lost
+// on many eyes.
+const seriesContrast = 1.5
+
+// seriesColor is the colour of a chart's second series: the accent, or,
+// when it is too close to the primary colour, the primary's tint or
+// shade (mixed with white or black), whichever stands out more from it.
+func seriesColor(primary, accent string) string {
+	if !colorPattern.MatchString(primary) {
+		return accent
+	}
+	lp := relativeLuminance(primary)
+	if colorPattern.MatchString(accent) && contrastRatio(lp, relativeLuminance(accent)) >= seriesContrast {
+		return accent
+	}
+	tint, shade := mixColor(primary, 255, 0.6), mixColor(primary, 0, 0.55)
+	if contrastRatio(lp, relativeLuminance(tint)) >= contrastRatio(lp, relativeLuminance(shade)) {
+		return tint
+	}
+	return shade
+}
+
+// mixColor moves a #rrggbb colour the share towards the grey level to
+// (255 white, 0 black).
+func mixColor(hexColor string, to int, share float64) string {
+	var r, g, b int
+	if _, err := fmt.Sscanf(hexColor, "#%02x%02x%02x", &r, &g, &b); err != nil {
+		return hexColor
+	}
+	mix := func(c int) int { return int(math.Round(float64(c) + (float64(to)-float64(c))*share)) }
+	return fmt.Sprintf("#%02x%02x%02x", mix(r), mix(g), mix(b))
+}
+
 // contrastWarnings tells, per colour field, where text would fail WCAG
 // AA: black or white text on the colour (buttons, the selected menu
 // entry), and the primary colour as text on the white page (links). They
@@ -201,6 +237,12 @@ func contrastWarnings(primary, accent string) map[string]string {
 		if r := contrastRatio(relativeLuminance(primary), 1); r < wcagAA {
 			out["primary_color"] = "Links in this colour on the white page reach only " + ratio(r) +
 				"; WCAG AA asks for 4.5:1. You can save it, but a darker shade would be easier to read."
+		}
+	}
+	if _, warned := out["accent_color"]; !warned && colorPattern.MatchString(primary) && colorPattern.MatchString(accent) {
+		if derived := seriesColor(primary, accent); derived != accent {
+			out["accent_color"] = "This colour is too close to the primary colour to tell inbound from outbound calls in your clients' charts, " +
+				"so the charts draw inbound calls in " + derived + " instead. Choose a lighter or darker accent to use it there too."
 		}
 	}
 	return out
@@ -233,13 +275,13 @@ func (a *App) brandingData(tenant *store.Reseller, form *Form) brandingData {
 // brandImageField is the view of one image upload.
 type brandImageField struct {
 	Name, Label, Hint, URL, Error, MaxSize string
-	Remove                                 bool
+	Remove, Focus                          bool
 }
 
 // Image builds the view of the logo or favicon upload.
 func (d brandingData) Image(name, label, hint string) brandImageField {
 	f := brandImageField{Name: name, Label: label, Hint: hint, Error: d.Form.Errors[name], MaxSize: d.MaxSize,
-		Remove: d.Form.Values["remove_"+name] == "on"}
+		Remove: d.Form.Values["remove_"+name] == "on", Focus: d.Form.Focus(name)}
 	if name == store.AssetLogo {
 		f.URL = d.LogoURL
 	} else {
@@ -252,12 +294,13 @@ func (d brandingData) Image(name, label, hint string) brandImageField {
 type brandColorField struct {
 	Name, Label, Hint, Value, Error, Warning string
 	Swatch                                   string // the picker's value: always a valid colour
+	Focus                                    bool
 }
 
 // Color builds the view of a colour input with its contrast warning.
 func (d brandingData) Color(name, label, hint string) brandColorField {
 	f := brandColorField{Name: name, Label: label, Hint: hint, Value: d.Form.Values[name], Error: d.Form.Errors[name],
-		Warning: d.Warnings[name], Swatch: d.Form.Values[name]}
+		Warning: d.Warnings[name], Swatch: d.Form.Values[name], Focus: d.Form.Focus(name)}
 	if !colorPattern.MatchString(f.Swatch) {
 		f.Swatch = "#000000"
 	}
@@ -453,13 +496,13 @@ func validateBrand(v map[string]string) (store.Brand, map[string]string) {
 	switch {
 	case utf8.RuneCountInString(b.MailSender) > 60:
 		errs["mail_sender"] = "Use at most 60 characters."
-	case strings.ContainsAny(b.MailSender, "<>\"\\") || strings.ContainsFunc(b.MailSender, unicode.IsControl):
+	case strings.ContainsAny(b.MailSender, "<>\"\\") || textfield.SingleLine(b.MailSender) != "":
 		// security: the name goes into the From header of emails
 		errs["mail_sender"] = "Use letters, digits, spaces and simple punctuation, without < > \" or \\."
 	}
-	for _, field := range []string{"product_name", "footer_text"} {
-		if _, bad := errs[field]; !bad && strings.ContainsFunc(v[field], unicode.IsControl) {
-			errs[field] = "Remove the line breaks and control characters."
+	for _, field := range []string{"product_name", "footer_text"} { // both are one-line inputs
+		if _, bad := errs[field]; !bad && textfield.SingleLine(v[field]) != "" {
+			errs[field] = textfield.SingleLineMessage
 		}
 	}
 	return b, errs

@@ -58,8 +58,14 @@ func TestBrowserClientLifecycle(t *testing.T) {
 		t.Errorf("meter colour after recharge = %q, want the brand's rgb(170, 0, 0)", colour)
 	}
 
-	chromeDo(t, ctx, "tick restrict API", chromedp.Click(chromedp.CSS(`input[name=restrict_api]`)))
-	if u, status := chromeSubmit(t, ctx, "disable", `button.button-danger`); u.Path != clientPath || status != http.StatusOK {
+	// disabling asks first, in a dialog that says what happens and when
+	// the client would be deleted
+	chromeDo(t, ctx, "open the disable confirmation", chromedp.Click(chromedp.CSS(`button[popovertarget="disable-client"]`)))
+	if got := chromeText(t, ctx, "#disable-client"); !strings.Contains(got, "signed out at once") || !strings.Contains(got, "deleted for good on 31 Jan 2027") {
+		t.Errorf("disable confirmation = %q", got)
+	}
+	chromeDo(t, ctx, "tick restrict API", chromedp.Click(chromedp.CSS(`#disable-client input[name=restrict_api]`)))
+	if u, status := chromeSubmit(t, ctx, "disable", `#disable-client button[type=submit]`); u.Path != clientPath || status != http.StatusOK {
 		t.Fatalf("after disable: %s %d", u, status)
 	}
 	if got := chromeText(t, ctx, ".notice"); !strings.Contains(got, "will be deleted for good on") || !strings.Contains(got, "API keys are refused") {

@@ -46,6 +46,16 @@ const (
 	browserCloseTimeout = 10 * time.Second
 )
 
+// skipBrowserIfShort skips a browser test under `go test -short`, the
+// quick development loop (browser tests are most of the suite's time);
+// CI runs them all. Every chromedp test reaches it through newChrome.
+func skipBrowserIfShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("browser test: skipped under -short")
+	}
+}
+
 // newChrome starts a headless Chromium for one test and returns a chromedp
 // context for its tab that ends after browserTestTimeout. The browser
 // closes in the test's cleanup.
@@ -55,6 +65,14 @@ const (
 // the browser then closes before the server shuts down.
 func newChrome(t *testing.T) context.Context {
 	t.Helper()
+	return newChromeFor(t, browserTestTimeout)
+}
+
+// newChromeFor is newChrome for a test whose steps take up to timeout
+// (the layout test opens every page at several widths).
+func newChromeFor(t *testing.T, timeout time.Duration) context.Context {
+	t.Helper()
+	skipBrowserIfShort(t)
 	path, err := exec.LookPath(chromiumPath)
 	if err != nil {
 		if os.Getenv("CI") == "true" {
@@ -92,7 +110,7 @@ func newChrome(t *testing.T) context.Context {
 	// The browser lives until the cleanup closes it, with a deadline of its
 	// own as a backstop. Not t.Context(): that ends before the cleanups
 	// run, which would kill the browser instead of letting it close.
-	browserCtx, cancelBrowser := context.WithTimeout(context.Background(), browserTestTimeout+browserCloseTimeout)
+	browserCtx, cancelBrowser := context.WithTimeout(context.Background(), timeout+browserCloseTimeout)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(browserCtx, opts...)
 	tabCtx, cancelTab := chromedp.NewContext(allocCtx)
 
@@ -106,7 +124,7 @@ func newChrome(t *testing.T) context.Context {
 		cancelBrowser()
 		t.Fatalf("starting Chromium %s: %v\n%s", path, err, output.String())
 	}
-	testCtx, cancelTest := context.WithTimeout(tabCtx, browserTestTimeout)
+	testCtx, cancelTest := context.WithTimeout(tabCtx, timeout)
 	t.Cleanup(func() {
 		cancelTest()
 		// Close gracefully so Chromium stops its helper processes before

@@ -2,7 +2,6 @@ package app
 
 import (
 	"bufio"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"net/url"
@@ -15,6 +14,8 @@ import (
 
 	"portico/app/access"
 	"portico/app/calls"
+	"portico/app/csvx"
+	"portico/app/dates"
 	"portico/app/money"
 	"portico/store"
 )
@@ -70,7 +71,7 @@ func (a *App) showClientHome(c *fiber.Ctx) error {
 	m := a.accessOf(c)
 	data := dashboardData{Client: d.Client, Meter: meterOf(tenant, d.Credit), ThresholdS: d.ThresholdS,
 		Today: periodOf(d.Today, tenant.Currency), Month: periodOf(d.Month, tenant.Currency),
-		MonthName: d.Months[len(d.Months)-1].Month.Format("January 2006"), NoCalls: true,
+		MonthName: dates.Month(d.Months[len(d.Months)-1].Month), NoCalls: true,
 		CanCalls: m.Allows(access.Calls, access.View), CanThreshold: m.Allows(access.Usage, access.View)}
 	for _, p := range d.Months {
 		if p.Calls > 0 {
@@ -126,12 +127,13 @@ func readCallLogFilters(c *fiber.Ctx) (callLogFilters, calls.CallLogQuery, map[s
 	var q calls.CallLogQuery
 	from, err := parseDay(f.From)
 	if err != nil {
-		errs["from"] = "Enter a date such as 2026-11-02."
+		errs["from"] = "Type a day such as " + dates.Example + "."
 	}
 	to, err := parseDay(f.To)
 	if err != nil {
-		errs["to"] = "Enter a date such as 2026-11-30."
+		errs["to"] = "Type a day such as " + dates.Example + "."
 	}
+	f.From, f.To = dayValue(from, f.From), dayValue(to, f.To)
 	if !from.IsZero() && !to.IsZero() && to.Before(from) {
 		errs["to"] = "The end date is before the start date."
 	}
@@ -252,9 +254,16 @@ func (a *App) listCalls(c *fiber.Ctx) error {
 			return err
 		}
 	}
+	// exact, since a call often costs a fraction of a cent, and with one
+	// number of decimals down the column
+	costs := make([]int64, len(page.Rows))
+	for i, r := range page.Rows {
+		costs[i] = r.Cost
+	}
+	cost := money.Display{Exact: true, Places: money.ExactPlaces(tenant.Currency, costs...)}
 	data.Rows = make([]callRowView, len(page.Rows))
 	for i, r := range page.Rows {
-		row := callRowView{CallRow: r, Duration: formatDuration(r.DurationS), Result: dispositionLabel(r.Disposition), Cost: money.Decimal(r.Cost, tenant.Currency)} // exact: a call often costs less than a cent
+		row := callRowView{CallRow: r, Duration: formatDuration(r.DurationS), Result: dispositionLabel(r.Disposition), Cost: cost.Text(r.Cost, tenant.Currency)}
 		if data.CanBlock && r.Direction == store.Inbound && r.From != store.Anonymous && r.From != "" {
 			row.Blocked = blocked[r.From]
 			row.Blockable = !row.Blocked
@@ -295,6 +304,10 @@ func formatDuration(s int) string {
 	return fmt.Sprintf("%d:%02d", s/60, s%60)
 }
 
+// csvExact writes per-call amounts in CSV files: every stored decimal, the
+// same four in every line, no thousands separators.
+var csvExact = money.Display{Exact: true, Plain: true}
+
 // callLogCSVColumns are the columns of the call log's CSV export.
 var callLogCSVColumns = []string{"started_at", "direction", "from", "to", "duration_s", "billable_s", "disposition", "qualified",
 	"rate_prefix", "rate_per_minute", "cost", "currency", "package", "call_id"}
@@ -327,26 +340,24 @@ func (a *App) exportCalls(c *fiber.Ctx) error {
 	return nil
 }
 
-// writeCallLogCSV writes page and the pages after it. Text that others
-// chose (the PBX's call id, a package name) goes through csvSafe, so a
-// spreadsheet never runs it as a formula; numbers are stored as
-// validated E.164 (or "anonymous") and written as they are.
+// writeCallLogCSV writes page and the pages after it through the export
+// writer (app/csvx), so text that others chose (the PBX's call id, a
+// package name) never runs as a spreadsheet formula.
 func (a *App) writeCallLogCSV(w *bufio.Writer, rid, cid uint64, q calls.CallLogQuery, page *calls.CallLogPage, currency string) error {
-	cw := csv.NewWriter(w)
-	if err := cw.Write(callLogCSVColumns); err != nil {
+	cw := csvx.NewWriter(w)
+	if err := cw.Write(callLogCSVColumns...); err != nil {
 		return err
 	}
 	for {
 		for _, r := range page.Rows {
-			err := cw.Write([]string{r.StartedAt.UTC().Format(time.RFC3339), r.Direction, r.From, r.To, strconv.Itoa(r.DurationS),
+			err := cw.Write(r.StartedAt.UTC().Format(time.RFC3339), r.Direction, r.From, r.To, strconv.Itoa(r.DurationS),
 				strconv.Itoa(r.BillableS), r.Disposition, strconv.FormatBool(r.Qualified), r.RatePrefix,
-				money.Decimal(r.RatePerMinute, currency), money.Decimal(r.Cost, currency), currency, csvSafe(r.Package), csvSafe(r.CallID)})
+				csvExact.Text(r.RatePerMinute, currency), csvExact.Text(r.Cost, currency), currency, r.Package, r.CallID)
 			if err != nil {
 				return err
 			}
 		}
-		cw.Flush()
-		if err := cw.Error(); err != nil {
+		if err := cw.Flush(); err != nil {
 			return err
 		}
 		if page.Next == "" {
@@ -382,7 +393,7 @@ func (a *App) blockCallerFromLog(c *fiber.Ctx) error {
 	if back != "/calls" && !strings.HasPrefix(back, "/calls?") {
 		back = "/calls"
 	}
-	note := "From the call log: call of " + cdr.StartedAt.UTC().Format("2 Jan 2006 15:04 UTC")
+	note := "From the call log: call of " + dates.DayTime(cdr.StartedAt)
 	_, err = a.calls.Block(tenant, user.ClientID, cdr.From, note, a.actor(c))
 	switch {
 	case errors.Is(err, calls.ErrAlreadyBlocked):

@@ -8,6 +8,11 @@ import (
 // no network: the template (views/partials/chart.html) only places the
 // shapes computed here. Colours come from classes in static/css/app.css
 // (the CSP forbids inline styles), so the series follow the brand.
+//
+// The SVG has no viewBox: it is as wide as its box and a fixed height,
+// with horizontal positions in percent and vertical ones in pixels. Its
+// text is therefore drawn at the size the stylesheet gives it (12 px),
+// never shrunk with the chart on a narrow screen.
 
 // ChartSeries is one stacked series of a bar chart.
 type ChartSeries struct {
@@ -19,35 +24,37 @@ type ChartSeries struct {
 type BarChart struct {
 	Title string // also the SVG's accessible name
 	Unit  string // of the values, e.g. "calls", "minutes"
-	// Width and Height are the viewBox size; the SVG scales to its box.
-	Width, Height int
-	Bars          []ChartBar
-	Grid          []ChartTick
-	Labels        []ChartLabel
-	Legend        []ChartLegend
+	// Height is the SVG's height in pixels; it is as wide as its box.
+	Height int
+	Bars   []ChartBar
+	Grid   []ChartTick
+	Labels []ChartLabel
+	Legend []ChartLegend
 	// Empty is true when every value is zero: the page says so instead of
 	// drawing an empty frame.
 	Empty bool
-	// PlotLeft, PlotRight and Baseline bound the plot area.
-	PlotLeft, PlotRight, Baseline int
+	// Baseline is the y of the bars' foot; category labels hang below it.
+	Baseline int
 }
 
-// ChartBar is one rectangle of one series at one position.
+// ChartBar is one rectangle of one series at one position: X and W in
+// percent of the plot's width, Y and H in pixels.
 type ChartBar struct {
 	X, Y, W, H string
 	Series     int    // index into the legend, for the colour class
 	Title      string // tooltip: label, series, value
 }
 
-// ChartTick is a horizontal grid line with its value.
+// ChartTick is a horizontal grid line (Y in pixels) with its value.
 type ChartTick struct {
 	Y     string
 	Label string
 }
 
-// ChartLabel is a category label under the bars.
+// ChartLabel is a category label under the bars: X in percent, Anchor
+// the SVG text-anchor that keeps it inside the plot.
 type ChartLabel struct {
-	X, Text string
+	X, Text, Anchor string
 }
 
 // ChartLegend names a series and its colour class.
@@ -56,13 +63,10 @@ type ChartLegend struct {
 	Series int
 }
 
-// chart geometry, in viewBox units.
+// chart geometry, in pixels.
 const (
-	chartWidth   = 640
-	chartHeight  = 220
-	chartLeft    = 44 // room for the grid labels
-	chartRight   = 8
-	chartTop     = 10
+	chartHeight  = 200
+	chartTop     = 8  // room for the top grid label
 	chartBottom  = 24 // room for the category labels
 	chartMaxTick = 4  // grid lines above the baseline
 )
@@ -70,8 +74,7 @@ const (
 // newBarChart lays out stacked bars: one bar per label, one segment per
 // series. labelEvery thins the category labels (1 labels every bar).
 func newBarChart(title, unit string, labels []string, series []ChartSeries, labelEvery int) BarChart {
-	ch := BarChart{Title: title, Unit: unit, Width: chartWidth, Height: chartHeight,
-		PlotLeft: chartLeft, PlotRight: chartWidth - chartRight, Baseline: chartHeight - chartBottom}
+	ch := BarChart{Title: title, Unit: unit, Height: chartHeight, Baseline: chartHeight - chartBottom}
 	for i, s := range series {
 		ch.Legend = append(ch.Legend, ChartLegend{Name: s.Name, Series: i})
 	}
@@ -99,8 +102,7 @@ func newBarChart(title, unit string, labels []string, series []ChartSeries, labe
 		scaleTop = 1
 	}
 	plotH := float64(chartHeight - chartTop - chartBottom)
-	plotW := float64(chartWidth - chartLeft - chartRight)
-	slot := plotW / float64(n)
+	slot := 100 / float64(n) // percent of the width
 	barW := slot * 0.7
 	y := func(v int64) float64 { return float64(chartHeight-chartBottom) - plotH*float64(v)/float64(scaleTop) }
 
@@ -112,7 +114,7 @@ func newBarChart(title, unit string, labels []string, series []ChartSeries, labe
 		labelEvery = 1
 	}
 	for i := range n {
-		x := float64(chartLeft) + slot*float64(i) + (slot-barW)/2
+		x := slot*float64(i) + (slot-barW)/2
 		var base int64
 		for si, s := range series {
 			if i >= len(s.Values) || s.Values[i] <= 0 {
@@ -120,12 +122,20 @@ func newBarChart(title, unit string, labels []string, series []ChartSeries, labe
 			}
 			v := s.Values[i]
 			y0, y1 := y(base), y(base+v)
-			ch.Bars = append(ch.Bars, ChartBar{X: coord(x), Y: coord(y1), W: coord(barW), H: coord(y0 - y1), Series: si,
+			ch.Bars = append(ch.Bars, ChartBar{X: percent(x), Y: coord(y1), W: percent(barW), H: coord(y0 - y1), Series: si,
 				Title: labels[i] + " · " + s.Name + ": " + strconv.FormatInt(v, 10) + " " + unitFor(v, unit)})
 			base += v
 		}
 		if (n-1-i)%labelEvery == 0 { // label the newest bar, then every labelEvery-th before it
-			ch.Labels = append(ch.Labels, ChartLabel{X: coord(x + barW/2), Text: labels[i]})
+			label := ChartLabel{X: percent(x + barW/2), Text: labels[i], Anchor: "middle"}
+			// a label at either end of a crowded chart would hang out of it
+			switch {
+			case i == n-1 && slot < 10:
+				label.X, label.Anchor = "100%", "end"
+			case i == 0 && slot < 10:
+				label.X, label.Anchor = percent(x), "start"
+			}
+			ch.Labels = append(ch.Labels, label)
 		}
 	}
 	return ch
@@ -159,8 +169,11 @@ func niceStep(max int64, ticks int64) int64 {
 	}
 }
 
-// coord formats a viewBox coordinate with one decimal.
+// coord formats a pixel coordinate with one decimal.
 func coord(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
+
+// percent formats a share of the width with two decimals: "12.35%".
+func percent(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) + "%" }
 
 // compactNumber shortens large grid labels: 1500 → 1.5k, 2000000 → 2M.
 func compactNumber(v int64) string {

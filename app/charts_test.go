@@ -2,6 +2,7 @@ package app
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -79,5 +80,64 @@ func TestBarChartEmptyAndThinnedLabels(t *testing.T) {
 	}
 	if ch := newBarChart("x", "calls", nil, nil, 1); !ch.Empty {
 		t.Error("no labels: not empty")
+	}
+}
+
+// TestBarChartLabelsStayInside: the axis labels hang under their bars in
+// percent of the width, and on a crowded chart the first and last keep
+// inside the plot.
+func TestBarChartLabelsStayInside(t *testing.T) {
+	t.Parallel()
+	labels := make([]string, 30)
+	values := make([]int64, 30)
+	for i := range labels {
+		labels[i], values[i] = strconv.Itoa(i+1), int64(i)
+	}
+	ch := newBarChart("Calls per day", "calls", labels, []ChartSeries{{Name: "Calls", Values: values}}, 1)
+	first, last := ch.Labels[0], ch.Labels[len(ch.Labels)-1]
+	if first.Anchor != "start" || last.Anchor != "end" || last.X != "100%" {
+		t.Errorf("end labels: %+v … %+v", first, last)
+	}
+	for _, b := range ch.Bars {
+		x, _ := strconv.ParseFloat(strings.TrimSuffix(b.X, "%"), 64)
+		w, _ := strconv.ParseFloat(strings.TrimSuffix(b.W, "%"), 64)
+		if !strings.HasSuffix(b.X, "%") || x < 0 || x+w > 100 {
+			t.Errorf("bar outside the plot: %+v", b)
+		}
+	}
+	// a roomy chart centres every label under its bar
+	ch = newBarChart("Minutes", "minutes", []string{"Oct", "Nov"}, []ChartSeries{{Name: "Out", Values: []int64{1, 2}}}, 1)
+	if ch.Labels[0].Anchor != "middle" || ch.Labels[1].Anchor != "middle" || ch.Labels[1].X != "75.00%" {
+		t.Errorf("labels of two bars: %+v", ch.Labels)
+	}
+}
+
+// TestSeriesColor: the second series of a chart keeps the accent colour
+// when it stands out from the primary one, and otherwise takes a tint or
+// shade of the primary that does; the branding page says so.
+func TestSeriesColor(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		primary, accent string
+		keep            bool
+	}{
+		{"#aa0000", "#00aa00", true},  // red and green: different lightness too
+		{"#2457d6", "#f59e0b", true},  // the default blue and amber
+		{"#2457d6", "#2457d6", false}, // the same colour
+		{"#aa0000", "#b00000", false}, // two reds
+		{"#ffdd00", "#ffe600", false}, // two light yellows: a shade
+		{"#000000", "#111111", false}, // black: a tint
+	} {
+		got := seriesColor(c.primary, c.accent)
+		if (got == c.accent) != c.keep {
+			t.Errorf("seriesColor(%s, %s) = %s, keep the accent: %v", c.primary, c.accent, got, c.keep)
+		}
+		if r := contrastRatio(relativeLuminance(c.primary), relativeLuminance(got)); r < seriesContrast {
+			t.Errorf("seriesColor(%s, %s) = %s: contrast %.2f with the primary, want at least %.1f", c.primary, c.accent, got, r, seriesContrast)
+		}
+		warning := contrastWarnings(c.primary, c.accent)["accent_color"]
+		if close := strings.Contains(warning, "too close to the primary colour"); close == c.keep {
+			t.Errorf("warning for %s beside %s = %q", c.accent, c.primary, warning)
+		}
 	}
 }

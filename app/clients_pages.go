@@ -2,10 +2,8 @@ package app
 
 import (
 	"cmp"
-	"encoding/csv"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"slices"
 	"strconv"
@@ -16,6 +14,8 @@ import (
 
 	"portico/app/auth"
 	"portico/app/clients"
+	"portico/app/csvx"
+	"portico/app/dates"
 	"portico/app/money"
 	"portico/app/tenancy"
 	"portico/store"
@@ -30,28 +30,43 @@ type Meter struct {
 	Currency                  string
 	Percent                   int    // available as a share of assigned, 0–100
 	Level                     string // ok, low, critical or none
+	// State says the level in words, so colour is never the only cue:
+	// "64 % left", "Low: 8 % left", "Out of credit", "No credit yet".
+	State string
+	// Held is the credit reserved by calls in progress ("" when none):
+	// available + used + held = assigned, so the figures add up.
+	Held string
 }
 
 // meterOf builds the meter: primary when sufficient, orange under the
-// reseller's low threshold (default 25 %), red under 10 %.
+// reseller's low threshold (default 25 %), red under 10 % and at nothing.
 func meterOf(r *store.Reseller, credit store.Credit) Meter {
 	m := Meter{Available: money.FormatNumber(credit.Available, r.Currency), Used: money.FormatNumber(credit.Used, r.Currency),
-		Assigned: money.FormatNumber(credit.Assigned, r.Currency), Currency: r.Currency, Level: "none"}
+		Assigned: money.FormatNumber(credit.Assigned, r.Currency), Currency: r.Currency, Level: "none", State: "No credit yet"}
+	if credit.Reserved > 0 {
+		m.Held = money.FormatNumber(credit.Reserved, r.Currency)
+	}
 	if credit.Assigned <= 0 {
 		return m
 	}
-	m.Percent = int(max(0, min(100, credit.Available*100/credit.Assigned)))
-	low := int64(r.LowCreditPercent)
+	m.Percent = money.Percent(credit.Available, credit.Assigned) // never multiplies in 64 bits: large balances cannot wrap it
+	low := r.LowCreditPercent
 	if low == 0 {
 		low = 25
 	}
+	left := strconv.Itoa(m.Percent) + "\u00a0% left"
+	if m.Percent == 0 {
+		left = "under 1\u00a0% left"
+	}
 	switch {
-	case credit.Available*100 < credit.Assigned*10:
-		m.Level = "critical"
-	case credit.Available*100 < credit.Assigned*low:
-		m.Level = "low"
+	case credit.Available <= 0:
+		m.Level, m.State = "critical", "Out of credit"
+	case m.Percent < 10: // Percent floors, so this is available < 10 % of assigned
+		m.Level, m.State = "critical", "Low: "+left
+	case m.Percent < low:
+		m.Level, m.State = "low", "Low: "+left
 	default:
-		m.Level = "ok"
+		m.Level, m.State = "ok", left
 	}
 	return m
 }
@@ -225,6 +240,7 @@ type movementView struct {
 	At                   time.Time
 	Kind, Who, Note      string
 	Amount, BalanceAfter string
+	amount, balanceAfter int64
 }
 
 type clientPageData struct {
@@ -239,6 +255,9 @@ type clientPageData struct {
 	// (rates_pages.go); CanPremium may change the call settings.
 	Usage      []usageRow
 	CanPremium bool
+	// DeletionIfDisabled is when the client would be deleted if disabled
+	// now, for the confirmation that says so.
+	DeletionIfDisabled time.Time
 }
 
 // showClient is one client's page: details, meter, credit movements,
@@ -250,7 +269,8 @@ func (a *App) showClient(c *fiber.Ctx) error {
 		return err
 	}
 	data := clientPageData{Client: cl, CountryName: clients.CountryName(cl.Country), DeletionAt: clients.DeletionDate(cl),
-		CanEdit: staffMay(user, "clients.edit"), CanCredit: staffMay(user, "credit"), CanPremium: staffMay(user, "rates.edit")}
+		CanEdit: staffMay(user, "clients.edit"), CanCredit: staffMay(user, "credit"), CanPremium: staffMay(user, "rates.edit"),
+		DeletionIfDisabled: a.now().Add(clients.Retention)}
 	if data.Usage, err = a.clientUsage(tenant, cl.ID); err != nil {
 		return err
 	}
@@ -271,17 +291,26 @@ func (a *App) showClient(c *fiber.Ctx) error {
 }
 
 // movements turns ledger transactions into the client's wallet movements.
+// The amounts are exact, since a call's charge is often a fraction of a
+// cent, with one number of decimals down the column; the balance after
+// each is rounded to the currency's digits, as the meter shows it.
 func movements(r *store.Reseller, cl *store.Client, ledger []*store.LedgerTx) []movementView {
 	wallet := store.WalletOf(r.ID, cl.ID)
 	var out []movementView
+	var amounts []int64
 	for _, t := range ledger {
 		for _, leg := range t.Legs {
 			if leg.Account != wallet {
 				continue
 			}
-			out = append(out, movementView{At: t.At, Kind: t.Kind, Who: t.Actor, Note: t.Note,
-				Amount: money.Decimal(leg.Amount, r.Currency), BalanceAfter: money.Decimal(leg.BalanceAfter, r.Currency)})
+			out = append(out, movementView{At: t.At, Kind: t.Kind, Who: t.Actor, Note: t.Note, amount: leg.Amount, balanceAfter: leg.BalanceAfter,
+				BalanceAfter: money.FormatNumber(leg.BalanceAfter, r.Currency)})
+			amounts = append(amounts, leg.Amount)
 		}
+	}
+	exact := money.Display{Exact: true, Places: money.ExactPlaces(r.Currency, amounts...)}
+	for i := range out {
+		out[i].Amount = exact.Text(out[i].amount, r.Currency)
 	}
 	return out
 }
@@ -298,12 +327,21 @@ func (a *App) exportMovements(c *fiber.Ctx) error {
 		return err
 	}
 	var b strings.Builder
-	w := csvWriter(&b)
-	_ = w.Write([]string{"date", "kind", "amount", "currency", "balance_after", "who", "note"})
-	for _, m := range movements(tenant, cl, ledger) {
-		_ = w.Write([]string{m.At.UTC().Format(time.RFC3339), m.Kind, m.Amount, tenant.Currency, m.BalanceAfter, m.Who, csvSafe(m.Note)})
+	w := csvx.NewWriter(&b) // the export writer: a note or name never runs as a formula
+	_ = w.Write("date", "kind", "amount", "currency", "balance_after", "who", "note")
+	// exact, with one number of decimals down each column
+	list := movements(tenant, cl, ledger)
+	var amounts, balances []int64
+	for _, m := range list {
+		amounts, balances = append(amounts, m.amount), append(balances, m.balanceAfter)
 	}
-	w.Flush()
+	amount := money.Display{Exact: true, Plain: true, Places: money.ExactPlaces(tenant.Currency, amounts...)}
+	balance := money.Display{Exact: true, Plain: true, Places: money.ExactPlaces(tenant.Currency, balances...)}
+	for _, m := range list {
+		_ = w.Write(m.At.UTC().Format(time.RFC3339), m.Kind, amount.Text(m.amount, tenant.Currency), tenant.Currency,
+			balance.Text(m.balanceAfter, tenant.Currency), m.Who, m.Note)
+	}
+	_ = w.Flush() // a strings.Builder does not fail
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
 	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s-credit-movements.csv"`, cl.Username))
 	return c.SendString(b.String())
@@ -418,6 +456,9 @@ func (a *App) setClientStatus(c *fiber.Ctx) error {
 	updated, err := a.clients.SetStatus(tenant, cl.ID, status, c.FormValue("restrict_api") == "on", c.FormValue("note"), a.actor(c))
 	var errs clients.Errors
 	if errors.As(err, &errs) {
+		if msg := errs.Map()["note"]; msg != "" { // the one typed field of this one-field form
+			return fiber.NewError(fiber.StatusUnprocessableEntity, "Note: "+msg+" Nothing was changed.")
+		}
 		return fiber.NewError(fiber.StatusBadRequest, "Unknown status.")
 	}
 	if err != nil {
@@ -425,7 +466,7 @@ func (a *App) setClientStatus(c *fiber.Ctx) error {
 	}
 	if updated.Status == store.ClientDisabled {
 		a.setFlash(c, "success", updated.Username+" is disabled: its users are signed out and cannot sign in. It will be deleted on "+
-			clients.DeletionDate(updated).UTC().Format("2 January 2006")+" unless enabled again.")
+			dates.Day(clients.DeletionDate(updated))+" unless enabled again.")
 	} else {
 		a.setFlash(c, "success", updated.Username+" is enabled again.")
 	}
@@ -438,14 +479,3 @@ func (a *App) actor(c *fiber.Ctx) clients.Actor {
 }
 
 func (a *App) policyHint(r *store.Reseller) string { return tenancy.Policy(r).Describe() }
-
-func csvWriter(w io.Writer) *csv.Writer { return csv.NewWriter(w) }
-
-// csvSafe keeps a spreadsheet from running text typed by someone else as
-// a formula.
-func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
-}

@@ -10,6 +10,9 @@ import (
 	"testing"
 
 	"portico/app/auth"
+	"portico/app/calls"
+	"portico/app/clients"
+	"portico/app/money"
 	"portico/store"
 )
 
@@ -203,7 +206,7 @@ func TestDisableSignsClientOut(t *testing.T) {
 	if !strings.Contains(page.body, "will be deleted for good on") || !strings.Contains(page.body, "unpaid") {
 		t.Errorf("client page does not show the deletion date and note")
 	}
-	if r := staff.get(acmeHost, "/reseller/clients?status=disabled"); !strings.Contains(r.body, "Cleo Client") || !strings.Contains(r.body, "deleted 31 Jan 2027") {
+	if r := staff.get(acmeHost, "/reseller/clients?status=disabled"); !strings.Contains(r.body, "Cleo Client") || !strings.Contains(r.body, "will be deleted on 31 Jan 2027") {
 		t.Errorf("list does not show the deletion date")
 	}
 	if r := client.get(acmeHost, "/dashboard"); r.status != http.StatusSeeOther {
@@ -237,20 +240,20 @@ func TestClientListSearchAndPages(t *testing.T) {
 	b := ts.browser()
 	b.login(acmeHost, "owner@acme.example", "/reseller")
 	r := b.get(acmeHost, "/reseller/clients")
-	if strings.Count(r.body, "<tr>")-1 != 50 || !strings.Contains(r.body, "Page 1 of 2 · 61 clients") {
-		t.Fatalf("first page: %d rows", strings.Count(r.body, "<tr>")-1)
+	if strings.Count(r.body, "<tr data-client=") != 50 || !strings.Contains(r.body, "Page 1 of 2 · 61 clients") {
+		t.Fatalf("first page: %d rows", strings.Count(r.body, "<tr data-client="))
 	}
 	r = b.get(acmeHost, "/reseller/clients?page=2")
-	if strings.Count(r.body, "<tr>")-1 != 11 {
-		t.Errorf("second page: %d rows", strings.Count(r.body, "<tr>")-1)
+	if strings.Count(r.body, "<tr data-client=") != 11 {
+		t.Errorf("second page: %d rows", strings.Count(r.body, "<tr data-client="))
 	}
 	r = b.get(acmeHost, "/reseller/clients?q=zebra")
 	if !strings.Contains(r.body, "30 clients") {
 		t.Errorf("search by company")
 	}
 	r = b.get(acmeHost, "/reseller/clients?q=U07%40EXAMPLE")
-	if !strings.Contains(r.body, "1 clients") || !strings.Contains(r.body, "user07") {
-		t.Errorf("search by email")
+	if !strings.Contains(r.body, "Page 1 of 1 · 1 client<") || !strings.Contains(r.body, "user07") {
+		t.Errorf("search by email: one client, counted in the singular")
 	}
 	r = b.get(acmeHost, "/reseller/clients?status=disabled")
 	if !strings.Contains(r.body, "No client matches") {
@@ -268,17 +271,84 @@ func TestActivityFilters(t *testing.T) {
 	cleo := "/reseller/clients/" + strconv.FormatUint(ts.cleo().ID, 10)
 	support.post(acmeHost, cleo, cleo+"/status", url.Values{"status": {"disabled"}})
 	r := b.get(acmeHost, "/reseller/activity?action=client.&actor=SUPPORT")
-	if !strings.Contains(r.body, "client.disable") || strings.Contains(r.body, "<td>login</td>") || strings.Contains(r.body, "owner@acme.example</td>") {
+	if !strings.Contains(r.body, "client.disable") || strings.Contains(r.body, `"Action">login</td>`) || strings.Contains(r.body, "owner@acme.example</td>") {
 		t.Errorf("filtered activity:\n%s", r.body)
 	}
 	r = b.get(acmeHost, "/reseller/activity?action=login&from=2026-11-02&to=2026-11-02")
-	if strings.Count(r.body, "<td>login</td>") != 2 {
-		t.Errorf("two sign-ins on that day, got %d", strings.Count(r.body, "<td>login</td>"))
+	if strings.Count(r.body, `"Action">login</td>`) != 2 || !strings.Contains(r.body, `value="2 Nov 2026"`) {
+		t.Errorf("two sign-ins on that day, got %d", strings.Count(r.body, `"Action">login</td>`))
+	}
+	// days are typed as the pages show them
+	if r := b.get(acmeHost, "/reseller/activity?action=login&from=2+Nov+2026&to=2+nov+2026"); strings.Count(r.body, `"Action">login</td>`) != 2 {
+		t.Errorf("a day typed as 2 Nov 2026: %d sign-ins", strings.Count(r.body, `"Action">login</td>`))
 	}
 	if r := b.get(acmeHost, "/reseller/activity?from=2026-11-03"); !strings.Contains(r.body, "No event matches") {
 		t.Errorf("future filter")
 	}
 	if r := b.get(acmeHost, "/reseller/activity?from=yesterday"); r.status != http.StatusBadRequest {
 		t.Errorf("bad date: %d", r.status)
+	}
+}
+
+// TestMeterOf: the meter's figures add up with the credit held by calls
+// in progress, and its level is said in words as well as by colour.
+func TestMeterOf(t *testing.T) {
+	t.Parallel()
+	r := &store.Reseller{Currency: "USD"}
+	const unit = 10000 // money.Unit
+	cases := []struct {
+		name         string
+		credit       store.Credit
+		level, state string
+		held         string
+	}{
+		{"no credit yet", store.Credit{}, "none", "No credit yet", ""},
+		{"plenty", store.Credit{Available: 8 * unit, Used: 2 * unit, Assigned: 10 * unit}, "ok", "80\u00a0% left", ""},
+		{"low", store.Credit{Available: 2 * unit, Used: 8 * unit, Assigned: 10 * unit}, "low", "Low: 20\u00a0% left", ""},
+		{"critical", store.Credit{Available: 8000, Used: 9*unit + 2000, Assigned: 10 * unit}, "critical", "Low: 8\u00a0% left", ""},
+		{"a crumb", store.Credit{Available: 50, Used: 10*unit - 50, Assigned: 10 * unit}, "critical", "Low: under 1\u00a0% left", ""},
+		{"out", store.Credit{Available: 0, Used: 10 * unit, Assigned: 10 * unit}, "critical", "Out of credit", ""},
+		{"in debt", store.Credit{Available: -4000, Used: 10*unit + 4000, Assigned: 10 * unit}, "critical", "Out of credit", ""},
+		{"held by a call", store.Credit{Available: 0, Used: 9*unit + 6000, Reserved: 4000, Assigned: 10 * unit}, "critical", "Out of credit", "0.40"},
+	}
+	for _, c := range cases {
+		m := meterOf(r, c.credit)
+		if m.Level != c.level || m.State != c.state || m.Held != c.held {
+			t.Errorf("%s: level %q state %q held %q, want %q %q %q", c.name, m.Level, m.State, m.Held, c.level, c.state, c.held)
+		}
+	}
+	if m := meterOf(&store.Reseller{Currency: "USD", LowCreditPercent: 50}, store.Credit{Available: 4 * unit, Used: 6 * unit, Assigned: 10 * unit}); m.Level != "low" {
+		t.Errorf("the reseller's own low threshold: %q", m.Level)
+	}
+}
+
+// TestMeterShowsHeldCredit: a call in progress holds credit, and every
+// page with the client's meter says how much, so the figures add up.
+func TestMeterShowsHeldCredit(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	ts.importDeck("acme", pagesDeck)
+	cleo := ts.cleo()
+	acme := ts.reseller("acme")
+	if _, err := ts.app.clients.Recharge(acme, cleo.ID, "10.00", "", "held-test", clients.Actor{Name: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	auth, err := ts.app.calls.Authorize(acme, ts.cleo(), calls.AuthorizeRequest{CallID: "live", Direction: store.Outbound, From: "+14155550100", To: "+14155550111"}, "test")
+	if err != nil || !auth.Allow || auth.Reserved <= 0 {
+		t.Fatalf("authorise: %+v %v", auth, err)
+	}
+	held := money.FormatNumber(auth.Reserved, "USD") + " held for calls in progress"
+	staff := ts.browser()
+	staff.login(acmeHost, "owner@acme.example", "/reseller")
+	client := ts.browser()
+	client.login(acmeHost, "client@acme.example", "/dashboard")
+	page := "/reseller/clients/" + strconv.FormatUint(cleo.ID, 10)
+	for _, view := range []struct {
+		b    *browser
+		path string
+	}{{staff, "/reseller/clients"}, {staff, page}, {staff, page + "/recharge"}, {client, "/dashboard"}} {
+		if r := view.b.get(acmeHost, view.path); r.status != http.StatusOK || !strings.Contains(r.body, held) || !strings.Contains(r.body, `class="meter-state"`) {
+			t.Errorf("%s lacks %q", view.path, held)
+		}
 	}
 }

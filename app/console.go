@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"portico/app/dates"
 	"portico/app/tenancy"
 	"portico/store"
 )
@@ -81,8 +82,9 @@ func (a *App) listActivity(c *fiber.Ctx) error {
 	from, errFrom := parseDay(data.From)
 	to, errTo := parseDay(data.To)
 	if errFrom != nil || errTo != nil {
-		return fiber.NewError(fiber.StatusBadRequest, "Dates must look like 2026-11-22.")
+		return fiber.NewError(fiber.StatusBadRequest, dayFilterError)
 	}
+	data.From, data.To = dayValue(from, data.From), dayValue(to, data.To)
 	actor, action := strings.ToLower(data.Actor), strings.ToLower(data.Action)
 	var match func(*store.AuditEvent) bool
 	if actor != "" || action != "" || !from.IsZero() || !to.IsZero() {
@@ -109,12 +111,20 @@ func (a *App) listActivity(c *fiber.Ctx) error {
 	return a.render(c, fiber.StatusOK, "console/activity", "Activity", data)
 }
 
-// parseDay reads a YYYY-MM-DD date (UTC); "" is the zero time.
-func parseDay(s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
+// parseDay reads a day filter as people type it ("4 Mar 2027", or
+// 2027-03-04 from older links; app/dates); "" is the zero time.
+func parseDay(s string) (time.Time, error) { return dates.ParseDay(s) }
+
+// dayFilterError is the message for a day filter that cannot be read.
+const dayFilterError = "Type days as the pages show them, such as " + dates.Example + "."
+
+// dayValue is a valid day filter as the pages write it, so the form and
+// its links show the day one way whatever was typed.
+func dayValue(t time.Time, typed string) string {
+	if t.IsZero() {
+		return typed
 	}
-	return time.Parse("2006-01-02", s)
+	return dates.Day(t)
 }
 
 func cutPort(host string) (string, string, bool) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"portico/app/dates"
 	"portico/app/domains"
 	"portico/store"
 )
@@ -116,9 +117,9 @@ func certText(info func(string) (bool, string, time.Time), d *store.Domain, now 
 	switch {
 	case notAfter.IsZero():
 	case notAfter.Before(now):
-		text += ", expired " + notAfter.UTC().Format("2 Jan 2006")
+		text += ", expired " + dates.Day(notAfter)
 	default:
-		text += ", expires " + notAfter.UTC().Format("2 Jan 2006")
+		text += ", expires " + dates.Day(notAfter)
 	}
 	return text
 }
@@ -152,7 +153,7 @@ func (a *App) addDomain(c *fiber.Ctx) error {
 		return err
 	}
 	a.InvalidateTenants()
-	a.setFlash(c, "success", d.Host+" added. Create one of the DNS records shown for it, then press Verify now.")
+	a.setFlash(c, "success", d.Host+" added. Create one of the DNS records shown for it by "+d.ClaimEnds().UTC().Format("2 January 2006")+", then press Verify now.")
 	return c.Redirect("/reseller/domains#dns-"+d.Host, fiber.StatusSeeOther)
 }
 
@@ -171,6 +172,10 @@ func (a *App) verifyDomain(c *fiber.Ctx) error {
 		return err // another reseller's domain is not found
 	case d.Status == store.DomainVerified: // the service dropped cached tenants when it verified it
 		a.setFlash(c, "success", d.Host+" is verified: your portal answers there.")
+	case d.Status == store.DomainTaken: // never say who: that would reveal another reseller's customer
+		a.setFlash(c, "error", d.Host+" was proved by another portal first, so your claim ended.")
+	case d.Status == store.DomainExpired:
+		a.setFlash(c, "error", "Your claim on "+d.Host+" expired unproved. Claim it again to check it.")
 	default:
 		a.setFlash(c, "error", d.Host+" is not verified yet: "+d.LastResult+". DNS changes can take a while to show; the domain is checked again every few minutes.")
 	}

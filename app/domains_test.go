@@ -94,7 +94,7 @@ func TestDomainLifecycle(t *testing.T) {
 		t.Fatalf("verify: %d\n%s", r.status, r.body)
 	}
 	mustContain(t, "failed check", owner.get(acmeHost, "/reseller/domains"), 200,
-		shop+" is not verified yet: TXT record not found; no CNAME record", "2026-11-02 10:00 UTC")
+		shop+" is not verified yet: TXT record not found; no CNAME record", "2 Nov 2026, 10:00 UTC")
 
 	ds.dns.SetTXT("_portico."+shop, d.Token)
 	owner.post(acmeHost, "/reseller/domains", "/reseller/domains/"+shop+"/verify", url.Values{})
@@ -156,8 +156,9 @@ func TestDomainLifecycle(t *testing.T) {
 }
 
 // TestDomainTenancyAndRoles: globex can neither see nor touch acme's
-// domains, a domain belongs to one portal only, and staff other than
-// owners and admins are refused.
+// domains, a proved domain belongs to one portal only, and staff other
+// than owners and admins are refused. (A pending claim refuses nobody:
+// TestDomainClaimTakenOver.)
 func TestDomainTenancyAndRoles(t *testing.T) {
 	t.Parallel()
 	ds := newDomainsServer(t, nil)
@@ -184,7 +185,7 @@ func TestDomainTenancyAndRoles(t *testing.T) {
 		}
 	}
 	ds.domain(t, "acme", shop) // still there
-	for _, taken := range []string{shop, "Portal.Acme.Example"} {
+	for _, taken := range []string{"Portal.Acme.Example"} {
 		r := globex.post(globexHost, "/reseller/domains", "/reseller/domains", url.Values{"host": {taken}})
 		mustContain(t, "globex adds "+taken, r, http.StatusUnprocessableEntity, "This domain is already used by another portal.")
 		if strings.Contains(r.body, "Acme Voice") || strings.Contains(r.body, "acme.test.portico") {
@@ -264,5 +265,79 @@ func TestDomainFormRefusals(t *testing.T) {
 	ds.store.View(func(tx *store.Tx) (err error) { list, err = tx.Domains(ds.ids["acme"]); return err })
 	if len(list) != 1 {
 		t.Fatalf("refused names were stored: %d domains", len(list))
+	}
+}
+
+// TestDomainClaimTakenOver is issue 10's probe on the pages: acme's
+// pending claim on a domain never expired and refused the domain to every
+// other portal ("already used by another portal"). Now globex may claim
+// it too; globex proves it first and takes it; acme's Domains page says
+// its claim ended (without naming globex) and no longer offers a check.
+// A claim unproved for 7 days lapses, says so, and can be claimed again.
+func TestDomainClaimTakenOver(t *testing.T) {
+	t.Parallel()
+	ds := newDomainsServer(t, nil)
+	const shop = "shop.contested.example"
+	acme := ds.browser()
+	acme.login(acmeHost, "owner@acme.example", "/reseller")
+	globex := ds.browser()
+	globex.login(globexHost, "owner@globex.example", "/reseller")
+	if r := acme.post(acmeHost, "/reseller/domains", "/reseller/domains", url.Values{"host": {shop}}); r.status != http.StatusSeeOther {
+		t.Fatalf("acme adds: %d", r.status)
+	}
+	// the probe: this was a 422 "This domain is already used by another portal."
+	r := globex.post(globexHost, "/reseller/domains", "/reseller/domains", url.Values{"host": {shop}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("globex claims a domain acme has pending: %d\n%s", r.status, r.body)
+	}
+	acmeClaim, globexClaim := ds.domain(t, "acme", shop), ds.domain(t, "globex", shop)
+	mustContain(t, "globex's page", globex.get(globexHost, "/reseller/domains"), 200, "pending", globexClaim.Token, "Prove it by")
+	if strings.Contains(globex.get(globexHost, "/reseller/domains").body, acmeClaim.Token) {
+		t.Fatal("globex sees acme's token")
+	}
+
+	// globex proves it first (CNAME to its own address)
+	ds.dns.SetCNAME(shop, "globex.test.portico")
+	globex.post(globexHost, "/reseller/domains", "/reseller/domains/"+shop+"/verify", url.Values{})
+	mustContain(t, "globex verified", globex.get(globexHost, "/reseller/domains"), 200, shop+" is verified")
+	mustContain(t, "the domain serves globex", ds.browser().get(shop, "/login"), 200, "Globex")
+
+	// acme is told on its page, and its claim is no longer checked
+	page := acme.get(acmeHost, "/reseller/domains")
+	mustContain(t, "acme's page", page, 200, `id="taken-`+shop+`"`, "was proved by another portal before you proved it", ">taken<")
+	if strings.Contains(page.body, "/reseller/domains/"+shop+"/verify") || strings.Contains(page.body, "Globex") || strings.Contains(page.body, "globex.test.portico") {
+		t.Errorf("acme's page offers a check of the lost claim or names the winner")
+	}
+	queries := ds.dns.Queries()
+	acme.post(acmeHost, "/reseller/domains", "/reseller/domains/"+shop+"/verify", url.Values{})
+	mustContain(t, "acme verifies the lost claim", acme.get(acmeHost, "/reseller/domains"), 200, shop+" was proved by another portal first")
+	if ds.dns.Queries() != queries {
+		t.Error("the lost claim was checked in DNS")
+	}
+	if r := acme.post(acmeHost, "/reseller/domains", "/reseller/domains/"+shop+"/remove", url.Values{}); r.status != http.StatusSeeOther {
+		t.Fatalf("acme removes its lost claim: %d", r.status)
+	}
+	mustContain(t, "the domain still serves globex", ds.browser().get(shop, "/login"), 200, "Globex")
+
+	// a claim not proved within 7 days lapses, and can be claimed again
+	const slow = "slow.acme-voice.example"
+	acme.post(acmeHost, "/reseller/domains", "/reseller/domains", url.Values{"host": {slow}})
+	token := ds.domain(t, "acme", slow).Token
+	ds.clock.Advance(7 * 24 * time.Hour) // a claim lives 7 days (docs/domains.md)
+	acme = ds.browser()                  // the week outlived the session
+	acme.login(acmeHost, "owner@acme.example", "/reseller")
+	page = acme.get(acmeHost, "/reseller/domains")
+	mustContain(t, "expired claim", page, 200, `id="expired-`+slow+`"`, "expired on", "Claim "+slow+" again", ">expired<")
+	if strings.Contains(page.body, "/reseller/domains/"+slow+"/verify") {
+		t.Error("an expired claim offers Verify now")
+	}
+	if r := acme.post(acmeHost, "/reseller/domains", "/reseller/domains", url.Values{"host": {slow}}); r.status != http.StatusSeeOther {
+		t.Fatalf("claim again: %d", r.status)
+	}
+	if d := ds.domain(t, "acme", slow); d.Status != store.DomainPending || d.Token != token {
+		t.Fatalf("claimed again: %+v", d)
+	}
+	if problems, err := ds.store.Verify(); err != nil || len(problems) > 0 {
+		t.Fatalf("verify: %v %v", problems, err)
 	}
 }

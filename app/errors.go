@@ -10,8 +10,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"portico/app/gate"
-	"portico/store"
+	"portico/app/fault"
 )
 
 // problem is an RFC 9457 problem document.
@@ -48,39 +47,62 @@ var errorText = map[int][2]string{
 	404: {"Page not found", "There is nothing at this address."},
 	405: {"Not allowed", "This address does not accept that kind of request."},
 	413: {"Too large", "What you sent is larger than this site accepts: 1 MiB, 5 MiB for image uploads, 16 MiB for a rate deck."},
+	409: {"Conflict", "This cannot be done in the current state of things."},
+	422: {"Invalid input", "Some of what you sent is not valid."},
 	429: {"Too many attempts", "There have been too many attempts from you or for this account."},
 	415: {"Not accepted", "Send the request without Content-Encoding; compressed request bodies are not accepted."},
 	500: {"Something went wrong", "We could not complete your request. The error has been logged."},
 	503: {"Busy", "The server is busy right now. Nothing was changed; please try again in a few seconds."},
 }
 
-// handleError is the one error handler: it maps errors to statuses, logs
-// server errors with the request id, and answers with a branded page or
-// problem+json by Accept.
+// kindStatus is the one table from an error's kind to the status it is
+// answered with. An error of no kind is a 500, logged and never described.
+var kindStatus = [...]int{
+	fault.Internal:     fiber.StatusInternalServerError,
+	fault.BadRequest:   fiber.StatusBadRequest,
+	fault.Unauthorized: fiber.StatusUnauthorized,
+	fault.Forbidden:    fiber.StatusForbidden,
+	fault.NotFound:     fiber.StatusNotFound,
+	fault.Conflict:     fiber.StatusConflict,
+	fault.TooLarge:     fiber.StatusRequestEntityTooLarge,
+	fault.Invalid:      fiber.StatusUnprocessableEntity,
+	fault.RateLimited:  fiber.StatusTooManyRequests,
+	fault.Unavailable:  fiber.StatusServiceUnavailable,
+}
+
+// handleError is the one error handler: it maps an error's kind to a
+// status (kindStatus), logs server errors with the request id, and answers
+// with a branded page or problem+json by Accept.
 func (a *App) handleError(c *fiber.Ctx, err error) error {
 	status := fiber.StatusInternalServerError
 	detail := ""
 	var fields []problemField
+	var retry time.Duration
 	var fe *fiber.Error
 	var pe *problemError
 	switch {
-	case errors.As(err, &pe):
-		status, detail, fields = pe.status, pe.detail, pe.fields
-	case errors.As(err, &fe):
+	case errors.As(err, &fe): // Fiber's own refusals: no route, method, body limit
 		status = fe.Code
 		if fe.Message != utilsStatus(fe.Code) {
 			detail = fe.Message // a message written for people, not the bare status text
 		}
-	case errors.Is(err, store.ErrNotFound):
-		status = fiber.StatusNotFound
-	case errors.Is(err, gate.ErrBusy): // every hashing or decoding slot stayed taken (app/gate)
-		status = fiber.StatusServiceUnavailable
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(gate.RetryAfter.Seconds())))
+	case errors.As(err, &pe):
+		status, detail, fields = pe.status, pe.detail, pe.fields
+	default:
+		if rl, limited := isRateLimited(err); limited {
+			err = fault.Limited(rl.wait, "")
+		}
+		f := fault.From(err)
+		status, detail, retry = kindStatus[f.Kind], f.Message, f.Retry
+		for _, fl := range f.Fields {
+			fields = append(fields, problemField{Field: fl.Field, Message: fl.Message})
+		}
+		if f.Kind == fault.Invalid && detail == "" {
+			detail = "Some fields are invalid; see errors."
+		}
 	}
-	rl, limited := isRateLimited(err)
-	if limited {
-		status = fiber.StatusTooManyRequests
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(rl.wait.Seconds()))))
+	if retry > 0 {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(retry.Seconds()))))
 	}
 	text, ok := errorText[status]
 	if !ok {
@@ -115,8 +137,8 @@ func (a *App) handleError(c *fiber.Ctx, err error) error {
 			Detail: detail, Errors: fields, RequestID: requestID}, "application/problem+json")
 	}
 	data := map[string]string{"Heading": text[0], "Message": detail, "RequestID": requestID}
-	if limited {
-		data["RetryAfter"] = humanDuration(rl.wait)
+	if status == fiber.StatusTooManyRequests && retry > 0 {
+		data["RetryAfter"] = humanDuration(retry)
 	}
 	if rerr := a.render(c, status, "errors/error", text[0], data); rerr != nil {
 		a.log.Error("render error page", "request_id", requestIDOf(c), "err", rerr)
@@ -143,7 +165,7 @@ func wantsJSON(c *fiber.Ctx) bool {
 func humanDuration(d time.Duration) string {
 	switch {
 	case d <= time.Minute:
-		return fmt.Sprintf("%d seconds", int(math.Max(1, math.Ceil(d.Seconds()))))
+		return plural(int(math.Max(1, math.Ceil(d.Seconds()))), "second")
 	default:
 		return fmt.Sprintf("%d minutes", int(math.Ceil(d.Minutes())))
 	}

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -12,7 +13,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"portico/app/auth"
@@ -23,6 +26,40 @@ import (
 	"portico/app/testkit"
 	"portico/store"
 )
+
+// testViews and testStatic are the view and static files read once into
+// memory, as the binary embeds them: each test server loads its
+// templates from them without going back to the disk.
+var (
+	viewFiles   = sync.OnceValues(func() (fstest.MapFS, error) { return readTree("../views") })
+	staticFiles = sync.OnceValues(func() (fstest.MapFS, error) { return readTree("../static") })
+)
+
+func testViews(t testing.TB) fs.FS  { return mustTree(t, viewFiles) }
+func testStatic(t testing.TB) fs.FS { return mustTree(t, staticFiles) }
+
+func mustTree(t testing.TB, files func() (fstest.MapFS, error)) fs.FS {
+	t.Helper()
+	m, err := files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func readTree(dir string) (fstest.MapFS, error) {
+	m := fstest.MapFS{}
+	root := os.DirFS(dir)
+	err := fs.WalkDir(root, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := fs.ReadFile(root, p)
+		m[p] = &fstest.MapFile{Data: data, Mode: 0o444}
+		return err
+	})
+	return m, err
+}
 
 // testPassword satisfies the default policy.
 const testPassword = "Sup3r-Secret!x"
@@ -138,16 +175,18 @@ func newServerWith(t testing.TB, durable bool, baseDomain string, resellers []co
 	}
 	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	deps := Deps{Config: cfg, Store: s, Mail: mail.NewQueue(s, nil, log), Metrics: m, Log: log,
-		Views: os.DirFS("../views"), Static: os.DirFS("../static"), Version: "test", Now: clock.Now}
+		Views: testViews(t), Static: testStatic(t), Version: "test", Now: clock.Now}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Server.HTTP = ln.Addr().String() // what it listens on, as in production: mailed links name this port
 	for _, option := range options {
 		option(&deps)
 	}
 	a, err := New(deps)
 	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+		ln.Close()
 		t.Fatal(err)
 	}
 	go a.Serve(ln)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
@@ -51,10 +52,12 @@ func (a *App) brandVersion(r *store.Reseller) string {
 }
 
 // brandCSS is the reseller's colours as CSS custom properties; the colours
-// were validated as #rrggbb when the reseller was configured.
+// were validated as #rrggbb when the reseller was configured. Charts draw
+// their second series in --brand-series-2 (seriesColor).
 func brandCSS(r *store.Reseller) string {
-	return fmt.Sprintf(":root{--brand-primary:%s;--brand-accent:%s;--brand-on-primary:%s}\n",
-		r.Brand.PrimaryColor, r.Brand.AccentColor, readableOn(r.Brand.PrimaryColor))
+	primary, accent := strings.ToLower(r.Brand.PrimaryColor), strings.ToLower(r.Brand.AccentColor)
+	return fmt.Sprintf(":root{--brand-primary:%s;--brand-accent:%s;--brand-on-primary:%s;--brand-series-2:%s}\n",
+		r.Brand.PrimaryColor, r.Brand.AccentColor, readableOn(r.Brand.PrimaryColor), seriesColor(primary, accent))
 }
 
 // showBrandCSS serves the tenant's stylesheet; its URL carries a version,

@@ -396,10 +396,10 @@ func TestPasswordResetFlow(t *testing.T) {
 		t.Errorf("mail not branded: %q from %q", outbox[0].Subject, outbox[0].FromName)
 	}
 	link := linkPattern.FindString(outbox[0].Text)
-	if !strings.HasPrefix(link, "http://"+acmeHost+":") {
+	if !strings.HasPrefix(link, "http://"+acmeDomain+":"+ts.port()+"/") { // acme's canonical host, not the request's
 		t.Fatalf("link %q in\n%s", link, outbox[0].Text)
 	}
-	path := strings.TrimPrefix(link, "http://"+acmeHost+":"+ts.port())
+	path := strings.TrimPrefix(link, "http://"+acmeDomain+":"+ts.port())
 	token := strings.TrimPrefix(path, "/password/reset?token=")
 
 	// the link does nothing on another reseller's host
@@ -447,7 +447,7 @@ func TestExpiredResetLink(t *testing.T) {
 	var outbox []*store.MailMessage
 	ts.store.View(func(tx *store.Tx) (err error) { outbox, err = tx.Outbox(); return err })
 	link := linkPattern.FindString(outbox[0].Text)
-	path := strings.TrimPrefix(link, "http://"+acmeHost+":"+ts.port())
+	path := strings.TrimPrefix(link, "http://"+acmeDomain+":"+ts.port())
 	ts.clock.Advance(61 * time.Minute)
 	if r := b.get(acmeHost, path); r.status != http.StatusNotFound {
 		t.Fatalf("expired link: %d", r.status)

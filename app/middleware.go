@@ -49,6 +49,7 @@ func requestIDOf(c *fiber.Ctx) string {
 
 // observe gives each request an id, logs it and counts it in the metrics.
 func (a *App) observe(c *fiber.Ctx) error {
+	a.settleClientIP(c) // security: before anything reads c.IP()
 	start := time.Now()
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
@@ -193,7 +194,7 @@ func (a *App) checkCSRF(c *fiber.Ctx) error {
 	case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
 		return c.Next()
 	}
-	token := c.FormValue("_csrf")
+	token := csrfFromBody(c)
 	if token == "" {
 		token = c.Get("X-CSRF-Token")
 	}
@@ -201,6 +202,21 @@ func (a *App) checkCSRF(c *fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusForbidden, "The form has expired or did not come from this site. Reload the page and try again.")
 	}
 	return c.Next()
+}
+
+// csrfFromBody is the _csrf field of a urlencoded or multipart form body.
+// Never the query string (c.FormValue reads that first): a token in a URL
+// leaks through logs, history and Referer, and must not pass.
+func csrfFromBody(c *fiber.Ctx) string {
+	switch ct := string(c.Request().Header.ContentType()); {
+	case strings.HasPrefix(ct, fiber.MIMEApplicationForm):
+		return string(c.Request().PostArgs().Peek("_csrf"))
+	case strings.HasPrefix(ct, fiber.MIMEMultipartForm):
+		if form, err := c.MultipartForm(); err == nil && len(form.Value["_csrf"]) > 0 {
+			return form.Value["_csrf"][0]
+		}
+	}
+	return ""
 }
 
 // requireUser sends visitors who are not signed in to the sign-in page.

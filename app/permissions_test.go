@@ -36,8 +36,9 @@ var routeRules = map[string][]string{
 	"GET /": {"public"}, "GET /login": {"public"}, "POST /login": {"public"}, "POST /logout": {"public"},
 	"GET /password/forgot": {"public"}, "POST /password/forgot": {"public"},
 	"GET /password/reset": {"public"}, "POST /password/reset": {"public"},
-	"GET /brand/:file": {"public"},
-	"GET /invite":      {"public"}, "POST /invite": {"public"},
+	"GET /login/unlock": {"public"}, "POST /login/unlock": {"public"}, // a mailed link (lockout.go)
+	"GET /brand/:file": {"public"}, "GET /favicon.ico": {"public"},
+	"GET /invite": {"public"}, "POST /invite": {"public"},
 	"GET /password/change": everyone, "POST /password/change": everyone,
 
 	"GET /reseller":                                everyStaff,

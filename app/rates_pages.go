@@ -84,8 +84,14 @@ func (a *App) ratesData(c *fiber.Ctx) (*ratesData, error) {
 	if err != nil {
 		return nil, err
 	}
+	// prices per minute exactly, with one number of decimals down the column
+	prices := make([]int64, len(rates))
+	for i, r := range rates {
+		prices[i] = r.RatePerMinute
+	}
+	price := money.Display{Exact: true, Places: money.ExactPlaces(tenant.Currency, prices...)}
 	for _, r := range rates {
-		data.Rates = append(data.Rates, rateView{Rate: r, PerMinute: money.Decimal(r.RatePerMinute, tenant.Currency),
+		data.Rates = append(data.Rates, rateView{Rate: r, PerMinute: price.Text(r.RatePerMinute, tenant.Currency),
 			Increment: strconv.Itoa(r.First) + "/" + strconv.Itoa(r.Next)})
 	}
 	q := url.Values{}
@@ -150,7 +156,7 @@ func (a *App) importRates(c *fiber.Ctx) error {
 		data.Refused, data.Errors, data.FileName = "Nothing was imported: your current deck is unchanged. "+problem, rateErrs, name
 		return a.render(c, fiber.StatusUnprocessableEntity, "rates/show", "Rates", data)
 	}
-	a.setFlash(c, "success", fmt.Sprintf("Imported %d rates from %s. They price every call from now on.", n, name))
+	a.setFlash(c, "success", fmt.Sprintf("Imported %s from %s. They price every call from now on.", plural(n, "rate"), name))
 	return c.Redirect("/reseller/rates", fiber.StatusSeeOther)
 }
 

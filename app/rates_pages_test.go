@@ -58,7 +58,7 @@ func TestRatesPage(t *testing.T) {
 		t.Fatalf("deck after import: %+v", info)
 	}
 	page := owner.get(acmeHost, "/reseller/rates")
-	for _, s := range []string{"Imported 4 rates from deck.csv", `<dd id="deck-count">4</dd>`, "<td>447</td><td>UK mobile</td><td class=\"num\">0.045</td><td>30/6</td>", "premium</span>"} {
+	for _, s := range []string{"Imported 4 rates from deck.csv", `<dd id="deck-count">4</dd>`, `<td data-label="Prefix">447</td><td data-label="Description">UK mobile</td><td data-label="Per minute (USD)" class="num">0.045</td><td data-label="Increment">30/6</td>`, `<td data-label="Per minute (USD)" class="num">1.250</td>`, "premium</span>"} {
 		if !strings.Contains(page.body, s) {
 			t.Errorf("rates page lacks %q", s)
 		}
@@ -119,7 +119,7 @@ func TestRatesPage(t *testing.T) {
 
 	// search by prefix
 	r = owner.get(acmeHost, "/reseller/rates?prefix=%2B44")
-	if !strings.Contains(r.body, "<td>44</td>") || !strings.Contains(r.body, "<td>447</td>") || strings.Contains(r.body, "<td>1</td>") || !strings.Contains(r.body, `value="44"`) {
+	if !strings.Contains(r.body, `"Prefix">44</td>`) || !strings.Contains(r.body, `"Prefix">447</td>`) || strings.Contains(r.body, `"Prefix">1</td>`) || !strings.Contains(r.body, `value="44"`) {
 		t.Error("prefix search")
 	}
 	if r := owner.get(acmeHost, "/reseller/rates?prefix=99"); !strings.Contains(r.body, "No rate starts with 99.") {
@@ -139,7 +139,7 @@ func TestRatesPage(t *testing.T) {
 	path := "/reseller/rates"
 	for path != "" && len(sizes) < 5 {
 		r := owner.get(acmeHost, path)
-		sizes = append(sizes, strings.Count(r.body, "<tr><td>3"))
+		sizes = append(sizes, strings.Count(r.body, `<tr><td data-label="Prefix">3`))
 		path = ""
 		if m := nextPage.FindStringSubmatch(r.body); m != nil {
 			path = html.UnescapeString(m[1])
@@ -166,7 +166,7 @@ func TestRatesPage(t *testing.T) {
 	ts.addStaff("billing@acme.example", store.RoleBilling)
 	billing := ts.browser()
 	billing.login(acmeHost, "billing@acme.example", "/reseller")
-	if r := billing.get(acmeHost, "/reseller/rates"); r.status != http.StatusOK || strings.Contains(r.body, `enctype="multipart/form-data"`) || !strings.Contains(r.body, "<td>30000</td>") {
+	if r := billing.get(acmeHost, "/reseller/rates"); r.status != http.StatusOK || strings.Contains(r.body, `enctype="multipart/form-data"`) || !strings.Contains(r.body, `"Prefix">30000</td>`) {
 		t.Errorf("billing's page: %d", r.status)
 	}
 	if r := uploadRates(billing, good); r.status != http.StatusForbidden || ts.deckInfo("acme").Count != 250 {
@@ -208,9 +208,9 @@ func TestClientPageUsageAndPremium(t *testing.T) {
 		t.Fatalf("client page: %d", r.status)
 	}
 	for _, s := range []string{
-		`<th scope="row">November 2026 <small class="muted">so far</small></th><td class="num">2</td><td class="num">3</td><td class="num">2</td><td class="num" title="At least 90 s">2</td><td class="num">0.02</td>`,
-		`<th scope="row">October 2026</th><td class="num">0</td>`,
-		`<th scope="row">September 2026</th><td class="num">1</td><td class="num">0</td><td class="num">10</td><td class="num" title="At least 90 s">1</td><td class="num">0.10</td>`,
+		`<th scope="row">November 2026 <small class="muted">so far</small></th><td data-label="Calls" class="num">2</td><td data-label="Minutes in" class="num">3</td><td data-label="Minutes out" class="num">2</td><td data-label="Qualified" class="num" title="At least 90 s">2</td><td data-label="Cost (USD)" class="num">0.02</td>`,
+		`<th scope="row">October 2026</th><td data-label="Calls" class="num">0</td>`,
+		`<th scope="row">September 2026</th><td data-label="Calls" class="num">1</td><td data-label="Minutes in" class="num">0</td><td data-label="Minutes out" class="num">10</td><td data-label="Qualified" class="num" title="At least 90 s">1</td><td data-label="Cost (USD)" class="num">0.10</td>`,
 		`<th scope="row">June 2026</th>`,
 		"Premium destinations", "<strong>refused</strong>",
 	} {

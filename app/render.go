@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
+	"net/http"
 	"path"
 	"strings"
 	"sync"
@@ -15,23 +18,34 @@ import (
 	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/template/html/v2"
 
 	"portico/app/access"
+	"portico/app/dates"
+	"portico/app/money"
 	"portico/store"
 )
 
-// views holds one parsed template set per page, each made of the shared
-// layouts and partials plus the page's own file. The layout is composed
-// inside the templates (each page's "page" calls a layout), so rendering
-// takes no engine-wide lock.
+// views holds one template engine (github.com/gofiber/template/html/v2)
+// per page, each loaded with the shared layouts and partials plus the
+// page's own file, from the embedded files through the engine's
+// filesystem constructor. The layout is composed inside the templates:
+// each page's "page" calls a layout, which calls the page's "content". So
+// every page needs a namespace of its own (each page defines "content"),
+// and rendering never uses the engine's layout argument, which would take
+// the engine's lock for the whole render and swap a shared function per
+// call. Render with no layout takes the page's engine lock only for a
+// moment (a reload check and a look-up) and executes a copy of "page".
 type views struct {
-	pages        map[string]*template.Template
+	pages        map[string]*html.Engine
 	assetVersion string
 }
 
-// parseViews parses every page at start-up; any error stops the start.
+// parseViews loads every page at start-up; any error stops the start: a
+// file that does not parse, a page without "page" and "content", or a
+// page html/template cannot escape.
 func parseViews(viewFS, staticFS fs.FS) (*views, error) {
-	v := &views{pages: map[string]*template.Template{}}
+	v := &views{pages: map[string]*html.Engine{}}
 	sum := sha256.New()
 	err := fs.WalkDir(staticFS, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -50,34 +64,15 @@ func parseViews(viewFS, staticFS fs.FS) (*views, error) {
 	}
 	v.assetVersion = hex.EncodeToString(sum.Sum(nil))[:12]
 	funcs := TemplateFuncs(v.assetVersion)
-	shared, err := fs.Glob(viewFS, "layouts/*.html")
-	if err != nil {
-		return nil, err
-	}
-	partials, err := fs.Glob(viewFS, "partials/*.html")
-	if err != nil {
-		return nil, err
-	}
-	base, err := template.New("").Funcs(funcs).ParseFS(viewFS, append(shared, partials...)...)
-	if err != nil {
-		return nil, fmt.Errorf("app: templates: %w", err)
-	}
 	err = fs.WalkDir(viewFS, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".html") {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".html") || sharedView(p) {
 			return err
 		}
-		dir := path.Dir(p)
-		if dir == "layouts" || dir == "partials" {
-			return nil
-		}
-		t, err := template.Must(base.Clone()).ParseFS(viewFS, p)
+		e, err := loadPage(viewFS, p, funcs)
 		if err != nil {
 			return fmt.Errorf("app: template %s: %w", p, err)
 		}
-		if t.Lookup("page") == nil || t.Lookup("content") == nil {
-			return fmt.Errorf("app: template %s must define \"page\" and \"content\"", p)
-		}
-		v.pages[strings.TrimSuffix(p, ".html")] = t
+		v.pages[strings.TrimSuffix(p, ".html")] = e
 		return nil
 	})
 	if err != nil {
@@ -86,16 +81,106 @@ func parseViews(viewFS, staticFS fs.FS) (*views, error) {
 	return v, nil
 }
 
+// sharedView reports whether a view file belongs to every page's set.
+func sharedView(p string) bool {
+	dir := path.Dir(p)
+	return dir == "layouts" || dir == "partials"
+}
+
+// loadPage makes the engine of one page and checks it.
+func loadPage(viewFS fs.FS, page string, funcs template.FuncMap) (*html.Engine, error) {
+	e := html.NewFileSystem(http.FS(pageFiles{FS: viewFS, page: page}), ".html")
+	e.AddFuncMap(funcs)
+	if err := e.Load(); err != nil {
+		return nil, err
+	}
+	if e.Templates.Lookup("page") == nil || e.Templates.Lookup("content") == nil {
+		return nil, errors.New(`must define "page" and "content"`)
+	}
+	// html/template escapes a template on its first execution. Do it now,
+	// with no data (execution stops at the first field; only an escaping
+	// error counts): an unsafe template stops the start instead of failing
+	// its first visitor, and the engine's Render, which copies the template
+	// before executing it, never runs while the escaper is writing to it.
+	var escErr *template.Error
+	if err := e.Render(io.Discard, "page", nil); errors.As(err, &escErr) {
+		return nil, err
+	}
+	return e, nil
+}
+
+// pageFiles is a view tree narrowed to the shared layouts and partials
+// and one page's file.
+type pageFiles struct {
+	fs.FS
+	page string
+}
+
+func (p pageFiles) Open(name string) (fs.File, error) {
+	f, err := p.FS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if st.IsDir() {
+		if d, ok := f.(fs.ReadDirFile); ok {
+			return pageDir{ReadDirFile: d, files: p, dir: name}, nil
+		}
+		return f, nil
+	}
+	if name != p.page && !sharedView(name) {
+		f.Close()
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return f, nil
+}
+
+// pageDir lists only the files of its pageFiles.
+type pageDir struct {
+	fs.ReadDirFile
+	files pageFiles
+	dir   string
+}
+
+func (d pageDir) ReadDir(n int) ([]fs.DirEntry, error) {
+	for {
+		all, err := d.ReadDirFile.ReadDir(n)
+		var kept []fs.DirEntry
+		for _, e := range all {
+			name := path.Join(d.dir, e.Name())
+			if e.IsDir() || name == d.files.page || sharedView(name) {
+				kept = append(kept, e)
+			}
+		}
+		// n > 0 asks for at least one entry unless there are no more
+		if len(kept) > 0 || err != nil || n <= 0 {
+			return kept, err
+		}
+	}
+}
+
 // TemplateFuncs are the functions every view may call; assetVersion goes
 // into static URLs so that they change with the files. Exported for the
 // benchmark's ceiling, which must render the same templates.
 func TemplateFuncs(assetVersion string) template.FuncMap {
 	return template.FuncMap{
-		"asset":    func(name string) string { return "/static/" + name + "?v=" + assetVersion },
-		"rfc3339":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"datetime": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
-		"date":     func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
-		"list":     func(items ...string) []string { return items },
+		"asset":   func(name string) string { return "/static/" + name + "?v=" + assetVersion },
+		"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		// dates and amounts read the same on every page (app/dates,
+		// app/money): "4 Mar 2027", "4 Mar 2027, 14:05 UTC", "1,234.50"
+		"datetime":   dates.DayTime,
+		"date":       dates.Day,
+		"month":      dates.Month,
+		"clock":      dates.Clock,
+		"money":      func(v int64, code string) string { return money.Display{}.Text(v, code) },
+		"moneyExact": func(v int64, code string) string { return money.Display{Exact: true}.Text(v, code) },
+		"plural":     plural,
+		"list":       func(items ...string) []string { return items },
+		"dict":       dict,
 		// avatarURL and initials show a user's picture, or their initials
 		// when they have none (settings_profile.go).
 		"avatarURL": avatarURL,
@@ -169,7 +254,7 @@ var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // render writes a page with the envelope filled from the request: brand,
 // user, CSRF token, flash, navigation and request id.
 func (a *App) render(c *fiber.Ctx, status int, name string, title string, data any) error {
-	t, ok := a.views.pages[name]
+	e, ok := a.views.pages[name]
 	if !ok {
 		return fmt.Errorf("app: no template %q", name)
 	}
@@ -192,7 +277,8 @@ func (a *App) render(c *fiber.Ctx, status int, name string, title string, data a
 	buf := bufferPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer bufferPool.Put(buf)
-	if err := t.ExecuteTemplate(buf, "page", p); err != nil {
+	// The engine's Render with no layout: the page composes its own.
+	if err := e.Render(buf, "page", p); err != nil {
 		return fmt.Errorf("app: render %s: %w", name, err)
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
@@ -248,6 +334,8 @@ type Form struct {
 	Values map[string]string
 	Errors map[string]string
 	Error  string // about the whole form
+	// focused: a field at fault has taken the autofocus (Focus).
+	focused bool
 }
 
 func newForm() *Form { return &Form{Values: map[string]string{}, Errors: map[string]string{}} }
@@ -263,6 +351,9 @@ func (f *Form) Field(name, label, typ, autocomplete string, autofocus bool) Fiel
 	v := f.Values[name]
 	if typ == "password" {
 		v = ""
+	}
+	if len(f.Errors) > 0 {
+		autofocus = f.Focus(name) // with errors, the first faulty field has the focus
 	}
 	return Field{Name: name, Label: label, Type: typ, Autocomplete: autocomplete, Value: v,
 		Error: f.Errors[name], Required: true, Autofocus: autofocus}

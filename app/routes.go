@@ -26,6 +26,7 @@ func (a *App) routes() {
 
 	// Everything below belongs to the reseller that owns the Host.
 	f.Use(a.resolveTenant)
+	f.Get("/favicon.ico", a.showFavicon) // favicon.go: before sessions, like an asset
 
 	// The JSON API authenticates with API keys, not cookies: no session,
 	// no CSRF (app/api.go lists its routes).
@@ -38,6 +39,8 @@ func (a *App) routes() {
 
 	f.Get("/login", a.showLogin)
 	f.Post("/login", a.login)
+	f.Get(unlockURL, a.showUnlock) // lockout.go: the mailed link that unlocks a paused account
+	f.Post(unlockURL, a.unlockSignIn)
 	f.Post("/logout", a.logout)
 	f.Get("/password/forgot", a.showForgotPassword)
 	f.Post("/password/forgot", a.requestPasswordReset)

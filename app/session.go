@@ -204,16 +204,21 @@ func (a *App) takeFlash(c *fiber.Ctx) *Flash {
 	return &Flash{Kind: kind, Message: message}
 }
 
-// authLimits count attempts on sign-in and recovery routes in memory.
+// authLimits count attempts on sign-in and recovery routes in memory
+// (the policy is in lockout.go).
 type authLimits struct {
-	perIP      *limiter // every auth POST from one address
-	perAccount *limiter // failed sign-ins and reset requests for one account
+	perIP *limiter // failed sign-ins and every other auth POST from one address
+	// perAccount counts guesses at one account: its password from one
+	// address (passwordGuesses), its second-factor codes, reset requests
+	perAccount *limiter
+	accounts   *accountLocks // failed sign-ins at one account from every address
 }
 
 func newAuthLimits(now func() time.Time) *authLimits {
 	return &authLimits{
 		perIP:      newLimiter(30, 10*time.Minute, now),
 		perAccount: newLimiter(10, 15*time.Minute, now),
+		accounts:   newAccountLocks(accountFailureCeiling, accountFailureWindow, accountPause, now),
 	}
 }
 

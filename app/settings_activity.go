@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"portico/app/csvx"
 	"portico/store"
 )
 
@@ -29,8 +30,9 @@ func clientActivityFilter(c *fiber.Ctx) (data clientActivityData, match func(*st
 	from, errFrom := parseDay(data.From)
 	to, errTo := parseDay(data.To)
 	if errFrom != nil || errTo != nil {
-		return data, nil, fiber.NewError(fiber.StatusBadRequest, "Dates must look like 2026-11-22.")
+		return data, nil, fiber.NewError(fiber.StatusBadRequest, dayFilterError)
 	}
+	data.From, data.To = dayValue(from, data.From), dayValue(to, data.To)
 	actor := strings.ToLower(data.Actor)
 	data.Filtered = actor != "" || !from.IsZero() || !to.IsZero()
 	match = func(e *store.AuditEvent) bool {
@@ -94,12 +96,12 @@ func (a *App) exportClientActivity(c *fiber.Ctx) error {
 		return err
 	}
 	var b strings.Builder
-	w := csvWriter(&b)
-	_ = w.Write([]string{"time", "who", "action", "target", "ip"})
+	w := csvx.NewWriter(&b) // the export writer: a name or target never runs as a formula
+	_ = w.Write("time", "who", "action", "target", "ip")
 	for _, e := range events {
-		_ = w.Write([]string{e.At.UTC().Format(time.RFC3339), csvSafe(e.Actor), e.Action, csvSafe(e.Target), e.IP})
+		_ = w.Write(e.At.UTC().Format(time.RFC3339), e.Actor, e.Action, e.Target, e.IP)
 	}
-	w.Flush()
+	_ = w.Flush() // a strings.Builder does not fail
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
 	c.Set(fiber.HeaderContentDisposition, `attachment; filename="activity.csv"`)
 	return c.SendString(b.String())

@@ -37,7 +37,7 @@ func TestClientActivityTab(t *testing.T) {
 	if r.status != http.StatusOK || !strings.Contains(r.body, "mia@cleo.example") || strings.Contains(r.body, "owner@acme.example") {
 		t.Fatalf("activity tab: %d\n%s", r.status, r.body)
 	}
-	if r := owner.get(acmeHost, "/settings?tab=activity&actor=mia%40cleo.example"); strings.Count(r.body, "<td>client@acme.example</td>") != 0 || !strings.Contains(r.body, "<td>mia@cleo.example</td>") {
+	if r := owner.get(acmeHost, "/settings?tab=activity&actor=mia%40cleo.example"); strings.Count(r.body, `<td data-label="Who" class="break">client@acme.example</td>`) != 0 || !strings.Contains(r.body, `<td data-label="Who" class="break">mia@cleo.example</td>`) {
 		t.Errorf("filter by user")
 	}
 	if r := owner.get(acmeHost, "/settings?tab=activity&from=2026-11-03"); !strings.Contains(r.body, "No event matches") {

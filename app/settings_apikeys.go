@@ -10,6 +10,7 @@ import (
 
 	"portico/app/auth"
 	"portico/app/clients"
+	"portico/app/dates"
 	"portico/store"
 )
 
@@ -152,7 +153,7 @@ func (a *App) formUsedMessage(rid, cid, keyID uint64) string {
 		for _, k := range keys {
 			if k.ID == keyID {
 				msg = "This form was sent already: it created the key “" + k.Name + "” (" + k.Prefix + "_…) at " +
-					k.CreatedAt.UTC().Format("2006-01-02 15:04 UTC") + ", so no new key was created."
+					dates.DayTime(k.CreatedAt) + ", so no new key was created."
 			}
 		}
 	}

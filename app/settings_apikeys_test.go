@@ -227,7 +227,7 @@ func TestAPIKeysTabLifecycle(t *testing.T) {
 
 	// later views list it, never show it, and show the use noted in memory
 	page := owner.get(acmeHost, keysTab)
-	for _, want := range []string{"Office &lt;PBX&gt;", stored.Prefix + "_…", "client@acme.example", "2 Nov 2026", "2026-11-02 11:30 UTC", "status-active", "1 of 10 active"} {
+	for _, want := range []string{"Office &lt;PBX&gt;", stored.Prefix + "_…", "client@acme.example", "2 Nov 2026", "2 Nov 2026, 11:30 UTC", "status-active", "1 of 10 active"} {
 		if !strings.Contains(page.body, want) {
 			t.Errorf("the tab lacks %q", want)
 		}
@@ -236,7 +236,7 @@ func TestAPIKeysTabLifecycle(t *testing.T) {
 		t.Fatalf("a later view shows the key")
 	}
 	ts.app.writeTouches() // once written, the stored time is shown
-	if page := owner.get(acmeHost, keysTab); !strings.Contains(page.body, "2026-11-02 11:30 UTC") {
+	if page := owner.get(acmeHost, keysTab); !strings.Contains(page.body, "2 Nov 2026, 11:30 UTC") {
 		t.Errorf("the stored last use is not shown")
 	}
 
@@ -457,8 +457,12 @@ func TestBrowserAPIKeysTab(t *testing.T) {
 		t.Errorf("selected %q, want the key", got)
 	}
 
-	chromeDo(t, ctx, "open the revoke confirmation", chromedp.Click(chromedp.CSS(`.row-actions summary`)))
-	if u, status := chromeSubmit(t, ctx, "revoke", `button.button-danger`); u.RequestURI() != keysTab || status != http.StatusOK {
+	// revoking asks first, in a dialog that says what happens
+	chromeDo(t, ctx, "open the revoke confirmation", chromedp.Click(chromedp.CSS(`.row-actions button[popovertarget]`)))
+	if got := chromeText(t, ctx, "dialog.confirm"); !strings.Contains(got, "Revoke “Office PBX”?") || !strings.Contains(got, "refused from its next request, for good") {
+		t.Errorf("revoke confirmation = %q", got)
+	}
+	if u, status := chromeSubmit(t, ctx, "revoke", `dialog.confirm button[type=submit]`); u.RequestURI() != keysTab || status != http.StatusOK {
 		t.Fatalf("after revoke: %s %d", u, status)
 	}
 	if got := chromeText(t, ctx, ".flash"); !strings.Contains(got, "is revoked") {

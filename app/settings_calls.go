@@ -83,7 +83,7 @@ func (a *App) saveQualifiedThreshold(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	a.setFlash(c, "success", "Calls of at least "+strconv.Itoa(seconds)+" seconds now count as qualified, in past periods too.")
+	a.setFlash(c, "success", "Calls of at least "+plural(seconds, "second")+" now count as qualified, in past periods too.")
 	return c.Redirect(qualifiedTabURL, fiber.StatusSeeOther)
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"portico/app/auth"
 	"portico/app/clients"
+	"portico/app/textfield"
 	"portico/store"
 )
 
@@ -90,8 +91,8 @@ func validateProfile(in profileInput, region string) (profileInput, map[string]s
 		p := in.field(f.name)
 		*p = strings.TrimSpace(*p)
 		switch {
-		case !utf8.ValidString(*p) || strings.ContainsFunc(*p, unicode.IsControl):
-			errs[f.name] = "Remove the line breaks and control characters."
+		case textfield.SingleLine(*p) != "":
+			errs[f.name] = textfield.SingleLineMessage
 		case utf8.RuneCountInString(*p) > f.limit:
 			errs[f.name] = "Use at most " + strconv.Itoa(f.limit) + " characters."
 		}
@@ -402,7 +403,7 @@ func validEmail(s string) bool {
 // used.
 func (a *App) requestEmailChange(c *fiber.Ctx) error {
 	tenant, user := tenantOf(c), userOf(c)
-	accountKey := strconv.FormatUint(tenant.ID, 10) + "/" + store.NormalizeEmail(user.Email) // the sign-in form's key: one budget of guesses
+	accountKey := passwordGuesses(c, tenant.ID, user.Email) // the sign-in form's budget of guesses from this address
 	if blocked, wait := a.limits.perAccount.blocked(accountKey); blocked {
 		return &errRateLimited{wait: wait}
 	}
@@ -429,12 +430,15 @@ func (a *App) requestEmailChange(c *fiber.Ctx) error {
 		return a.renderProfileForms(c, nil, nil, form)
 	}
 	token, hash := auth.NewToken()
-	link := c.Protocol() + "://" + c.Hostname() + "/email/confirm?token=" + token
 	brand := a.brandOf(tenant)
 	change := &store.EmailChange{Hash: hash, ResellerID: tenant.ID, UserID: user.ID, NewEmail: newEmail}
 	err := a.store.Update(func(tx *store.Tx) error {
 		change.ExpiresAt = tx.Now().Add(emailChangeLifetime)
 		if err := tx.CreateEmailChange(change); err != nil {
+			return err
+		}
+		link, err := a.mailLink(tx, tenant, "/email/confirm?token="+token) // security: never the request's Host
+		if err != nil {
 			return err
 		}
 		if err := a.mail.Enqueue(tx, &store.MailMessage{

@@ -68,10 +68,11 @@ func (a *App) loadPermissionsTab(c *fiber.Ctx) (any, error) {
 	return data, nil
 }
 
-// formLevels lists every module with its level in m (none when absent).
+// formLevels lists every module a profile offers (those with pages) with
+// its level in m (none when absent).
 func formLevels(m access.Map) []moduleLevel {
 	out := make([]moduleLevel, 0, len(access.Modules))
-	for _, mod := range access.Modules {
+	for _, mod := range access.Offered() {
 		out = append(out, moduleLevel{Module: mod, Label: mod.Label(), Level: m[mod].String()})
 	}
 	return out
@@ -106,6 +107,8 @@ func (a *App) permissionsTab(c *fiber.Ctx, form *Form, levels access.Map) (*perm
 }
 
 // profileForm reads the name and a level per module (access_<module>).
+// Modules without pages are not in the form, so they are saved as none
+// and chosen when their pages land.
 func profileForm(c *fiber.Ctx) (team.ProfileInput, *Form) {
 	form := newForm()
 	in := team.ProfileInput{Name: strings.TrimSpace(c.FormValue("name")), Levels: access.Map{}}

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -109,7 +108,7 @@ func (a *App) changePassword(c *fiber.Ctx) error {
 	if sess == nil {
 		return fiber.ErrUnauthorized
 	}
-	accountKey := strconv.FormatUint(tenant.ID, 10) + "/" + store.NormalizeEmail(user.Email) // the sign-in form's key: one budget of guesses
+	accountKey := passwordGuesses(c, tenant.ID, user.Email) // the sign-in form's budget of guesses from this address
 	if blocked, wait := a.limits.perAccount.blocked(accountKey); blocked {
 		return &errRateLimited{wait: wait}
 	}
@@ -261,13 +260,6 @@ func (a *App) revokeOtherSessions(c *fiber.Ctx) error {
 		a.setFlash(c, "success", "Signed out "+plural(revoked, "other session")+".")
 	}
 	return c.Redirect(securityTabURL, fiber.StatusSeeOther)
-}
-
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return strconv.Itoa(n) + " " + noun + "s"
 }
 
 // deviceOf shortens a user agent to "Browser on System" when it can tell,

@@ -129,7 +129,7 @@ func TestSecurityTabListsSessions(t *testing.T) {
 	for _, want := range []string{
 		"Change password", `action="/settings/password"`, `name="current"`, `autocomplete="new-password"`,
 		"8–20 characters with a digit", // the reseller's policy as a hint
-		"Firefox on Linux", "Chrome on iPhone", "This device", "127.0.0.1", "2026-11-02 10:00 UTC", "2026-11-02 10:05 UTC",
+		"Firefox on Linux", "Chrome on iPhone", "This device", "127.0.0.1", "2 Nov 2026, 10:00 UTC", "2 Nov 2026, 10:05 UTC",
 		`action="/settings/sessions/` + phoneID + `"`, `action="/settings/sessions/revoke-others"`, "Sign out all other sessions",
 	} {
 		if !strings.Contains(r.body, want) {

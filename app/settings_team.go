@@ -46,17 +46,28 @@ type teamTabData struct {
 	Owner        bool
 	Admins       []*store.User
 	TransferForm *Form
+	// Delivers: an SMTP server sends invitations. Without one, the reply
+	// to an invitation shows Outbox: the link to pass on by hand.
+	Delivers bool
+	Outbox   *outboxInvite
+}
+
+// outboxInvite is an invitation kept in the outbox because no mail server
+// is configured: its link, shown once to the owner or admin who sent it.
+type outboxInvite struct {
+	Email, Link string
 }
 
 // profileSelect is the data of the "member-profile" partial.
 type profileSelect struct {
 	Profiles        []*store.PermissionProfile
 	Selected, Error string
+	Focus           bool
 }
 
 // ProfileSelect builds the profile select of form.
 func (d *teamTabData) ProfileSelect(form *Form) profileSelect {
-	return profileSelect{Profiles: d.Profiles, Selected: form.Values["profile"], Error: form.Errors["profile"]}
+	return profileSelect{Profiles: d.Profiles, Selected: form.Values["profile"], Error: form.Errors["profile"], Focus: form.Focus("profile")}
 }
 
 // loadTeamTab lists the client's members (settings.go's registry).
@@ -79,7 +90,7 @@ func (a *App) loadTeamTab(c *fiber.Ctx) (any, error) {
 func (a *App) teamTab(c *fiber.Ctx, form *Form) (*teamTabData, error) {
 	tenant, user := tenantOf(c), userOf(c)
 	data := &teamTabData{Form: form, TransferForm: newForm(), Roles: team.Roles, PolicyHint: a.policyHint(tenant),
-		Query: strings.TrimSpace(c.Query("q")), Owner: user.Role == store.RoleOwner}
+		Query: strings.TrimSpace(c.Query("q")), Owner: user.Role == store.RoleOwner, Delivers: a.mail.Delivers()}
 	q := strings.ToLower(data.Query)
 	now := a.now()
 	err := a.store.View(func(tx *store.Tx) error {
@@ -178,7 +189,12 @@ func (a *App) addMember(c *fiber.Ctx) error {
 			return &errRateLimited{wait: wait}
 		}
 	}
-	u, err := a.team.Add(tenant, user.ClientID, in, a.teamActor(c), a.inviteMail(c))
+	var link string
+	invite, err := a.inviteMail(c, &link)
+	if err != nil {
+		return err
+	}
+	u, err := a.team.Add(tenant, user.ClientID, in, a.teamActor(c), invite)
 	var errs team.Errors
 	if errors.As(err, &errs) {
 		form.Errors, form.Error = errs, "Please correct the fields marked below."
@@ -190,6 +206,9 @@ func (a *App) addMember(c *fiber.Ctx) error {
 	}
 	if err != nil {
 		return err
+	}
+	if in.Invite && !a.mail.Delivers() {
+		return a.renderOutboxInvite(c, u, link)
 	}
 	if in.Invite {
 		a.mail.Wake()
@@ -282,9 +301,17 @@ func (a *App) resendInvitation(c *fiber.Ctx) error {
 	if ok, wait := a.limits.perAccount.allow("invite/" + strconv.FormatUint(tenant.ID, 10) + "/" + strconv.FormatUint(uid, 10)); !ok {
 		return &errRateLimited{wait: wait}
 	}
-	u, err := a.team.Resend(tenant.ID, userOf(c).ClientID, uid, a.teamActor(c), a.inviteMail(c))
+	var link string
+	invite, err := a.inviteMail(c, &link)
+	if err != nil {
+		return err
+	}
+	u, err := a.team.Resend(tenant.ID, userOf(c).ClientID, uid, a.teamActor(c), invite)
 	if err != nil {
 		return teamRefusal(err)
+	}
+	if !a.mail.Delivers() {
+		return a.renderOutboxInvite(c, u, link)
 	}
 	a.mail.Wake()
 	a.setFlash(c, "success", "We have emailed a new invitation to "+u.Email+". Earlier links no longer work.")
@@ -313,7 +340,7 @@ func (a *App) revokeInvitation(c *fiber.Ctx) error {
 // only, password confirmed); the owner becomes an admin.
 func (a *App) transferOwnership(c *fiber.Ctx) error {
 	tenant, user := tenantOf(c), userOf(c)
-	accountKey := strconv.FormatUint(tenant.ID, 10) + "/" + store.NormalizeEmail(user.Email) // one budget of password guesses with sign-in
+	accountKey := passwordGuesses(c, tenant.ID, user.Email) // the sign-in form's budget of guesses from this address
 	if blocked, wait := a.limits.perAccount.blocked(accountKey); blocked {
 		return &errRateLimited{wait: wait}
 	}
@@ -339,14 +366,33 @@ func (a *App) transferOwnership(c *fiber.Ctx) error {
 	return c.Redirect(teamTabURL, fiber.StatusSeeOther)
 }
 
-// inviteMail writes the branded invitation mail with a link to this host.
-func (a *App) inviteMail(c *fiber.Ctx) team.InviteMail {
+// renderOutboxInvite answers an invitation that no mail server will
+// send: the Team tab with the link, for the owner or admin to pass on. It
+// is rendered into this reply, never put in a cookie or a URL.
+func (a *App) renderOutboxInvite(c *fiber.Ctx, u *store.User, link string) error {
+	data, err := a.teamTab(c, newForm())
+	if err != nil {
+		return err
+	}
+	data.Form.Values["method"] = "invite"
+	data.Outbox = &outboxInvite{Email: u.Email, Link: link}
+	return a.renderSettingsTab(c, fiber.StatusOK, "team", data)
+}
+
+// inviteMail writes the branded invitation mail with a link to the
+// reseller's canonical host (never the request's Host), and puts the link
+// in *link for a reply that shows it.
+func (a *App) inviteMail(c *fiber.Ctx, link *string) (team.InviteMail, error) {
 	tenant := tenantOf(c)
 	brand := a.brandOf(tenant)
-	base := c.Protocol() + "://" + c.Hostname() + inviteURL + "?token="
+	base, err := a.mailLinkBase(tenant, inviteURL+"?token=")
+	if err != nil {
+		return nil, err
+	}
 	from := a.senderName(tenant)
 	return func(token string, u *store.User, cl *store.Client, by *store.User) *store.MailMessage {
 		business := businessName(cl)
+		*link = base + token
 		return &store.MailMessage{ResellerID: tenant.ID, FromName: from, To: u.Email,
 			Subject: "You are invited to join " + business + " on " + brand.Name,
 			Text: "Hello " + u.DisplayName() + ",\n\n" +
@@ -354,7 +400,7 @@ func (a *App) inviteMail(c *fiber.Ctx) team.InviteMail {
 				"To accept, open this link and choose your password. It works once, within 72 hours:\n\n" + base + token + "\n\n" +
 				"You will sign in with this email address, " + u.Email + ".\n" +
 				"If you did not expect this invitation, ignore this email.\n"}
-	}
+	}, nil
 }
 
 // businessName is how pages and mails name a client.

@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"portico/app/access"
 	"portico/app/auth"
 	"portico/store"
 )
@@ -193,7 +195,7 @@ func TestInvitationByMail(t *testing.T) {
 		t.Fatalf("invitation mail: %+v", m)
 	}
 	host, link := inviteLink(t, m)
-	if host != acmeHost {
+	if host != acmeDomain { // acme's canonical host
 		t.Errorf("link host %q", host)
 	}
 	if u := ts.userByEmail("acme", "ivy@cleo.example"); u.Status != store.UserInvited || u.PasswordHash != "" {
@@ -601,5 +603,98 @@ func TestProfileEnforcement(t *testing.T) {
 	}
 	if !ts.hasAudit("profile.delete", "Agents") || !ts.hasAudit("profile.create", "Agents") {
 		t.Error("profile audit events missing")
+	}
+}
+
+// outboxLink is the invitation link a reply shows when no mail server is
+// configured.
+var outboxLink = regexp.MustCompile(`<div class="secret" id="invite-link">https?://[a-z0-9.-]+(?::\d+)?(/invite\?token=[A-Za-z0-9_-]+)</div>`)
+
+// TestInvitationWithoutMailServer: with no SMTP server configured, an
+// invitation is kept in the outbox and the reply says so, never that it
+// was emailed: it shows the owner the link to pass on, once, and the link
+// works. A resent invitation does the same with a new link. The form says
+// beforehand that this is how it will go.
+func TestInvitationWithoutMailServer(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t) // no [mail] host: the outbox only
+	owner := ts.browser()
+	owner.login(acmeHost, "client@acme.example", "/dashboard")
+	if page := owner.get(acmeHost, teamTabURL); !strings.Contains(page.body, "No mail server is configured yet") {
+		t.Error("the form does not say that invitations wait in the outbox")
+	}
+
+	r := owner.post(acmeHost, teamTabURL, "/settings/team", memberValues("Ivy", "Invitee", "ivy@cleo.example", "user", "invite"))
+	m := outboxLink.FindStringSubmatch(r.body)
+	if r.status != http.StatusOK || m == nil || !strings.Contains(r.body, "The invitation to ivy@cleo.example is in the outbox") ||
+		!strings.Contains(r.body, "No mail server is configured, so nothing was sent.") {
+		t.Fatalf("invite without SMTP: %d\n%s", r.status, r.body)
+	}
+	if strings.Contains(r.body, "emailed") || strings.Contains(r.header.Get("Set-Cookie"), "token") {
+		t.Error("the reply claims a delivery, or carries the link in a cookie")
+	}
+	if mails := ts.outbox(); len(mails) != 1 || mails[0].Status != store.MailKept || !strings.Contains(mails[0].Text, m[1]) {
+		t.Errorf("outbox: %+v", mails)
+	}
+	if page := ts.browser().get(acmeHost, m[1]); page.status != http.StatusOK || !strings.Contains(page.body, "ivy@cleo.example") {
+		t.Errorf("the shown link: %d", page.status)
+	}
+	if later := owner.get(acmeHost, teamTabURL); outboxLink.MatchString(later.body) {
+		t.Error("the link is shown again on a later view")
+	}
+
+	ivy := ts.userByEmail("acme", "ivy@cleo.example")
+	path := "/settings/team/" + strconv.FormatUint(ivy.ID, 10) + "/invitation"
+	r = owner.post(acmeHost, teamTabURL, path, url.Values{})
+	again := outboxLink.FindStringSubmatch(r.body)
+	if r.status != http.StatusOK || again == nil || again[1] == m[1] || strings.Contains(r.body, "emailed") {
+		t.Fatalf("resend without SMTP: %d", r.status)
+	}
+	if page := ts.browser().get(acmeHost, m[1]); page.status == http.StatusOK {
+		t.Error("the first link still works after a new invitation")
+	}
+}
+
+// TestProfileGridOffersModulesWithPages: the permission-profile form and
+// table offer only the modules that have pages; those still without
+// (Numbers, Billing, Support, Payouts) come back when their pages land,
+// and a saved profile leaves them at none meanwhile.
+func TestProfileGridOffersModulesWithPages(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	ts.profileID("Old wide profile", map[string]string{"calls": "edit", "billing": "edit", "numbers": "edit"})
+	owner := ts.browser()
+	owner.login(acmeHost, "client@acme.example", "/dashboard")
+	page := owner.get(acmeHost, "/settings?tab=permissions")
+	for _, m := range access.Modules {
+		field := `name="access_` + string(m) + `"`
+		if offered := strings.Contains(page.body, field); offered != m.HasPages() {
+			t.Errorf("the form offers %s: %v, want %v", m, offered, m.HasPages())
+		}
+	}
+	for _, label := range []string{">Billing<", ">Support<", ">Payouts<", ">Numbers<"} {
+		if strings.Contains(page.body, label) {
+			t.Errorf("the permissions tab shows %s", label)
+		}
+	}
+	form := url.Values{"name": {"Agents"}}
+	for _, m := range access.Offered() {
+		form.Set("access_"+string(m), "view")
+	}
+	if r := owner.post(acmeHost, "/settings?tab=permissions", "/settings/profiles", form); r.status != http.StatusSeeOther {
+		t.Fatalf("save a profile: %d\n%s", r.status, r.body)
+	}
+	var saved *store.PermissionProfile
+	ts.store.View(func(tx *store.Tx) error {
+		list, err := tx.Profiles(ts.ids["acme"], ts.cleo().ID)
+		for _, p := range list {
+			if p.Name == "Agents" {
+				saved = p
+			}
+		}
+		return err
+	})
+	if saved == nil || saved.Access["calls"] != "view" || saved.Access["billing"] != "none" || saved.Access["payouts"] != "none" {
+		t.Errorf("saved profile: %+v", saved)
 	}
 }

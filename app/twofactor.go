@@ -330,7 +330,7 @@ func (a *App) showLoginCode(c *fiber.Ctx) error {
 // session. A TOTP code is not accepted twice; a recovery code is spent.
 func (a *App) loginWithCode(c *fiber.Ctx) error {
 	tenant := tenantOf(c)
-	if ok, wait := a.limits.perIP.allow(c.IP()); !ok {
+	if blocked, wait := a.limits.perIP.blocked(clientIP(c).String()); blocked { // failures count, successes do not
 		return &errRateLimited{wait: wait}
 	}
 	ch, user, err := a.pendingSignIn(c)
@@ -340,7 +340,7 @@ func (a *App) loginWithCode(c *fiber.Ctx) error {
 	if ch == nil || ch.Enrol {
 		return a.restartSignIn(c)
 	}
-	accountKey := strconv.FormatUint(tenant.ID, 10) + "/" + store.NormalizeEmail(user.Email) // the sign-in form's key
+	accountKey := signInAccount(tenant.ID, user.Email) // codes: one budget per account (only a password holder gets here)
 	if blocked, wait := a.limits.perAccount.blocked(accountKey); blocked {
 		return &errRateLimited{wait: wait}
 	}
@@ -369,6 +369,7 @@ func (a *App) loginWithCode(c *fiber.Ctx) error {
 		return err
 	})
 	if errors.Is(err, errWrongCode) || errors.Is(err, errReplayedCode) {
+		a.limits.perIP.allow(clientIP(c).String())
 		a.limits.perAccount.allow(accountKey)
 		a.audit(c, user.ClientID, user.Email, "login.code_failed", "")
 		data.Form.Errors["code"] = err.Error()
@@ -430,7 +431,7 @@ func (a *App) loginEnrolData(c *fiber.Ctx, ch *store.LoginChallenge, user *store
 // on, starts the session and shows the recovery codes once.
 func (a *App) loginEnrol(c *fiber.Ctx) error {
 	tenant := tenantOf(c)
-	if ok, wait := a.limits.perIP.allow(c.IP()); !ok {
+	if blocked, wait := a.limits.perIP.blocked(clientIP(c).String()); blocked { // failures count, successes do not
 		return &errRateLimited{wait: wait}
 	}
 	ch, user, err := a.pendingSignIn(c)
@@ -451,6 +452,7 @@ func (a *App) loginEnrol(c *fiber.Ctx) error {
 	kind, code := parseCode(c.FormValue("code"))
 	step, ok := matchTOTP(ch.Secret, code, a.now())
 	if kind != codeTOTP || !ok {
+		a.limits.perIP.allow(clientIP(c).String())
 		a.limits.perAccount.allow(accountKey)
 		data.Form.Errors["code"] = "The code is incorrect. Type the 6-digit code your app shows for this account now."
 		return a.render(c, fiber.StatusUnprocessableEntity, "auth/enrol", "Set up two-factor sign-in", data)

@@ -45,6 +45,7 @@ type callsOptions struct {
 	threads          int
 	ingestConns      int
 	cdrs             int
+	rounds           int
 	wrk              string
 	keep             bool
 }
@@ -62,6 +63,7 @@ func mainCalls(args []string) error {
 	fs.IntVar(&o.threads, "threads", 2, "wrk threads")
 	fs.IntVar(&o.ingestConns, "ingest-connections", 8, "concurrent CDR batches in flight (and raw bbolt goroutines)")
 	fs.IntVar(&o.cdrs, "cdrs", 1_000_000, "CDRs stored for the RSS and /usage measurement")
+	fs.IntVar(&o.rounds, "rounds", 3, "interleaved rounds of each comparison (server, baseline, server, baseline…); medians are reported")
 	fs.StringVar(&o.wrk, "wrk", "/usr/bin/wrk", "path to wrk")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temp dir")
 	if err := fs.Parse(args); err != nil {
@@ -69,6 +71,9 @@ func mainCalls(args []string) error {
 			return nil
 		}
 		return err
+	}
+	if o.rounds < 1 || o.rounds > 10 {
+		return errors.New("-rounds must be between 1 and 10")
 	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
@@ -97,6 +102,9 @@ func mainCalls(args []string) error {
 	}
 	load := loadAvg()
 	fmt.Printf("portico bench calls: %d CPUs, %s, load average %s\n", runtime.NumCPU(), runtime.Version(), load)
+	// The raw bbolt baseline runs in this process.
+	settings := useServingRuntime()
+	fmt.Printf("runtime: the server, the JSON ceiling and the raw bbolt baseline (this process) run with %s (app/gctune, as portico serves)\n", settings)
 	if busy(load) {
 		fmt.Println("WARNING: the machine is busy: absolute figures will be low; compare the ratios")
 	}
@@ -144,6 +152,9 @@ func mainCalls(args []string) error {
 		return err
 	}
 	defer ceil.stop()
+	if err := checkRuntime(ceil, settings); err != nil {
+		return err
+	}
 	script := filepath.Join(tmp, "authorize.lua")
 	if err := os.WriteFile(script, []byte(authorizeLua(seed.pbxKey)), 0o600); err != nil {
 		return err
@@ -163,18 +174,23 @@ func mainCalls(args []string) error {
 			err = fmt.Errorf("%s: %d requests, %d non-2xx, %d socket errors", name, res.requests, res.non2xx, res.socketErrors)
 		}
 		if err == nil {
-			fmt.Printf("  %-22s %8.0f req/s  p50 %8s  p99 %8s  %d requests\n", name, res.rps, fmtDur(res.p50), fmtDur(res.p99), res.requests)
+			fmt.Printf("  %-26s %8.0f req/s  p50 %8s  p99 %8s  %d requests\n", name, res.rps, fmtDur(res.p50), fmtDur(res.p99), res.requests)
 		}
 		return m, err
 	}
-	fmt.Printf("\n== authorise, wrk -t%d -c%d -d%s (unique call ids: every request reserves credit, durable)\n", o.threads, o.connections, o.duration)
-	ceilRun, err := authRun("bare Fiber JSON handler", ceil.addr, ceil.pid())
-	if err != nil {
-		return err
-	}
-	authMeasured, err := authRun("POST /calls/authorize", srv.addr, srv.pid())
-	if err != nil {
-		return err
+	fmt.Printf("\n== authorise, wrk -t%d -c%d -d%s (unique call ids: every request reserves credit, durable), %d interleaved rounds\n",
+		o.threads, o.connections, o.duration, o.rounds)
+	var authRounds []pair
+	for i := range o.rounds {
+		ceilRun, err := authRun(fmt.Sprintf("%d: bare Fiber JSON handler", i+1), ceil.addr, ceil.pid())
+		if err != nil {
+			return err
+		}
+		authMeasured, err := authRun(fmt.Sprintf("%d: POST /calls/authorize", i+1), srv.addr, srv.pid())
+		if err != nil {
+			return err
+		}
+		authRounds = append(authRounds, pair{authMeasured, ceilRun})
 	}
 	// Every request was allowed and holds a reservation of 2.40.
 	status, body, err := apiCall(api, srv.addr, host, seed.pbxKey, "GET", "/api/v1/account", nil)
@@ -186,35 +202,65 @@ func mainCalls(args []string) error {
 	fmt.Printf("  reserved after the runs: %s USD (2.40 per allowed call)\n", account.Credit.Reserved)
 
 	// CDR ingest vs raw bbolt Batch.
-	fmt.Printf("\n== CDR ingest, batches of 1,000, %d in flight, durable replies\n", o.ingestConns)
+	fmt.Printf("\n== CDR ingest, batches of 1,000, %d in flight, durable replies, %d interleaved rounds\n", o.ingestConns, o.rounds)
 	records := cdrTemplate()
-	ingestRate, err := runIngest(api, srv.addr, host, seed.pbxKey, records, o)
-	if err != nil {
-		return err
-	}
-	rawRate, err := runRawBatch(filepath.Join(tmp, "raw.db"), records, o)
-	if err != nil {
-		return err
+	var ingestRounds [][2]float64 // server, raw
+	var batches atomic.Int64      // numbers every batch of the run: call ids stay unique across rounds
+	for i := range o.rounds {
+		ingestRate, err := runIngest(api, srv.addr, host, seed.pbxKey, records, &batches, o)
+		if err != nil {
+			return err
+		}
+		rawRate, err := runRawBatch(filepath.Join(tmp, fmt.Sprintf("raw%d.db", i)), records, o)
+		if err != nil {
+			return err
+		}
+		ingestRounds = append(ingestRounds, [2]float64{ingestRate, rawRate})
 	}
 	rssAfter, hwm := srv.rss(), readStatus(srv.pid(), "VmHWM")
 
-	authRatio := authMeasured.rps / ceilRun.rps
-	ingestRatio := ingestRate / rawRate
 	verdict := func(v, target float64) string {
 		if v >= target {
 			return "MET"
 		}
 		return "NOT MET"
 	}
+	authRatio := medianOf(authRounds, func(r pair) float64 { return r.server.rps / r.base.rps })
+	ingestRatio := medianOf(ingestRounds, func(r [2]float64) float64 { return r[0] / r[1] })
+	fmt.Printf("\nper round (server / baseline → ratio):\n")
+	for i, r := range authRounds {
+		fmt.Printf("  %d: authorise %.0f / %.0f req/s → %.2f (p99 %s / %s); CDR ingest %.0f / %.0f records/s → %.2f\n", i+1,
+			r.server.rps, r.base.rps, r.server.rps/r.base.rps, fmtDur(r.server.p99), fmtDur(r.base.p99),
+			ingestRounds[i][0], ingestRounds[i][1], ingestRounds[i][0]/ingestRounds[i][1])
+	}
+	auth := func(f func(pair) float64) float64 { return medianOf(authRounds, f) }
+	dur := func(f func(pair) float64) string { return fmtDur(time.Duration(auth(f))) }
 	fmt.Printf("\n| measure | figure | baseline | ratio | target |\n|---|---|---|---|---|\n")
 	fmt.Printf("| authorise req/s (p50 / p99) | %.0f (%s / %s) | %.0f (%s / %s) bare Fiber JSON | %.2f | ≥ %.1f %s |\n",
-		authMeasured.rps, fmtDur(authMeasured.p50), fmtDur(authMeasured.p99), ceilRun.rps, fmtDur(ceilRun.p50), fmtDur(ceilRun.p99),
+		auth(func(r pair) float64 { return r.server.rps }),
+		dur(func(r pair) float64 { return float64(r.server.p50) }), dur(func(r pair) float64 { return float64(r.server.p99) }),
+		auth(func(r pair) float64 { return r.base.rps }),
+		dur(func(r pair) float64 { return float64(r.base.p50) }), dur(func(r pair) float64 { return float64(r.base.p99) }),
 		authRatio, authorizeTarget, verdict(authRatio, authorizeTarget))
-	fmt.Printf("| CDR ingest records/s | %.0f | %.0f raw bbolt Batch | %.2f | ≥ %.1f %s |\n", ingestRate, rawRate, ingestRatio, ingestTarget, verdict(ingestRatio, ingestTarget))
+	fmt.Printf("| CDR ingest records/s | %.0f | %.0f raw bbolt Batch | %.2f | ≥ %.1f %s |\n",
+		medianOf(ingestRounds, func(r [2]float64) float64 { return r[0] }), medianOf(ingestRounds, func(r [2]float64) float64 { return r[1] }),
+		ingestRatio, ingestTarget, verdict(ingestRatio, ingestTarget))
 	fmt.Printf("| server VmRSS, %d CDRs stored | %s (after the runs %s, peak %s) | | | |\n", o.cdrs, kB(rssStored), kB(rssAfter), kB(hwm))
 	fmt.Printf("| GET /usage, client with %d CDRs | median %s | | | |\n", o.cdrs, fmtDur(median(usageTimes)))
 	fmt.Printf("load average after: %s\n", loadAvg())
 	return nil
+}
+
+// pair is one round of a comparison: the server's run and its baseline's.
+type pair struct{ server, base measured }
+
+// medianOf is the median of f over the rounds.
+func medianOf[T any](rounds []T, f func(T) float64) float64 {
+	v := make([]float64, len(rounds))
+	for i, r := range rounds {
+		v[i] = f(r)
+	}
+	return medianFloat(v)
 }
 
 // callsSeed is what the server under test holds before it starts.
@@ -327,6 +373,7 @@ func serveJSONCeiling(args []string) error {
 	if len(args) != 1 {
 		return fmt.Errorf("usage: bench %s ADDR", jsonCeilingCommand)
 	}
+	announceRuntime()
 	go func() {
 		_, _ = io.Copy(io.Discard, os.Stdin)
 		os.Exit(0)
@@ -372,10 +419,10 @@ func batchBody(records [][]byte, batch int) []byte {
 	return bytes.ReplaceAll(body, []byte("BATCHXXXXXX"), fmt.Appendf(nil, "b%010d", batch))
 }
 
-// runIngest posts batches from o.ingestConns goroutines for the duration
+// runIngest posts batches from o.ingestConns goroutines for the duration,
+// numbering them from next (their call ids contain the number)
 // and returns accepted records per second.
-func runIngest(api *http.Client, addr, host, key string, records [][]byte, o callsOptions) (float64, error) {
-	var next atomic.Int64
+func runIngest(api *http.Client, addr, host, key string, records [][]byte, next *atomic.Int64, o callsOptions) (float64, error) {
 	run := func(d time.Duration) (int64, error) {
 		var accepted atomic.Int64
 		var firstErr error
@@ -414,7 +461,7 @@ func runIngest(api *http.Client, addr, host, key string, records [][]byte, o cal
 	start := time.Now()
 	n, err := run(o.duration)
 	rate := float64(n) / time.Since(start).Seconds()
-	fmt.Printf("  %-22s %8.0f records/s (%d records)\n", "POST /cdrs", rate, n)
+	fmt.Printf("  %-26s %8.0f records/s (%d records)\n", "POST /cdrs", rate, n)
 	return rate, err
 }
 
@@ -478,7 +525,7 @@ func runRawBatch(path string, records [][]byte, o callsOptions) (float64, error)
 	start := time.Now()
 	n, err := run(o.duration)
 	rate := float64(n) / time.Since(start).Seconds()
-	fmt.Printf("  %-22s %8.0f records/s (%d records)\n", "raw bbolt Batch", rate, n)
+	fmt.Printf("  %-26s %8.0f records/s (%d records)\n", "raw bbolt Batch", rate, n)
 	return rate, err
 }
 

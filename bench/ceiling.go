@@ -54,6 +54,7 @@ func serveCeiling(args []string) error {
 		return fmt.Errorf("usage: bench %s ADDR VIEWS_DIR", ceilingCommand)
 	}
 	addr, views := args[0], args[1]
+	announceRuntime()
 	// The harness holds our stdin: its end (the harness exiting, however)
 	// is ours.
 	go func() {

@@ -8,9 +8,11 @@
 // 50-row table, and then loads three pages with wrk: the sign-in page, the
 // activity page (signed in) and a minimal Fiber app that renders the same
 // activity page from one pre-parsed html/template with no store and no
-// middleware (the ceiling). It reports req/s, p99 latency, each page's
-// ratio to the ceiling, and the store's write transactions during the GET
-// runs (read from the server's Prometheus metrics). See bench/README.md.
+// middleware (the ceiling), in interleaved rounds (-rounds, 3), every
+// process with the server's collector settings (runtime.go). It reports
+// req/s, p99 latency, each page's ratio to the ceiling, and the store's
+// write transactions during the GET runs (read from the server's
+// Prometheus metrics). See bench/README.md.
 package main
 
 import (
@@ -82,7 +84,7 @@ func main() {
 	flag.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured wrk run before each measured one (0 to skip)")
 	flag.IntVar(&o.connections, "connections", 32, "wrk connections (-c)")
 	flag.IntVar(&o.threads, "threads", 2, "wrk threads (-t)")
-	flag.IntVar(&o.rounds, "rounds", 1, "passes over the three pages, interleaved (1–4); medians are reported")
+	flag.IntVar(&o.rounds, "rounds", 3, "passes over the three pages, interleaved (1–4); medians are reported")
 	flag.StringVar(&o.wrk, "wrk", "/usr/bin/wrk", "path to wrk")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temp dir (binary and data dirs) for inspection")
 	flag.Parse()
@@ -176,8 +178,10 @@ func run(o options) error {
 	fmt.Printf("portico bench: %d CPUs, %s, wrk -t%d -c%d -d%s (warm-up %s), %d round(s); about %s in all\n",
 		runtime.NumCPU(), runtime.Version(), o.threads, o.connections, o.duration, o.warmup, o.rounds, estimate.Round(time.Second))
 	fmt.Printf("repo: %s; load average before: %s\n", root, r.loadBefore)
+	settings := useServingRuntime()
+	fmt.Printf("runtime: the server and the ceiling both run with %s (app/gctune, as portico serves)\n", settings)
 	if busy(r.loadBefore) {
-		fmt.Println("WARNING: the machine is busy (1-min load average ≥ CPUs/2): absolute figures will be low and noisy; ratios within a round hold better; consider -rounds 3")
+		fmt.Println("WARNING: the machine is busy (1-min load average ≥ CPUs/2): absolute figures will be low and noisy; ratios within a round hold better; consider -rounds 4 or a longer -duration")
 	}
 
 	// 1. Build the real binary once.
@@ -249,6 +253,9 @@ func run(o options) error {
 		return err
 	}
 	defer ceil.stop()
+	if err := checkRuntime(ceil, settings); err != nil {
+		return err
+	}
 	ceilBody, err := get(ceil.addr, "", ceilingPath, "")
 	if err != nil {
 		return fmt.Errorf("ceiling page: %w", err)
@@ -438,7 +445,8 @@ func report(o options, r results) {
 	if o.rounds > 1 {
 		fmt.Println("\nper round (req/s ceiling / sign-in / console → console ratio):")
 		for i, rd := range r.rounds {
-			fmt.Printf("  %d: %.0f / %.0f / %.0f → %.2f\n", i+1, rd.ceiling.rps, rd.login.rps, rd.console.rps, rd.console.rps/rd.ceiling.rps)
+			fmt.Printf("  %d: %.0f / %.0f / %.0f → %.2f (by CPU per request %.2f)\n", i+1, rd.ceiling.rps, rd.login.rps, rd.console.rps,
+				rd.console.rps/rd.ceiling.rps, float64(rd.ceiling.cpuPerRequest())/float64(rd.console.cpuPerRequest()))
 		}
 	}
 	fmt.Printf("\nconsole page target: ratio to ceiling ≥ %.1f → %s (%.2f; by server CPU per request %.2f)\n", consoleTarget,

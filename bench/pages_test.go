@@ -9,6 +9,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -21,6 +22,7 @@ import (
 	"portico/app"
 	"portico/app/auth"
 	"portico/app/config"
+	"portico/app/gctune"
 	"portico/app/mail"
 	"portico/app/metrics"
 	"portico/app/tenancy"
@@ -148,4 +150,16 @@ func realApp(b *testing.B) (*app.App, string) {
 		b.Fatal(err)
 	}
 	return a, token
+}
+
+// TestServingRuntime: the benchmark's processes take the server's
+// collector settings (unless the environment sets its own).
+func TestServingRuntime(t *testing.T) {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		t.Skip("GOGC or GOMEMLIMIT set in the environment: they win, as in the server")
+	}
+	want := fmt.Sprintf("GOGC=%d GOMEMLIMIT=%d", gctune.GCPercent, gctune.MemoryLimit)
+	if got := runtimeSettings(); got != want {
+		t.Fatalf("runtime %s, want %s", got, want)
+	}
 }

@@ -126,6 +126,13 @@ var (
 	// bucketEvents: seq → Event, for consumers such as billing's auto
 	// top-up.
 	bucketEvents = []byte("events")
+
+	// Added by migration 8:
+	// bucketDomainClaims: rid|host → Domain, a reseller's pending claim on a
+	// custom domain. Several resellers may claim one host; the first to
+	// prove it in DNS moves its claim into bucketDomains (verified), which
+	// only holds hosts that serve.
+	bucketDomainClaims = []byte("domain_claims")
 )
 
 var (

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"portico/app/money"
 )
 
 // Call directions and dispositions.
@@ -61,6 +63,10 @@ type CDR struct {
 type RecordResult struct {
 	Accepted   int
 	Duplicates int
+	// Refused lists, by position in the slice given, the CDRs whose
+	// charge would have taken a balance or total past what an int64
+	// amount holds: nothing of them was saved (money.ErrOverflow's rule).
+	Refused []int
 	// Charged is the cost of the accepted CDRs, Released what their
 	// reservations held.
 	Charged  int64
@@ -73,26 +79,34 @@ type RecordResult struct {
 
 // RecordCDRs stores a client's rated CDRs in one go: a CDR whose call id
 // the client reported before, or that appears twice in cdrs, is a
-// duplicate and changes nothing. For the others it settles and deletes
-// their reservations, posts ONE ledger transaction for all of them
-// (reserved −released, wallet +released −charged, usage +charged), adds the
-// cost to the client's used credit, writes the CDRs and their call-id
-// index, adds them to the daily usage, and emits credit.low when the
-// charge crossed the auto top-up threshold. A charge beyond the
-// reservation (a call longer than authorised, or never authorised) is
-// taken as it is: the wallet may go negative, a debt billing invoices.
-// It sets ResellerID, ClientID, Reserved and LedgerID of every accepted
-// CDR; calling it again on the same slice (a rerun) gives the same result.
+// duplicate and changes nothing. A CDR whose cost, added to what the batch
+// charges before it, would take the client's used credit, usage account
+// or wallet past what an amount holds is refused (Refused) and changes
+// nothing either. For the others it settles and deletes their
+// reservations, posts ONE ledger transaction for all of them (reserved
+// −released, wallet +released −charged, usage +charged), adds the cost to
+// the client's used credit, writes the CDRs and their call-id index, adds
+// them to the daily usage, and emits credit.low when the charge crossed
+// the auto top-up threshold. A charge beyond the reservation (a call
+// longer than authorised, or never authorised) is taken as it is: the
+// wallet may go negative, a debt billing invoices. It sets ResellerID,
+// ClientID, Reserved and LedgerID of every accepted CDR; calling it again
+// on the same slice (a rerun) gives the same result.
 func (tx *Tx) RecordCDRs(rid, cid uint64, cdrs []*CDR, actor string) (RecordResult, error) {
 	var res RecordResult
 	c, err := tx.Client(rid, cid)
 	if err != nil {
 		return res, err
 	}
+	// What the charge adds to, read once: each CDR is taken only if the
+	// running total still fits every one of them. Reservations only raise
+	// the wallet back and never exceed the reserved balance, so the cost
+	// alone decides; PostLedger checks every leg again.
+	wallet, usage := tx.Balance(WalletOf(rid, cid)), tx.Balance(UsageOf(rid, cid))
 	calls := tx.bucket(bucketCDRCalls)
 	seen := make(map[string]struct{}, len(cdrs))
 	accepted := make([]*CDR, 0, len(cdrs))
-	for _, cdr := range cdrs {
+	for i, cdr := range cdrs {
 		if _, dup := seen[cdr.CallID]; dup || calls.Get(clientKeyString(rid, cid, cdr.CallID)) != nil {
 			res.Duplicates++
 			continue
@@ -100,6 +114,11 @@ func (tx *Tx) RecordCDRs(rid, cid uint64, cdrs []*CDR, actor string) (RecordResu
 		if cdr.CallID == "" || cdr.Cost < 0 || cdr.DurationS < 0 || cdr.StartedAt.Unix() < 0 || dispositionCode(cdr.Disposition) < 0 {
 			return res, fmt.Errorf("store: cdr %q: %w", cdr.CallID, ErrInvalid)
 		}
+		if !chargeFits(res.Charged, cdr.Cost, c.CreditUsed, usage, wallet) {
+			res.Refused = append(res.Refused, i)
+			continue
+		}
+		res.Charged += cdr.Cost // fits: chargeFits added it
 		seen[cdr.CallID] = struct{}{}
 		accepted = append(accepted, cdr)
 	}
@@ -111,18 +130,23 @@ func (tx *Tx) RecordCDRs(rid, cid uint64, cdrs []*CDR, actor string) (RecordResu
 		if cdr.Reserved, err = tx.takeReservation(rid, cid, cdr.CallID); err != nil {
 			return res, err
 		}
-		res.Released += cdr.Reserved
-		if cdr.Cost > math.MaxInt64-res.Charged {
-			return res, fmt.Errorf("store: cdrs: total cost overflows: %w", ErrInvalid)
+		if res.Released, err = money.Add(res.Released, cdr.Reserved); err != nil {
+			return res, fmt.Errorf("store: cdrs: reservations released: %w", err)
 		}
-		res.Charged += cdr.Cost
 	}
 	res.Accepted = len(accepted)
-	spendableBefore := tx.Balance(WalletOf(rid, cid)) + tx.Balance(ReservedOf(rid, cid))
+	spendableBefore, err := money.Add(wallet, tx.Balance(ReservedOf(rid, cid)))
+	if err != nil {
+		return res, fmt.Errorf("store: client %d/%d: wallet and reserved: %w", rid, cid, err)
+	}
 	if res.Released != 0 || res.Charged != 0 {
+		walletLeg, err := money.Sub(res.Released, res.Charged)
+		if err != nil {
+			return res, fmt.Errorf("store: cdrs: wallet leg: %w", err)
+		}
 		var legs []Leg
 		for _, l := range []Leg{{Account: ReservedOf(rid, cid), Amount: -res.Released},
-			{Account: WalletOf(rid, cid), Amount: res.Released - res.Charged},
+			{Account: WalletOf(rid, cid), Amount: walletLeg},
 			{Account: UsageOf(rid, cid), Amount: res.Charged}} {
 			if l.Amount != 0 {
 				legs = append(legs, l)
@@ -138,7 +162,9 @@ func (tx *Tx) RecordCDRs(rid, cid uint64, cdrs []*CDR, actor string) (RecordResu
 		}
 	}
 	if res.Charged != 0 {
-		c.CreditUsed += res.Charged
+		if c.CreditUsed, err = money.Add(c.CreditUsed, res.Charged); err != nil {
+			return res, fmt.Errorf("store: client %d/%d: used credit: %w", rid, cid, err)
+		}
 		c.UpdatedAt = tx.now
 		if err := put(tx.bucket(bucketClients), tenantKey(rid, cid), c); err != nil {
 			return res, err
@@ -150,7 +176,10 @@ func (tx *Tx) RecordCDRs(rid, cid uint64, cdrs []*CDR, actor string) (RecordResu
 	if err := tx.addUsage(rid, cid, accepted); err != nil {
 		return res, err
 	}
-	spendableAfter := spendableBefore - res.Charged
+	spendableAfter, err := money.Sub(spendableBefore, res.Charged)
+	if err != nil {
+		return res, fmt.Errorf("store: client %d/%d: spendable credit: %w", rid, cid, err)
+	}
 	if top := c.AutoTopUp; top.Enabled && spendableBefore >= top.Threshold && spendableAfter < top.Threshold {
 		res.LowCredit = true
 		err := tx.AddEvent(&Event{Kind: EventCreditLow, ResellerID: rid, ClientID: cid,
@@ -160,6 +189,25 @@ func (tx *Tx) RecordCDRs(rid, cid uint64, cdrs []*CDR, actor string) (RecordResu
 		}
 	}
 	return res, nil
+}
+
+// chargeFits says whether a batch that charged charged so far may also
+// charge cost: the batch total, the client's used credit, its usage
+// account and its wallet (which the charge lowers) must all stay within
+// int64. No allocation: it runs once per CDR.
+func chargeFits(charged, cost, used, usage, wallet int64) bool {
+	total, err := money.Add(charged, cost)
+	if err != nil {
+		return false
+	}
+	if _, err := money.Add(used, total); err != nil {
+		return false
+	}
+	if _, err := money.Add(usage, total); err != nil {
+		return false
+	}
+	_, err = money.Sub(wallet, total)
+	return err == nil
 }
 
 // writeCDRs puts the CDRs into their month buckets with the call-id index.

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"portico/app/money"
 )
 
 // Client statuses.
@@ -165,7 +167,7 @@ func (tx *Tx) Clients(rid uint64, fn func(*Client) bool) error {
 
 // CreateClient stores a new client and its owner user together; the
 // username and email must be free within the reseller (ErrUsernameTaken,
-// ErrEmailTaken).
+// ErrEmailTaken, joined when both are taken so a form can say so at once).
 func (tx *Tx) CreateClient(c *Client, owner *User, by string) error {
 	tx.markClientsChanged()
 	if c.ResellerID == 0 || c.Username == "" || c.Email == "" {
@@ -174,11 +176,15 @@ func (tx *Tx) CreateClient(c *Client, owner *User, by string) error {
 	usernames, emails := tx.bucket(bucketClientUsernames), tx.bucket(bucketClientEmails)
 	uk := tenantStringKey(c.ResellerID, strings.ToLower(c.Username))
 	ek := emailKey(c.ResellerID, c.Email)
+	var taken []error
 	if usernames.Get(uk) != nil {
-		return fmt.Errorf("store: client %q: %w", c.Username, ErrUsernameTaken)
+		taken = append(taken, fmt.Errorf("store: client %q: %w", c.Username, ErrUsernameTaken))
 	}
 	if emails.Get(ek) != nil || tx.bucket(bucketUserEmails).Get(emailKey(c.ResellerID, owner.Email)) != nil {
-		return fmt.Errorf("store: client %q: %w", c.Email, ErrEmailTaken)
+		taken = append(taken, fmt.Errorf("store: client %q: %w", c.Email, ErrEmailTaken))
+	}
+	if len(taken) > 0 {
+		return errors.Join(taken...)
 	}
 	b := tx.bucket(bucketClients)
 	id, err := b.NextSequence()
@@ -212,11 +218,21 @@ func (tx *Tx) UpdateClient(c *Client) error {
 		return err
 	}
 	c.Email = NormalizeEmail(c.Email)
-	if !strings.EqualFold(old.Username, c.Username) {
+	// both indexes are checked before either changes, so that a username
+	// and an email taken together are reported together
+	usernameChanged, emailChanged := !strings.EqualFold(old.Username, c.Username), old.Email != c.Email
+	var taken []error
+	if usernameChanged && tx.bucket(bucketClientUsernames).Get(tenantStringKey(c.ResellerID, strings.ToLower(c.Username))) != nil {
+		taken = append(taken, fmt.Errorf("store: client %q: %w", c.Username, ErrUsernameTaken))
+	}
+	if emailChanged && (tx.bucket(bucketClientEmails).Get(emailKey(c.ResellerID, c.Email)) != nil || tx.emailOfAnotherBusiness(c, c.Email)) {
+		taken = append(taken, fmt.Errorf("store: client %q: %w", c.Email, ErrEmailTaken))
+	}
+	if len(taken) > 0 {
+		return errors.Join(taken...)
+	}
+	if usernameChanged {
 		b := tx.bucket(bucketClientUsernames)
-		if b.Get(tenantStringKey(c.ResellerID, strings.ToLower(c.Username))) != nil {
-			return fmt.Errorf("store: client %q: %w", c.Username, ErrUsernameTaken)
-		}
 		if err := b.Delete(tenantStringKey(c.ResellerID, strings.ToLower(old.Username))); err != nil {
 			return err
 		}
@@ -224,11 +240,8 @@ func (tx *Tx) UpdateClient(c *Client) error {
 			return err
 		}
 	}
-	if old.Email != c.Email {
+	if emailChanged {
 		b := tx.bucket(bucketClientEmails)
-		if b.Get(emailKey(c.ResellerID, c.Email)) != nil {
-			return fmt.Errorf("store: client %q: %w", c.Email, ErrEmailTaken)
-		}
 		if err := b.Delete(emailKey(c.ResellerID, old.Email)); err != nil {
 			return err
 		}
@@ -243,6 +256,20 @@ func (tx *Tx) UpdateClient(c *Client) error {
 	c.AllowPremium, c.QualifiedThresholdS, c.AutoTopUp = old.AllowPremium, old.QualifiedThresholdS, old.AutoTopUp
 	c.CreatedAt, c.UpdatedAt = old.CreatedAt, tx.now
 	return put(tx.bucket(bucketClients), tenantKey(c.ResellerID, c.ID), c)
+}
+
+// emailOfAnotherBusiness reports whether email signs in a user who is not
+// one of c's own: reseller staff or another client's user. CreateClient
+// refuses such an email (the owner would share it); an edit must too, or
+// the rule could be got round by creating with one address and editing
+// to the other. c's own users may share it (the owner usually does).
+func (tx *Tx) emailOfAnotherBusiness(c *Client, email string) bool {
+	id := tx.bucket(bucketUserEmails).Get(emailKey(c.ResellerID, email))
+	if id == nil {
+		return false
+	}
+	u, err := tx.User(c.ResellerID, readU64(id))
+	return err != nil || u.ClientID != c.ID
 }
 
 // SetClientStatus moves a client to active or disabled, recording who did
@@ -399,7 +426,9 @@ func (tx *Tx) deleteUser(u *User) error {
 // into the client's wallet as one ledger transaction. The same idempotency
 // key with the same requestHash returns the first transaction (replayed);
 // with another requestHash it is ErrConflict. Beyond the reseller's
-// credit limit (when set) it is ErrCreditLimit.
+// credit limit (when set) it is ErrCreditLimit; a grant that would take
+// the pool, the wallet or the assigned credit past what an amount holds
+// is money.ErrOverflow, and nothing moves.
 func (tx *Tx) GrantCredit(rid, cid uint64, amount int64, key, requestHash, actor, note string) (t *LedgerTx, replayed bool, err error) {
 	if amount <= 0 {
 		return nil, false, fmt.Errorf("store: grant: amount must be positive: %w", ErrInvalid)
@@ -420,7 +449,20 @@ func (tx *Tx) GrantCredit(rid, cid uint64, amount int64, key, requestHash, actor
 			return first, true, nil
 		}
 	}
-	if r.CreditLimit > 0 && -tx.Balance(PoolOf(rid))+amount > r.CreditLimit {
+	// Every total the grant raises must still fit: what the reseller has
+	// granted (its pool, negated), and the client's assigned credit (and
+	// with it wallet + reserved, which never exceed it).
+	granted, err := money.Sub(0, tx.Balance(PoolOf(rid)))
+	if err == nil {
+		granted, err = money.Add(granted, amount)
+	}
+	if err == nil {
+		_, err = money.Add(c.CreditAssigned, amount)
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("store: grant %d to client %d/%d: %w", amount, rid, cid, err)
+	}
+	if r.CreditLimit > 0 && granted > r.CreditLimit {
 		return nil, false, fmt.Errorf("store: grant: %w", ErrCreditLimit)
 	}
 	t = &LedgerTx{ResellerID: rid, Kind: KindGrant, IdempotencyKey: key, RequestHash: requestHash,
@@ -429,7 +471,7 @@ func (tx *Tx) GrantCredit(rid, cid uint64, amount int64, key, requestHash, actor
 	if _, err := tx.PostLedger(t); err != nil {
 		return nil, false, err
 	}
-	c.CreditAssigned += amount
+	c.CreditAssigned += amount // checked above
 	c.UpdatedAt = tx.now
 	return t, false, put(tx.bucket(bucketClients), tenantKey(rid, cid), c)
 }
@@ -448,7 +490,7 @@ func (tx *Tx) ClientLedger(rid, cid uint64) ([]*LedgerTx, error) {
 	}
 	for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Prev() {
 		var t LedgerTx
-		if err := get(tx.bucket(bucketLedger), tenantKey(rid, readU64(k[16:])), &t); err != nil {
+		if err := getLedgerTx(tx.bucket(bucketLedger), tenantKey(rid, readU64(k[16:])), &t); err != nil {
 			return nil, err
 		}
 		out = append(out, &t)
@@ -462,7 +504,7 @@ func (tx *Tx) ledgerByKey(rid uint64, key string) (*LedgerTx, error) {
 		return nil, ErrNotFound
 	}
 	var t LedgerTx
-	if err := get(tx.bucket(bucketLedger), ref, &t); err != nil {
+	if err := getLedgerTx(tx.bucket(bucketLedger), ref, &t); err != nil {
 		return nil, err
 	}
 	return &t, nil

@@ -47,6 +47,18 @@ func TestCreateClientConflictsAndScope(t *testing.T) {
 			t.Errorf("%s: got %v, want %v", name, err, tc.want)
 		}
 	}
+	// both taken: both reported, so a form can mark both fields at once
+	both := &Client{ResellerID: acme, Username: "Ann", Email: "ann@example.com"}
+	err = s.Update(func(tx *Tx) error { return tx.CreateClient(both, &User{Email: both.Email, PasswordHash: "h"}, "x") })
+	if !errors.Is(err, ErrUsernameTaken) || !errors.Is(err, ErrEmailTaken) {
+		t.Errorf("username and email taken: %v, want both", err)
+	}
+	bob := newClient(t, s, acme, "bob")
+	bob.Username, bob.Email = "ANN", "ann@example.com"
+	err = s.Update(func(tx *Tx) error { return tx.UpdateClient(bob) })
+	if !errors.Is(err, ErrUsernameTaken) || !errors.Is(err, ErrEmailTaken) {
+		t.Errorf("update to a taken username and email: %v, want both", err)
+	}
 	s.View(func(tx *Tx) error {
 		if _, err := tx.Client(globex, c.ID); err == nil {
 			other, _ := tx.ClientByUsername(globex, "ann")
@@ -62,6 +74,46 @@ func TestCreateClientConflictsAndScope(t *testing.T) {
 	})
 	if problems, err := s.Verify(); err != nil || len(problems) > 0 {
 		t.Fatalf("verify: %v %v", problems, err)
+	}
+}
+
+// TestUpdateClientEmailRule: an edit may not take an email that signs in
+// reseller staff or another client's user (CreateClient refuses it), but
+// may take one of the client's own users'.
+func TestUpdateClientEmailRule(t *testing.T) {
+	t.Parallel()
+	s := openTest(t)
+	acme := seed(t, s)["acme"].ID
+	ann, bob := newClient(t, s, acme, "ann"), newClient(t, s, acme, "bob")
+	err := s.Update(func(tx *Tx) error {
+		return tx.CreateUser(&User{ResellerID: acme, Email: "staff@acme.example", Role: RoleAdmin, PasswordHash: "h"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	update := func(c *Client, email string) error {
+		return s.Update(func(tx *Tx) error {
+			cur, err := tx.Client(acme, c.ID)
+			if err != nil {
+				return err
+			}
+			cur.Email = email
+			return tx.UpdateClient(cur)
+		})
+	}
+	if err := update(bob, "bob.contact@example.com"); err != nil { // bob's owner keeps bob@
+		t.Fatal(err)
+	}
+	for _, taken := range []string{"staff@acme.example", "Bob@example.com", "bob.contact@example.com"} {
+		if err := update(ann, taken); !errors.Is(err, ErrEmailTaken) {
+			t.Errorf("ann → %s: %v", taken, err)
+		}
+	}
+	if err := update(ann, "ann.contact@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if err := update(ann, "ann@example.com"); err != nil { // her own owner's address
+		t.Fatalf("back to the owner's email: %v", err)
 	}
 }
 

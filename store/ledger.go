@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"portico/app/money"
 )
 
 // Ledger entry kinds.
@@ -53,7 +55,9 @@ var ErrUnbalanced = errors.New("ledger legs do not sum to zero")
 // PostLedger appends a balanced transaction and updates the cached balance
 // of each account it touches, in the caller's transaction. With an
 // idempotency key seen before, it returns the first transaction and
-// changes nothing (replayed is then true).
+// changes nothing (replayed is then true). A leg that would take a balance
+// past what an amount holds is money.ErrOverflow: the caller must then let
+// its transaction roll back.
 func (tx *Tx) PostLedger(t *LedgerTx) (replayed bool, err error) {
 	tx.markClientsChanged() // balances change the meters
 	if len(t.Legs) < 2 {
@@ -64,7 +68,9 @@ func (tx *Tx) PostLedger(t *LedgerTx) (replayed bool, err error) {
 		if l.Account.ResellerID != t.ResellerID { // tenant scope: money never crosses resellers
 			return false, fmt.Errorf("store: ledger: leg of another reseller: %w", ErrInvalid)
 		}
-		sum += l.Amount
+		if sum, err = money.Add(sum, l.Amount); err != nil { // a wrapped sum could pass for zero
+			return false, fmt.Errorf("store: ledger: legs: %w", err)
+		}
 	}
 	if sum != 0 {
 		return false, fmt.Errorf("store: ledger: %w", ErrUnbalanced)
@@ -73,7 +79,7 @@ func (tx *Tx) PostLedger(t *LedgerTx) (replayed bool, err error) {
 	if t.IdempotencyKey != "" {
 		if ref := keys.Get(tenantStringKey(t.ResellerID, t.IdempotencyKey)); ref != nil {
 			var first LedgerTx
-			if err := get(tx.bucket(bucketLedger), ref, &first); err != nil {
+			if err := getLedgerTx(tx.bucket(bucketLedger), ref, &first); err != nil {
 				return false, err
 			}
 			*t = first
@@ -83,7 +89,11 @@ func (tx *Tx) PostLedger(t *LedgerTx) (replayed bool, err error) {
 	accounts := tx.bucket(bucketAccounts)
 	for i := range t.Legs {
 		ak := t.Legs[i].Account.bytes()
-		balance := readBalance(accounts.Get(ak)) + t.Legs[i].Amount
+		balance, err := money.Add(readBalance(accounts.Get(ak)), t.Legs[i].Amount)
+		if err != nil { // the caller's transaction rolls back: nothing of it is saved
+			a := t.Legs[i].Account
+			return false, fmt.Errorf("store: ledger: account %d/%d/%s: %w", a.ResellerID, a.ClientID, a.Kind, err)
+		}
 		if err := accounts.Put(ak, encodeBalance(balance)); err != nil {
 			return false, err
 		}
@@ -111,7 +121,7 @@ func (tx *Tx) PostLedger(t *LedgerTx) (replayed bool, err error) {
 			return false, err
 		}
 	}
-	return false, put(b, key, t)
+	return false, putLedgerTx(b, key, t)
 }
 
 // Balance is an account's cached balance (0 for an account never used).
@@ -126,7 +136,7 @@ func (tx *Tx) LedgerTxs(rid uint64) ([]*LedgerTx, error) {
 	c := tx.bucket(bucketLedger).Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		var t LedgerTx
-		if err := unmarshal(v, &t); err != nil {
+		if err := decodeLedgerTx(v, &t); err != nil {
 			return nil, err
 		}
 		out = append(out, &t)

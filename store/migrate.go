@@ -99,6 +99,47 @@ var migrations = []func(*bolt.Tx) error{
 		}
 		return nil
 	},
+	// 8: pending custom-domain claims move out of the domains bucket into
+	// their own, keyed by reseller, so that several resellers may claim a
+	// host and a claim can lapse; domains keeps only hosts that serve. A
+	// claim's lifetime starts when it was added.
+	func(tx *bolt.Tx) error {
+		claims, err := tx.CreateBucketIfNotExists(bucketDomainClaims)
+		if err != nil {
+			return err
+		}
+		domains, index := tx.Bucket(bucketDomains), tx.Bucket(bucketResellerDomains)
+		var pending []Domain
+		err = domains.ForEach(func(k, v []byte) error {
+			var d Domain
+			if err := unmarshal(v, &d); err != nil {
+				return fmt.Errorf("domain %q: %w", k, err)
+			}
+			if d.Status == DomainPending {
+				pending = append(pending, d)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, d := range pending { // not deleted inside ForEach: bbolt forbids it
+			if d.ClaimedAt.IsZero() {
+				d.ClaimedAt = d.CreatedAt
+			}
+			d.Source = DomainFromUser
+			if err := put(claims, tenantStringKey(d.ResellerID, d.Host), &d); err != nil {
+				return err
+			}
+			if err := domains.Delete([]byte(d.Host)); err != nil {
+				return err
+			}
+			if err := index.Delete(tenantStringKey(d.ResellerID, d.Host)); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
 }
 
 // SchemaVersion is the version this binary writes.

@@ -64,6 +64,11 @@ type EmailChange struct {
 	CreatedAt  time.Time `json:"created_at"`
 	ExpiresAt  time.Time `json:"expires_at"`
 	UsedAt     time.Time `json:"used_at,omitzero"`
+	// Credentials is CredentialsDigest of the user when the link was
+	// made: a password reset or change voids the link, so one asked for
+	// by whoever held a session before the owner recovered the account
+	// cannot take it over afterwards.
+	Credentials []byte `json:"credentials,omitempty"`
 }
 
 // CreateEmailChange stores a change link; the new address must be free
@@ -77,6 +82,7 @@ func (tx *Tx) CreateEmailChange(c *EmailChange) error {
 		return err
 	}
 	c.OldEmail, c.NewEmail = u.Email, NormalizeEmail(c.NewEmail)
+	c.Credentials = CredentialsDigest(u)
 	if tx.bucket(bucketUserEmails).Get(emailKey(c.ResellerID, c.NewEmail)) != nil {
 		return fmt.Errorf("store: user email %q: %w", c.NewEmail, ErrConflict)
 	}
@@ -97,7 +103,7 @@ func (tx *Tx) EmailChange(rid uint64, hash []byte) (*EmailChange, error) {
 		return nil, fmt.Errorf("store: email change: %w", ErrNotFound)
 	}
 	u, err := tx.User(c.ResellerID, c.UserID)
-	if err != nil || u.Email != c.OldEmail {
+	if err != nil || u.Email != c.OldEmail || !bytes.Equal(c.Credentials, CredentialsDigest(u)) {
 		return nil, fmt.Errorf("store: email change: superseded: %w", ErrNotFound)
 	}
 	return &c, nil

@@ -21,6 +21,11 @@ const (
 	DomainFromUser   = "user"
 	DomainVerified   = "verified"
 	DomainPending    = "pending"
+	// DomainExpired and DomainTaken are never stored: a pending claim
+	// reads as expired once ClaimLifetime has passed unproved, and as
+	// taken while another reseller holds the host verified.
+	DomainExpired = "expired"
+	DomainTaken   = "taken"
 )
 
 // Brand is what a reseller's clients see instead of Portico.
@@ -129,6 +134,9 @@ type Domain struct {
 	LastCheckAt time.Time `json:"last_check_at,omitzero"`
 	LastResult  string    `json:"last_result,omitempty"`
 	VerifiedAt  time.Time `json:"verified_at,omitzero"`
+	// ClaimedAt starts a pending claim's ClaimLifetime (CreatedAt, or when
+	// the reseller claimed the domain again after it lapsed).
+	ClaimedAt time.Time `json:"claimed_at,omitzero"`
 }
 
 func unmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
@@ -174,7 +182,9 @@ func (tx *Tx) Domain(host string) (*Domain, error) {
 	return &d, nil
 }
 
-// Domains lists a reseller's domains in host order.
+// Domains lists a reseller's domains in host order: those that serve
+// (verified, or declared in config) and its claims, each with its status
+// as of now (pending, expired or taken).
 func (tx *Tx) Domains(rid uint64) ([]*Domain, error) {
 	var out []*Domain
 	prefix := u64(rid)
@@ -186,6 +196,15 @@ func (tx *Tx) Domains(rid uint64) ([]*Domain, error) {
 		}
 		out = append(out, d)
 	}
+	c = tx.bucket(bucketDomainClaims).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		var d Domain
+		if err := unmarshal(v, &d); err != nil {
+			return nil, fmt.Errorf("store: domain claim %q: %w", k[8:], err)
+		}
+		out = append(out, tx.claimState(&d))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Host < out[j].Host })
 	return out, nil
 }
 
@@ -234,24 +253,35 @@ func (tx *Tx) PutDomain(d *Domain) error {
 	case err == nil:
 		d.CreatedAt = old.CreatedAt
 	case err == ErrNotFound:
-		d.CreatedAt = tx.now
+		if d.CreatedAt.IsZero() { // a verified claim keeps the day it was added
+			d.CreatedAt = tx.now
+		}
 	default:
 		return err
 	}
 	if err := put(b, []byte(d.Host), d); err != nil {
 		return err
 	}
+	// the reseller's own pending claim of the host (an operator may declare
+	// a host the reseller was proving) is fulfilled
+	if err := tx.bucket(bucketDomainClaims).Delete(tenantStringKey(d.ResellerID, d.Host)); err != nil {
+		return err
+	}
 	return tx.bucket(bucketResellerDomains).Put(tenantStringKey(d.ResellerID, d.Host), nil)
 }
 
-// RemoveDomain deletes a reseller's host; another reseller's host is not found.
+// RemoveDomain deletes a reseller's host, verified or claimed; another
+// reseller's host is not found.
 func (tx *Tx) RemoveDomain(rid uint64, host string) error {
 	d, err := tx.Domain(host)
+	if err == nil && d.ResellerID != rid || isNotFound(err) { // tenant scope: never touch another reseller's domain
+		if _, err := tx.claim(rid, host); err != nil {
+			return err
+		}
+		return tx.bucket(bucketDomainClaims).Delete(tenantStringKey(rid, host))
+	}
 	if err != nil {
 		return err
-	}
-	if d.ResellerID != rid { // tenant scope: never touch another reseller's domain
-		return fmt.Errorf("store: domain %q: %w", host, ErrNotFound)
 	}
 	if err := tx.bucket(bucketDomains).Delete([]byte(host)); err != nil {
 		return err

@@ -37,7 +37,7 @@ func (tx *Tx) Reservation(rid, cid uint64, callID string) (*Reservation, error) 
 		return nil, errNoReservation // the usual answer on the authorise path: no formatting
 	}
 	var r Reservation
-	if err := unmarshal(raw, &r); err != nil {
+	if err := decodeReservation(raw, &r); err != nil {
 		return nil, fmt.Errorf("store: reservation %d/%d/%q: %w", rid, cid, callID, err)
 	}
 	return &r, nil
@@ -73,7 +73,7 @@ func (tx *Tx) Reserve(r *Reservation, actor string) error {
 	if err := tx.bucket(bucketReservationExpiry).Put(reservationExpiryKey(r.ExpiresAt, r.ResellerID, r.ClientID, r.CallID), nil); err != nil {
 		return err
 	}
-	return put(b, key, r)
+	return putReservation(b, key, r)
 }
 
 // takeReservation deletes a held reservation and returns its amount (0
@@ -86,7 +86,7 @@ func (tx *Tx) takeReservation(rid, cid uint64, callID string) (int64, error) {
 		return 0, nil
 	}
 	var r Reservation
-	if err := unmarshal(v, &r); err != nil {
+	if err := decodeReservation(v, &r); err != nil {
 		return 0, err
 	}
 	if err := tx.bucket(bucketReservationExpiry).Delete(reservationExpiryKey(r.ExpiresAt, rid, cid, callID)); err != nil {
@@ -139,7 +139,7 @@ func (tx *Tx) Reservations(rid, cid uint64) ([]*Reservation, error) {
 	c := tx.bucket(bucketReservations).Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		var r Reservation
-		if err := unmarshal(v, &r); err != nil {
+		if err := decodeReservation(v, &r); err != nil {
 			return nil, err
 		}
 		out = append(out, &r)

@@ -1,7 +1,9 @@
 // Package store owns Portico's data: one bbolt file with every tenant's
 // records, their secondary indexes, the credit ledger, migrations and
 // backups. It is the only package that imports bbolt and it imports nothing
-// else of Portico's, nor Fiber: callers see *Store, *Tx and plain records.
+// else of Portico's but app/money (the one rule for arithmetic on amounts,
+// itself free of Portico imports), nor Fiber: callers see *Store, *Tx and
+// plain records.
 package store
 
 import (

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"time"
 )
@@ -15,20 +16,38 @@ type PasswordReset struct {
 	CreatedAt  time.Time `json:"created_at"`
 	ExpiresAt  time.Time `json:"expires_at"`
 	UsedAt     time.Time `json:"used_at,omitzero"`
+	// Credentials is CredentialsDigest of the user when the link was
+	// made: once the password or email changes, the link is void.
+	Credentials []byte `json:"credentials,omitempty"`
 }
 
-// CreatePasswordReset stores a reset token hash.
+// CredentialsDigest is a digest of what a user signs in with: the
+// password hash (a new salt on every change) and the email. A mailed link
+// that recorded it stops working once either changes, so using one reset
+// link, changing the password from Security, an administrator setting
+// it, or moving the account to another email ends every other link at
+// once, with no index to keep.
+func CredentialsDigest(u *User) []byte {
+	sum := sha256.Sum256([]byte("credentials\x00" + u.PasswordHash + "\x00" + u.Email))
+	return sum[:]
+}
+
+// CreatePasswordReset stores a reset token hash, bound to the user's
+// current credentials.
 func (tx *Tx) CreatePasswordReset(r *PasswordReset) error {
-	if _, err := tx.User(r.ResellerID, r.UserID); err != nil {
+	u, err := tx.User(r.ResellerID, r.UserID)
+	if err != nil {
 		return err
 	}
 	r.CreatedAt = tx.now
+	r.Credentials = CredentialsDigest(u)
 	return put(tx.bucket(bucketPasswordResets), r.Hash, r)
 }
 
 // PasswordReset returns a reset that is usable now for the reseller: not
-// used, not expired. Anything else is ErrNotFound, so callers cannot tell
-// an old link from a forged one.
+// used, not expired, and made while the user had the credentials they
+// have now. Anything else is ErrNotFound, so callers cannot tell an old
+// link from a forged one.
 func (tx *Tx) PasswordReset(rid uint64, hash []byte) (*PasswordReset, error) {
 	var r PasswordReset
 	if err := get(tx.bucket(bucketPasswordResets), hash, &r); err != nil {
@@ -37,6 +56,11 @@ func (tx *Tx) PasswordReset(rid uint64, hash []byte) (*PasswordReset, error) {
 	// tenant scope: a link minted for one reseller does nothing on another's host
 	if r.ResellerID != rid || !r.UsedAt.IsZero() || !tx.now.Before(r.ExpiresAt) {
 		return nil, fmt.Errorf("store: password reset: %w", ErrNotFound)
+	}
+	u, err := tx.User(r.ResellerID, r.UserID)
+	if err != nil || !bytes.Equal(r.Credentials, CredentialsDigest(u)) {
+		// superseded: another link was used, or the password or email changed
+		return nil, fmt.Errorf("store: password reset: superseded: %w", ErrNotFound)
 	}
 	return &r, nil
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sort"
 	"time"
+
+	"portico/app/money"
 )
 
 // DayUsage is one client's calls on one UTC day, kept when the CDRs are
@@ -67,30 +69,48 @@ func (h Histogram) Add(other Histogram) Histogram {
 // Calls is every call of the day.
 func (u *DayUsage) Calls() int64 { return u.CallsIn + u.CallsOut }
 
-// add counts one CDR.
-func (u *DayUsage) add(c *CDR) {
+// add counts one CDR; money.ErrOverflow when a total would not fit.
+func (u *DayUsage) add(c *CDR) error {
+	var err error
 	if c.Direction == Outbound {
 		u.CallsOut++
-		u.SecondsOut += int64(c.DurationS)
+		u.SecondsOut, err = money.Add(u.SecondsOut, int64(c.DurationS))
 	} else {
 		u.CallsIn++
-		u.SecondsIn += int64(c.DurationS)
+		u.SecondsIn, err = money.Add(u.SecondsIn, int64(c.DurationS))
 	}
-	u.Cost += c.Cost
+	if err != nil {
+		return err
+	}
+	if u.Cost, err = money.Add(u.Cost, c.Cost); err != nil {
+		return err
+	}
 	if c.Disposition == Answered {
 		u.Answered++
 	}
+	return nil
 }
 
-// Merge adds other's counts to u (the histogram too).
-func (u *DayUsage) Merge(other *DayUsage) {
-	u.CallsIn += other.CallsIn
-	u.CallsOut += other.CallsOut
-	u.SecondsIn += other.SecondsIn
-	u.SecondsOut += other.SecondsOut
-	u.Cost += other.Cost
-	u.Answered += other.Answered
-	u.Hist = u.Hist.Add(other.Hist)
+// Merge adds other's counts to u (the histogram too); money.ErrOverflow,
+// with u unchanged, when a total would not fit.
+func (u *DayUsage) Merge(other *DayUsage) error {
+	var sum DayUsage
+	var err error
+	for _, f := range [...]struct {
+		dst  *int64
+		a, b int64
+	}{
+		{&sum.CallsIn, u.CallsIn, other.CallsIn}, {&sum.CallsOut, u.CallsOut, other.CallsOut},
+		{&sum.SecondsIn, u.SecondsIn, other.SecondsIn}, {&sum.SecondsOut, u.SecondsOut, other.SecondsOut},
+		{&sum.Cost, u.Cost, other.Cost}, {&sum.Answered, u.Answered, other.Answered},
+	} {
+		if *f.dst, err = money.Add(f.a, f.b); err != nil {
+			return err
+		}
+	}
+	sum.Day, sum.Hist = u.Day, u.Hist.Add(other.Hist)
+	*u = sum
+	return nil
 }
 
 // addUsage adds CDRs to their days' usage records, one read and one write
@@ -108,7 +128,9 @@ func (tx *Tx) addUsage(rid, cid uint64, cdrs []*CDR) error {
 			acc = &dayAcc{slots: map[int]int64{}}
 			days[d] = acc
 		}
-		acc.u.add(c)
+		if err := acc.u.add(c); err != nil {
+			return fmt.Errorf("store: usage %d/%d/%d: %w", rid, cid, d, err)
+		}
 		acc.slots[min(c.DurationS, MaxQualifiedThreshold)]++
 	}
 	b := tx.bucket(bucketUsageDays)
@@ -126,7 +148,9 @@ func (tx *Tx) addUsage(rid, cid uint64, cdrs []*CDR) error {
 		}
 		sort.Slice(add, func(i, j int) bool { return add[i].Seconds < add[j].Seconds })
 		acc.u.Hist = add
-		cur.Merge(&acc.u)
+		if err := cur.Merge(&acc.u); err != nil {
+			return fmt.Errorf("store: usage %d/%d/%d: %w", rid, cid, d, err)
+		}
 		if err := b.Put(key, encodeDayUsage(&cur)); err != nil {
 			return err
 		}

@@ -3,11 +3,14 @@ package store
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
+
+	"portico/app/money"
 )
 
 // Verify checks what must always hold and returns every problem found
@@ -21,6 +24,9 @@ func (s *Store) Verify() ([]string, error) {
 		problems = nil
 		add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 		if err := tx.verifyResellers(add); err != nil {
+			return err
+		}
+		if err := tx.verifyDomainClaims(add); err != nil { // store/domain.go
 			return err
 		}
 		if err := tx.verifyUsers(add); err != nil {
@@ -168,19 +174,46 @@ func (tx *Tx) verifyAPIKeys(add addFunc) error {
 	})
 }
 
+// verifyLedger recomputes every account from its legs, in order, with
+// checked arithmetic (a wrapped sum could pass for the right one): each
+// leg's balance_after must be the running balance, the cached balance the
+// final one, every transaction must balance, a reserved or usage account
+// can never be below zero, and all accounts together sum to zero.
 func (tx *Tx) verifyLedger(add addFunc) error {
 	sums := map[string]int64{}
+	broken := map[string]bool{} // accounts whose legs overflow: no sum to compare
 	err := tx.bucket(bucketLedger).ForEach(func(k, v []byte) error {
 		var t LedgerTx
-		if err := unmarshal(v, &t); err != nil {
+		if err := unmarshal(v, &t); err != nil { // encoding/json, not the hand reader (recordjson.go): verify reads apart from the paths it checks
 			return err
 		}
 		var total int64
+		overflow := false
 		for _, l := range t.Legs {
-			total += l.Amount
-			sums[string(l.Account.bytes())] += l.Amount
+			var err error
+			if total, err = money.Add(total, l.Amount); err != nil {
+				overflow = true
+			}
+			ak := string(l.Account.bytes())
+			if broken[ak] {
+				continue
+			}
+			running, err := money.Add(sums[ak], l.Amount)
+			if err != nil {
+				broken[ak] = true
+				add("account %d/%d/%s: its legs overflow at ledger transaction %d", l.Account.ResellerID, l.Account.ClientID, l.Account.Kind, t.ID)
+				continue
+			}
+			sums[ak] = running
+			if l.BalanceAfter != running {
+				add("ledger transaction %d/%d: account %d/%d/%s balance after %d, but its legs so far sum to %d",
+					t.ResellerID, t.ID, l.Account.ResellerID, l.Account.ClientID, l.Account.Kind, l.BalanceAfter, running)
+			}
 		}
-		if total != 0 {
+		switch {
+		case overflow:
+			add("ledger transaction %d/%d: legs overflow when summed", t.ResellerID, t.ID)
+		case total != 0:
 			add("ledger transaction %d/%d: legs sum to %d, not 0", t.ResellerID, t.ID, total)
 		}
 		return nil
@@ -189,14 +222,22 @@ func (tx *Tx) verifyLedger(add addFunc) error {
 		return err
 	}
 	var all int64
+	allOverflow := false
 	err = tx.bucket(bucketAccounts).ForEach(func(k, v []byte) error {
 		cached := readBalance(v)
-		all += cached
-		if cached != sums[string(k)] {
-			a := accountKeyFrom(k)
+		a := accountKeyFrom(k)
+		var err error
+		if all, err = money.Add(all, cached); err != nil {
+			allOverflow = true
+		}
+		if (a.Kind == AccountReserved || a.Kind == AccountUsage) && cached < 0 {
+			add("account %d/%d/%s: balance %d below zero", a.ResellerID, a.ClientID, a.Kind, cached)
+		}
+		if !broken[string(k)] && cached != sums[string(k)] {
 			add("account %d/%d/%s: cached balance %d but its legs sum to %d", a.ResellerID, a.ClientID, a.Kind, cached, sums[string(k)])
 		}
 		delete(sums, string(k))
+		delete(broken, string(k))
 		return nil
 	})
 	if err != nil {
@@ -206,7 +247,10 @@ func (tx *Tx) verifyLedger(add addFunc) error {
 		a := accountKeyFrom([]byte(k))
 		add("account %d/%d/%s: has legs summing to %d but no cached balance", a.ResellerID, a.ClientID, a.Kind, sum)
 	}
-	if all != 0 {
+	switch {
+	case allOverflow:
+		add("ledger: the accounts' balances overflow when summed")
+	case all != 0:
 		add("ledger: all accounts sum to %d, not 0", all)
 	}
 	return nil
@@ -218,11 +262,7 @@ func (tx *Tx) verifyClients(add addFunc) error {
 		if err := unmarshal(v, &c); err != nil {
 			return err
 		}
-		credit := tx.Credit(&c)
-		if credit.Available != c.CreditAssigned-c.CreditUsed-credit.Reserved {
-			add("client %d/%d: wallet %d but assigned %d − used %d − reserved %d = %d", c.ResellerID, c.ID,
-				credit.Available, c.CreditAssigned, c.CreditUsed, credit.Reserved, c.CreditAssigned-c.CreditUsed-credit.Reserved)
-		}
+		tx.verifyClientCredit(&c, add)
 		if c.Status == ClientDeleted {
 			return nil
 		}
@@ -258,6 +298,34 @@ func (tx *Tx) verifyClients(add addFunc) error {
 		}
 		return nil
 	})
+}
+
+// verifyClientCredit checks a client's meter with checked arithmetic: used
+// and assigned are never below zero, used is what its usage account
+// earned, and the wallet is assigned − used − reserved exactly (in wrapping
+// int64 arithmetic an overflowed wallet would still pass).
+func (tx *Tx) verifyClientCredit(c *Client, add addFunc) {
+	credit := tx.Credit(c)
+	if c.CreditUsed < 0 {
+		add("client %d/%d: used credit %d below zero", c.ResellerID, c.ID, c.CreditUsed)
+	}
+	if c.CreditAssigned < 0 {
+		add("client %d/%d: assigned credit %d below zero", c.ResellerID, c.ID, c.CreditAssigned)
+	}
+	if usage := tx.Balance(UsageOf(c.ResellerID, c.ID)); usage != c.CreditUsed {
+		add("client %d/%d: used credit %d but its usage account holds %d", c.ResellerID, c.ID, c.CreditUsed, usage)
+	}
+	want, err := money.Sub(c.CreditAssigned, c.CreditUsed)
+	if err == nil {
+		want, err = money.Sub(want, credit.Reserved)
+	}
+	switch {
+	case err != nil:
+		add("client %d/%d: assigned %d − used %d − reserved %d overflows", c.ResellerID, c.ID, c.CreditAssigned, c.CreditUsed, credit.Reserved)
+	case credit.Available != want:
+		add("client %d/%d: wallet %d but assigned %d − used %d − reserved %d = %d", c.ResellerID, c.ID,
+			credit.Available, c.CreditAssigned, c.CreditUsed, credit.Reserved, want)
+	}
 }
 
 // verifyAvatars checks that each user's AvatarSHA256 names the stored
@@ -296,7 +364,7 @@ func (tx *Tx) verifyCalls(add addFunc) error {
 	held := map[string]int64{}
 	err := tx.bucket(bucketReservations).ForEach(func(k, v []byte) error {
 		var r Reservation
-		if err := unmarshal(v, &r); err != nil {
+		if err := unmarshal(v, &r); err != nil { // encoding/json, as for the ledger
 			return err
 		}
 		if !bytes.Equal(k, clientKeyString(r.ResellerID, r.ClientID, r.CallID)) {
@@ -340,6 +408,7 @@ func (tx *Tx) verifyCalls(add addFunc) error {
 		}
 	}
 	cdrs := 0
+	byDay := map[usageDayRef]*DayUsage{} // what the CDRs still kept add up to, by day
 	err = tx.bucket(bucketCDRs).ForEach(func(rk, v []byte) error {
 		rb := tx.bucket(bucketCDRs).Bucket(rk)
 		if v != nil || rb == nil || len(rk) != 8 {
@@ -365,6 +434,19 @@ func (tx *Tx) verifyCalls(add addFunc) error {
 				ref := tx.bucket(bucketCDRCalls).Get(clientKeyString(rid, cdr.ClientID, cdr.CallID))
 				if len(ref) != 23 || !bytes.Equal(ref[:7], month) || !bytes.Equal(ref[7:], k[8:]) {
 					add("cdr %d/%d/%q: not in the call-id index", rid, cdr.ClientID, cdr.CallID)
+				}
+				if cdr.Cost < 0 || cdr.DurationS < 0 || cdr.BillableS < 0 || cdr.Reserved < 0 || cdr.RatePerMinute < 0 {
+					add("cdr %d/%d/%q: a negative duration or amount", rid, cdr.ClientID, cdr.CallID)
+					return nil
+				}
+				dk := usageDayRef{rid, cdr.ClientID, dayNumber(cdr.StartedAt)}
+				day := byDay[dk]
+				if day == nil {
+					day = &DayUsage{}
+					byDay[dk] = day
+				}
+				if err := day.add(cdr); err != nil {
+					add("cdr %d/%d/%q: its day's totals overflow", rid, cdr.ClientID, cdr.CallID)
 				}
 				return nil
 			})
@@ -392,6 +474,9 @@ func (tx *Tx) verifyCalls(add addFunc) error {
 	if indexed != cdrs {
 		add("cdrs: %d stored but %d in the call-id index", cdrs, indexed)
 	}
+	if err := tx.verifyUsage(add, byDay); err != nil {
+		return err
+	}
 	return tx.bucket(bucketRateDecks).ForEach(func(k, v []byte) error {
 		if len(k) == 9 && k[8] == 'd' {
 			rates, err := decodeRates(v)
@@ -407,4 +492,114 @@ func (tx *Tx) verifyCalls(add addFunc) error {
 		}
 		return nil
 	})
+}
+
+// usageDayRef names one client's usage day.
+type usageDayRef struct {
+	rid, cid uint64
+	day      uint32 // yyyymmdd
+}
+
+// verifyUsage checks the daily usage aggregates: each adds up within
+// itself (no figure below zero, its histogram counts its calls, no more
+// answered calls than calls), holds at least what the day's CDRs still
+// kept add up to (the retention job drops CDRs, never aggregates, so a
+// day may hold more but never less), and each client's days together cost
+// exactly what its usage account earned. fromCDRs is the CDRs' sums by
+// day.
+func (tx *Tx) verifyUsage(add addFunc, fromCDRs map[usageDayRef]*DayUsage) error {
+	costs := map[string]int64{} // rid|cid → the client's days' cost
+	broken := map[string]bool{} // clients whose days' cost overflows
+	err := tx.bucket(bucketUsageDays).ForEach(func(k, v []byte) error {
+		if len(k) != 20 {
+			add("usage day key %x is malformed", k)
+			return nil
+		}
+		rid, cid, day := readU64(k[:8]), readU64(k[8:16]), binary.BigEndian.Uint32(k[16:])
+		var u DayUsage
+		if err := decodeDayUsage(v, &u, true); err != nil {
+			add("usage %d/%d/%d: %v", rid, cid, day, err)
+			return nil
+		}
+		figures := [...]struct {
+			name        string
+			day, ofCDRs int64
+		}{
+			{"inbound calls", u.CallsIn, 0}, {"outbound calls", u.CallsOut, 0}, {"inbound seconds", u.SecondsIn, 0},
+			{"outbound seconds", u.SecondsOut, 0}, {"answered calls", u.Answered, 0}, {"cost", u.Cost, 0},
+		}
+		if c := fromCDRs[usageDayRef{rid, cid, day}]; c != nil {
+			for i, v := range [...]int64{c.CallsIn, c.CallsOut, c.SecondsIn, c.SecondsOut, c.Answered, c.Cost} {
+				figures[i].ofCDRs = v
+			}
+			delete(fromCDRs, usageDayRef{rid, cid, day})
+		}
+		for _, f := range figures {
+			switch {
+			case f.day < 0:
+				add("usage %d/%d/%d: %s %d below zero", rid, cid, day, f.name, f.day)
+			case f.ofCDRs > f.day:
+				add("usage %d/%d/%d: %s %d, but the day's CDRs add up to %d", rid, cid, day, f.name, f.day, f.ofCDRs)
+			}
+		}
+		calls, err := money.Add(u.CallsIn, u.CallsOut)
+		if err != nil {
+			add("usage %d/%d/%d: its calls overflow when summed", rid, cid, day)
+			return nil
+		}
+		var counted int64
+		for _, slot := range u.Hist {
+			if slot.Calls < 0 {
+				counted = -1
+				break
+			}
+			if counted, err = money.Add(counted, slot.Calls); err != nil {
+				counted = -1
+				break
+			}
+		}
+		if counted != calls {
+			add("usage %d/%d/%d: %d calls, but its duration histogram counts %d", rid, cid, day, calls, counted)
+		}
+		if u.Answered > calls {
+			add("usage %d/%d/%d: %d answered of %d calls", rid, cid, day, u.Answered, calls)
+		}
+		ck := string(k[:16])
+		if broken[ck] {
+			return nil
+		}
+		if costs[ck], err = money.Add(costs[ck], u.Cost); err != nil {
+			broken[ck] = true
+			add("client %d/%d: the cost of its usage days overflows when summed", rid, cid)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for d := range fromCDRs {
+		add("usage %d/%d/%d: the day has CDRs but no usage record", d.rid, d.cid, d.day)
+	}
+	err = tx.bucket(bucketAccounts).ForEach(func(k, v []byte) error {
+		a := accountKeyFrom(k)
+		if a.Kind != AccountUsage {
+			return nil
+		}
+		ck := string(k[:16])
+		if !broken[ck] && costs[ck] != readBalance(v) {
+			add("client %d/%d: its usage days cost %d but its usage account holds %d", a.ResellerID, a.ClientID, costs[ck], readBalance(v))
+		}
+		delete(costs, ck)
+		delete(broken, ck)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for k, cost := range costs {
+		if cost != 0 && !broken[k] {
+			add("client %d/%d: its usage days cost %d but it has no usage account", readU64([]byte(k[:8])), readU64([]byte(k[8:16])), cost)
+		}
+	}
+	return nil
 }

@@ -30,6 +30,29 @@ const (
 // Modules lists every module in display order.
 var Modules = []Module{Dashboard, Calls, Numbers, Usage, Billing, Support, Settings, Users, APIKeys, Payouts}
 
+// withPages are the modules that have pages yet. Roles and profiles keep
+// a level for every module, but a permission profile offers only these:
+// nobody should grant or refuse access to screens that do not exist. A
+// module joins when its first page lands (Numbers with the phone numbers,
+// Billing with invoices and payments, Support with tickets, Payouts with
+// the publisher's payouts).
+var withPages = map[Module]bool{Dashboard: true, Calls: true, Usage: true, Settings: true, Users: true, APIKeys: true}
+
+// HasPages reports whether the module has pages yet.
+func (m Module) HasPages() bool { return withPages[m] }
+
+// Offered lists, in display order, the modules a permission profile
+// offers: those with pages.
+func Offered() []Module {
+	var out []Module
+	for _, m := range Modules {
+		if m.HasPages() {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 // Label is the module's name for people.
 func (m Module) Label() string {
 	switch m {

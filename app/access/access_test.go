@@ -44,3 +44,24 @@ func TestEffective(t *testing.T) {
 		t.Errorf("staff owner gets client access: %v", got)
 	}
 }
+
+// TestOffered: a profile offers exactly the modules with pages, in display
+// order; those without pages (no screens yet) are not offered.
+func TestOffered(t *testing.T) {
+	t.Parallel()
+	got := Offered()
+	want := []Module{Dashboard, Calls, Usage, Settings, Users, APIKeys}
+	if len(got) != len(want) {
+		t.Fatalf("Offered() = %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("Offered() = %v, want %v", got, want)
+		}
+	}
+	for _, m := range []Module{Numbers, Billing, Support, Payouts} {
+		if m.HasPages() {
+			t.Errorf("%s has no pages yet but says it has", m)
+		}
+	}
+}

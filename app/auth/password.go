@@ -16,6 +16,7 @@ import (
 	"math/big"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -83,49 +84,91 @@ func HashPassword(password string) (string, error) {
 
 // CheckPassword compares a password with an encoded hash in constant time,
 // using the parameters recorded in the hash. It returns ErrMismatch for a
-// wrong password and ErrBusy when it could not check at all.
+// wrong password and ErrBusy when it could not check at all. Every call
+// costs one argon2id derivation, whatever the hash: an empty one (an
+// invited user who has not chosen a password yet) or a damaged one is
+// answered only after the dummy hash has been checked, so that no branch
+// of a sign-in answers sooner than another and timing cannot tell the
+// accounts apart.
 func CheckPassword(encoded, password string) error {
-	parts := strings.Split(encoded, "$")
-	if len(parts) != 6 || parts[1] != "argon2id" {
-		return fmt.Errorf("auth: unsupported hash format")
-	}
-	var version int
-	var memory, iterations uint32
-	var threads uint8
-	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
-		return fmt.Errorf("auth: unsupported argon2 version")
-	}
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &memory, &iterations, &threads); err != nil {
-		return fmt.Errorf("auth: bad argon2 parameters")
-	}
-	b64 := base64.RawStdEncoding
-	salt, err := b64.DecodeString(parts[4])
+	h, err := parseHash(encoded)
 	if err != nil {
-		return fmt.Errorf("auth: bad salt")
+		if dummy, derr := parseHash(dummyHash); derr == nil {
+			if _, busy := verifyHash(password, dummy); busy != nil {
+				return busy // as a known account's check would
+			}
+		}
+		return err
 	}
-	want, err := b64.DecodeString(parts[5])
-	if err != nil {
-		return fmt.Errorf("auth: bad key")
-	}
-	// A damaged or foreign hash must not panic argon2 (it does for 0 passes
-	// or too little memory) nor cost unbounded work.
-	if iterations < 1 || iterations > 16 || threads == 0 || memory < 8*uint32(threads) || memory > 256*1024 || len(want) < 4 || len(want) > 64 {
-		return fmt.Errorf("auth: argon2 parameters out of range")
-	}
-	got, err := argonKey([]byte(password), salt, iterations, memory, threads, uint32(len(want)))
+	ok, err := verifyHash(password, h)
 	if err != nil {
 		return err
 	}
-	if subtle.ConstantTimeCompare(got, want) != 1 {
+	if !ok {
 		return ErrMismatch
 	}
 	return nil
 }
 
-// dummyHash is checked against when an account does not exist, so that a
-// wrong email takes as long as a wrong password. It is a constant, with
-// the parameters HashPassword uses, so that it never needs a hashing slot
-// of its own (of a password nobody knows).
+// parsedHash is an encoded argon2id hash taken apart.
+type parsedHash struct {
+	memory, iterations uint32
+	threads            uint8
+	salt, key          []byte
+}
+
+func parseHash(encoded string) (parsedHash, error) {
+	var h parsedHash
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return h, fmt.Errorf("auth: unsupported hash format")
+	}
+	var version int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return h, fmt.Errorf("auth: unsupported argon2 version")
+	}
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &h.memory, &h.iterations, &h.threads); err != nil {
+		return h, fmt.Errorf("auth: bad argon2 parameters")
+	}
+	b64 := base64.RawStdEncoding
+	var err error
+	if h.salt, err = b64.DecodeString(parts[4]); err != nil {
+		return h, fmt.Errorf("auth: bad salt")
+	}
+	if h.key, err = b64.DecodeString(parts[5]); err != nil {
+		return h, fmt.Errorf("auth: bad key")
+	}
+	// A damaged or foreign hash must not panic argon2 (it does for 0 passes
+	// or too little memory) nor cost unbounded work.
+	if h.iterations < 1 || h.iterations > 16 || h.threads == 0 || h.memory < 8*uint32(h.threads) || h.memory > 256*1024 || len(h.key) < 4 || len(h.key) > 64 {
+		return h, fmt.Errorf("auth: argon2 parameters out of range")
+	}
+	return h, nil
+}
+
+// verifyHash derives the key of password under h's parameters, in a slot
+// of the hasher, and compares it with h's key in constant time.
+func verifyHash(password string, h parsedHash) (bool, error) {
+	got, err := argonKey([]byte(password), h.salt, h.iterations, h.memory, h.threads, uint32(len(h.key)))
+	if err != nil {
+		return false, err
+	}
+	verifications.Add(1)
+	return subtle.ConstantTimeCompare(got, h.key) == 1, nil
+}
+
+// verifications counts password checks that ran argon2id, for tests that
+// hold every branch of a sign-in to the same work.
+var verifications atomic.Uint64
+
+// Verifications is how many password checks have run argon2id in this
+// process, real or dummy.
+func Verifications() uint64 { return verifications.Load() }
+
+// dummyHash is checked against when an account does not exist or has no
+// usable hash, so that a wrong email takes as long as a wrong password.
+// It is a constant, with the parameters HashPassword uses, so that it
+// never needs a hashing slot of its own (of a password nobody knows).
 const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$bm90LWEtcmVhbC1zYWx0$0y3yHqK9m2y4oN1sV8o0m1W3d9s2ZbS4w6B7c0E5f1Q"
 
 // BurnPasswordCheck spends the time a real password check would. Like

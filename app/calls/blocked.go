@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"portico/app/clients"
+	"portico/app/textfield"
 	"portico/store"
 )
 
@@ -62,7 +63,9 @@ func (s *Service) Block(r *store.Reseller, cid uint64, number, note string, by c
 		if numErr != nil {
 			errs = append(errs, clients.FieldError{Field: "number", Message: "Enter a valid phone number, in international form such as +14155550100 or as dialled in the account's country."})
 		}
-		if utf8.RuneCountInString(note) > maxBlockedNote {
+		if msg := textfield.SingleLine(note); msg != "" {
+			errs = append(errs, clients.FieldError{Field: "note", Message: msg})
+		} else if utf8.RuneCountInString(note) > maxBlockedNote {
 			errs = append(errs, clients.FieldError{Field: "note", Message: "Use at most 200 characters."})
 		}
 		if len(errs) > 0 {

@@ -9,10 +9,11 @@ import (
 // known keys spelled exactly, strings without escapes, duration_s a plain
 // integer, each key at most once per record — in one pass without
 // reflection: encoding/json took a third of ingest's CPU (4.4 ms for
-// 1,000 records; this takes a fraction of that). It accepts less than
-// encoding/json, never more, and what it accepts decodes to what
-// encoding/json gives (FuzzDecodeFastMatchesStd holds it to that);
-// anything else returns ok false and takes encoding/json's path. The
+// 1,000 records; this takes a fraction of that). It accepts less than the
+// strict standard decoder (app/strictjson), never more, and what it
+// accepts decodes to what that decoder gives (FuzzDecodeFastMatchesStd
+// holds it to that); anything else returns ok false and takes the strict
+// path, which refuses a duplicate or wrongly-cased key with a 400. The
 // fields share one copy of the body.
 func decodeFast(body []byte) (records []CDRInput, ok bool) {
 	if !utf8.Valid(body) {
@@ -123,7 +124,7 @@ func (p *fastParser) integer() (int64, bool) {
 	start := p.i
 	var v uint64
 	for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
-		if p.i-start == 18 { // 19 digits may overflow: leave them to encoding/json
+		if p.i-start == 18 { // 19 digits may overflow: leave them to the strict decoder
 			return 0, false
 		}
 		v = v*10 + uint64(p.b[p.i]-'0')
@@ -144,7 +145,7 @@ func (p *fastParser) integer() (int64, bool) {
 
 // object reads one {...} into t, whose keys field maps to where the value
 // goes: a string (str) or a plain integer (num). A key field does not
-// know, or a key given twice, refuses the object (encoding/json decides
+// know, or a key given twice, refuses the object (the strict decoder decides
 // then). field is a plain function, not a closure, so reading allocates
 // nothing per object.
 func object[T any](p *fastParser, t *T, field func(t *T, name string) (str *string, num **int64)) bool {
@@ -227,9 +228,9 @@ func authorizeField(r *AuthorizeRequest, name string) (*string, **int64) {
 // DecodeAuthorizeFast reads a POST /calls/authorize body in the plain form
 // (the four keys spelled exactly, each at most once, strings without
 // escapes) without reflection, under the same promise as decodeFast: it
-// accepts less than encoding/json with unknown fields refused, never more,
-// and decodes the same (FuzzDecodeAuthorizeFastMatchesStd). When ok is
-// false the caller decodes with encoding/json.
+// accepts less than the strict standard decoder (app/strictjson), never
+// more, and decodes the same (FuzzDecodeAuthorizeFastMatchesStd). When ok
+// is false the caller decodes with the strict decoder.
 func DecodeAuthorizeFast(body []byte) (req AuthorizeRequest, ok bool) {
 	if !utf8.Valid(body) {
 		return req, false

@@ -2,13 +2,12 @@ package calls
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
-	"io"
 	"reflect"
 	"strings"
 	"testing"
 
+	"portico/app/strictjson"
 	"portico/store"
 )
 
@@ -50,9 +49,10 @@ func FuzzDecodeCDRs(f *testing.F) {
 			}
 		}
 		c := &store.Client{Country: "US"}
+		maxDuration := MaxCDRDuration(&store.Reseller{})
 		for i := range records {
-			cdr, problems := validateCDR(&records[i], c, t0)
-			if len(problems) == 0 && (cdr.CallID == "" || cdr.DurationS < 0 || cdr.DurationS > MaxDuration || !isE164(cdr.To)) {
+			cdr, problems := validateCDR(&records[i], c, t0, maxDuration)
+			if len(problems) == 0 && (cdr.CallID == "" || cdr.DurationS < 0 || cdr.DurationS > maxDuration || !isE164(cdr.To)) {
 				t.Fatalf("accepted a bad record %+v", cdr)
 			}
 		}
@@ -136,11 +136,11 @@ func FuzzNormalizeNumber(f *testing.F) {
 	})
 }
 
-// FuzzDecodeFastMatchesStd holds the fast CDR decoder (cdrjson.go) to
-// encoding/json: whatever it accepts, encoding/json (strict: known fields
-// only, nothing after the object) accepts too and decodes to the same
-// records. What it refuses takes encoding/json's path, so refusing more is
-// always safe.
+// FuzzDecodeFastMatchesStd holds the fast CDR decoder (cdrjson.go) to the
+// strict standard decoder (app/strictjson: known fields only, names
+// case-sensitive and unique, nothing after the object): whatever the fast
+// one accepts, the strict one accepts too and decodes to the same records.
+// What it refuses takes the strict path, so refusing more is always safe.
 //
 //	go test ./app/calls -run '^$' -fuzz FuzzDecodeFastMatchesStd -fuzztime 60s
 func FuzzDecodeFastMatchesStd(f *testing.F) {
@@ -164,13 +164,8 @@ func FuzzDecodeFastMatchesStd(f *testing.F) {
 		var whole struct {
 			Records *[]CDRInput `json:"records"`
 		}
-		dec := json.NewDecoder(bytes.NewReader(body))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&whole); err != nil {
-			t.Fatalf("the fast decoder accepted what encoding/json refuses (%v): %q", err, body)
-		}
-		if _, err := dec.Token(); err != io.EOF {
-			t.Fatalf("the fast decoder accepted trailing data: %q", body)
+		if err := strictjson.Unmarshal(body, &whole); err != nil {
+			t.Fatalf("the fast decoder accepted what the strict decoder refuses (%v): %q", err, body)
 		}
 		if whole.Records == nil || len(*whole.Records) != len(fast) || len(fast) > MaxBatch {
 			t.Fatalf("record count differs: %q", body)
@@ -178,15 +173,15 @@ func FuzzDecodeFastMatchesStd(f *testing.F) {
 		for i, want := range *whole.Records {
 			want.Index = i
 			if !reflect.DeepEqual(fast[i], want) {
-				t.Fatalf("record %d: fast %+v, encoding/json %+v (%q)", i, fast[i], want, body)
+				t.Fatalf("record %d: fast %+v, strict decoder %+v (%q)", i, fast[i], want, body)
 			}
 		}
 	})
 }
 
 // FuzzDecodeAuthorizeFastMatchesStd: whatever DecodeAuthorizeFast accepts,
-// encoding/json (unknown fields refused, nothing after the object)
-// accepts and decodes the same.
+// the strict standard decoder (app/strictjson) accepts and decodes the
+// same.
 //
 //	go test ./app/calls -run '^$' -fuzz FuzzDecodeAuthorizeFastMatchesStd -fuzztime 60s
 func FuzzDecodeAuthorizeFastMatchesStd(f *testing.F) {
@@ -203,16 +198,11 @@ func FuzzDecodeAuthorizeFastMatchesStd(f *testing.F) {
 			return
 		}
 		var want AuthorizeRequest
-		dec := json.NewDecoder(bytes.NewReader(body))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&want); err != nil {
-			t.Fatalf("accepted what encoding/json refuses (%v): %q", err, body)
-		}
-		if _, err := dec.Token(); err != io.EOF {
-			t.Fatalf("accepted trailing data: %q", body)
+		if err := strictjson.Unmarshal(body, &want); err != nil {
+			t.Fatalf("accepted what the strict decoder refuses (%v): %q", err, body)
 		}
 		if fast != want {
-			t.Fatalf("fast %+v, encoding/json %+v (%q)", fast, want, body)
+			t.Fatalf("fast %+v, strict decoder %+v (%q)", fast, want, body)
 		}
 	})
 }

@@ -2,14 +2,12 @@ package calls
 
 import (
 	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"sort"
-	"strings"
 	"time"
 
+	"portico/app/money"
+	"portico/app/strictjson"
 	"portico/store"
 )
 
@@ -47,10 +45,11 @@ type DecodeError struct {
 
 func (e *DecodeError) Error() string { return "calls: cdr batch: " + e.Message }
 
-// DecodeCDRs reads a POST /cdrs body, {"records": [...]}, strictly: an
-// unknown field anywhere or a malformed body is a DecodeError; a record
-// whose field has the wrong JSON type is reported by index while the
-// others are returned for validation. It never panics on any input.
+// DecodeCDRs reads a POST /cdrs body, {"records": [...]}, strictly
+// (app/strictjson): an unknown field anywhere, a field name in another
+// case or given twice in one object, or a malformed body is a DecodeError;
+// a record whose field has the wrong JSON type is reported by index while
+// the others are returned for validation. It never panics on any input.
 func DecodeCDRs(body []byte) ([]CDRInput, []RecordError, error) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 || body[0] != '{' {
@@ -60,22 +59,18 @@ func DecodeCDRs(body []byte) ([]CDRInput, []RecordError, error) {
 	if records, ok := decodeFast(body); ok {
 		return records, nil, nil
 	}
-	// Then encoding/json: a well-formed batch decodes in one pass.
+	// Then the strict decoder: a well-formed batch decodes in one pass.
 	// Anything else is decoded again record by record, to say which record
 	// is at fault.
 	var whole struct {
 		Records *[]CDRInput `json:"records"`
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&whole); err == nil && whole.Records != nil && len(*whole.Records) <= MaxBatch {
-		if _, err := dec.Token(); err == io.EOF {
-			records := *whole.Records
-			for i := range records {
-				records[i].Index = i
-			}
-			return records, nil, nil
+	if err := strictjson.Unmarshal(body, &whole); err == nil && whole.Records != nil && len(*whole.Records) <= MaxBatch {
+		records := *whole.Records
+		for i := range records {
+			records[i].Index = i
 		}
+		return records, nil, nil
 	}
 	return decodeByRecord(body)
 }
@@ -83,15 +78,10 @@ func DecodeCDRs(body []byte) ([]CDRInput, []RecordError, error) {
 // decodeByRecord is DecodeCDRs's careful path.
 func decodeByRecord(body []byte) ([]CDRInput, []RecordError, error) {
 	var envelope struct {
-		Records *[]json.RawMessage `json:"records"`
+		Records *[]strictjson.Raw `json:"records"` // checked whole: syntax, UTF-8, duplicate names inside records
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&envelope); err != nil {
+	if err := strictjson.Unmarshal(body, &envelope); err != nil {
 		return nil, nil, decodeProblem(err, "")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, nil, &DecodeError{Message: "The body has data after the JSON object."}
 	}
 	if envelope.Records == nil {
 		return nil, nil, &DecodeError{Invalid: true, Field: "records", Message: "Send the CDRs as records: [...]."}
@@ -109,13 +99,9 @@ func decodeByRecord(body []byte) ([]CDRInput, []RecordError, error) {
 			continue
 		}
 		var in CDRInput
-		d := json.NewDecoder(bytes.NewReader(r))
-		d.DisallowUnknownFields()
-		if err := d.Decode(&in); err != nil {
-			var typeErr *json.UnmarshalTypeError
-			if errors.As(err, &typeErr) {
-				field := typeErr.Field[strings.LastIndex(typeErr.Field, ".")+1:]
-				errs = append(errs, RecordError{Index: i, Field: field, Message: "Has the wrong JSON type."})
+		if err := strictjson.Unmarshal(r, &in); err != nil {
+			if p := strictjson.Explain(err); p.Kind == strictjson.WrongType {
+				errs = append(errs, RecordError{Index: i, Field: p.Name, Message: "Has the wrong JSON type."})
 				continue
 			}
 			return nil, nil, decodeProblem(err, fmt.Sprintf("records[%d].", i))
@@ -126,20 +112,19 @@ func decodeByRecord(body []byte) ([]CDRInput, []RecordError, error) {
 	return records, errs, nil
 }
 
+// decodeProblem says what is wrong with the body as a whole; at prefixes
+// field names found inside one record.
 func decodeProblem(err error, at string) error {
-	var syntax *json.SyntaxError
-	switch {
-	case errors.As(err, &syntax):
-		return &DecodeError{Message: fmt.Sprintf("The body is not valid JSON (near byte %d).", syntax.Offset)}
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return &DecodeError{Field: at + field, Message: "The body has a field this endpoint does not accept: " + at + field + "."}
-	}
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) {
+	p := strictjson.Explain(err)
+	switch p.Kind {
+	case strictjson.Unknown:
+		return &DecodeError{Field: at + p.Path, Message: "The body has a field this endpoint does not accept: " + at + p.Path + " (field names are case-sensitive)."}
+	case strictjson.Duplicate:
+		return &DecodeError{Field: at + p.Path, Message: "The body gives a field more than once: " + at + p.Path + "."}
+	case strictjson.WrongType:
 		return &DecodeError{Field: "records", Message: "records must be a JSON array of objects."}
 	}
-	return &DecodeError{Message: "The body is not valid JSON."}
+	return &DecodeError{Message: fmt.Sprintf("The body is not valid JSON (near byte %d).", p.Offset)}
 }
 
 // IngestResult is the reply to a batch.
@@ -162,13 +147,17 @@ var earliestCDR = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 // to disk before Ingest returns. A record is rated with the deck current
 // when it arrives; an outbound call to a destination the deck does not
 // price is refused (field "to") so that it can be sent again once it is.
+// A record longer than MaxCDRDuration, costing more than MaxCDRCost, or
+// whose charge would take a balance or total past what an amount can
+// hold, is refused (field "duration_s") and nothing of it is saved.
 func (s *Service) Ingest(r *store.Reseller, cl *store.Client, records []CDRInput, decodeErrs []RecordError, actor string) (*IngestResult, error) {
 	res := &IngestResult{Errors: append([]RecordError(nil), decodeErrs...)}
 	valid := make([]*store.CDR, 0, len(records))
 	index := make([]int, 0, len(records))
 	now := s.now()
+	maxDuration := MaxCDRDuration(r)
 	for i := range records {
-		cdr, errs := validateCDR(&records[i], cl, now)
+		cdr, errs := validateCDR(&records[i], cl, now, maxDuration)
 		if len(errs) > 0 {
 			res.Errors = append(res.Errors, errs...)
 			continue
@@ -177,22 +166,28 @@ func (s *Service) Ingest(r *store.Reseller, cl *store.Client, records []CDRInput
 		index = append(index, records[i].Index)
 	}
 	err := s.withDeck(r.ID, func(d *Deck) error {
-		rated, rateErrs := s.rate(cl, valid, index, d)
+		rated, ratedIndex, rateErrs := s.rate(cl, valid, index, d, r.Currency)
 		if len(rated) == 0 {
 			res.Accepted, res.Duplicates, res.Charged = 0, 0, 0
 			res.Errors = append(res.Errors, rateErrs...)
 			return nil
 		}
+		var refused []RecordError
 		err := s.store.Commit(3*len(rated)+16, func(tx *store.Tx) error { // a put in the month and in the call-id index each, a reservation to settle now and then
+			refused = refused[:0]
 			if tx.RateDeckVersion(r.ID) != d.Version {
 				return errStaleDeck
 			}
 			out, err := tx.RecordCDRs(r.ID, cl.ID, rated, actor)
 			res.Accepted, res.Duplicates, res.Charged = out.Accepted, out.Duplicates, out.Charged
+			for _, i := range out.Refused {
+				refused = append(refused, RecordError{Index: ratedIndex[i], Field: "duration_s",
+					Message: "Charging this call would take the client's credit past the largest amount Portico can hold; nothing of it was saved."})
+			}
 			return err
 		})
 		if err == nil {
-			res.Errors = append(res.Errors, rateErrs...)
+			res.Errors = append(append(res.Errors, rateErrs...), refused...)
 		}
 		return err
 	})
@@ -204,15 +199,18 @@ func (s *Service) Ingest(r *store.Reseller, cl *store.Client, records []CDRInput
 }
 
 // rate prices each CDR with deck d: inbound calls and calls covered by a
-// package cost nothing.
-func (s *Service) rate(cl *store.Client, cdrs []*store.CDR, index []int, d *Deck) ([]*store.CDR, []RecordError) {
+// package cost nothing. It returns the rated CDRs with their records'
+// indexes, and the records refused (currency is the reseller's, for
+// messages).
+func (s *Service) rate(cl *store.Client, cdrs []*store.CDR, index []int, d *Deck, currency string) ([]*store.CDR, []int, []RecordError) {
 	out := make([]*store.CDR, 0, len(cdrs))
+	outIndex := make([]int, 0, len(cdrs))
 	var errs []RecordError
 	for i, c := range cdrs {
 		c.BillableS, c.Cost, c.RatePrefix, c.RatePerMinute, c.Package = 0, 0, "", 0, ""
 		if c.Direction == store.Inbound {
 			c.BillableS = c.DurationS
-			out = append(out, c)
+			out, outIndex = append(out, c), append(outIndex, index[i])
 			continue
 		}
 		rate, ok := d.Lookup(c.To)
@@ -224,22 +222,24 @@ func (s *Service) rate(cl *store.Client, cdrs []*store.CDR, index []int, d *Deck
 		if s.packages != nil {
 			if name, covered := s.packages.Covers(cl.ResellerID, cl.ID, Call{Direction: c.Direction, From: c.From, To: c.To, Rate: rate}); covered {
 				c.Package, c.BillableS = name, Billable(c.DurationS, rate.First, rate.Next)
-				out = append(out, c)
+				out, outIndex = append(out, c), append(outIndex, index[i])
 				continue
 			}
 		}
 		var err error
-		if c.BillableS, c.Cost, err = CallCost(rate, c.DurationS); err != nil {
-			errs = append(errs, RecordError{Index: index[i], Field: "duration_s", Message: "The cost of this call is too large to charge."})
+		if c.BillableS, c.Cost, err = CallCost(rate, c.DurationS); err != nil || c.Cost > MaxCDRCost {
+			errs = append(errs, RecordError{Index: index[i], Field: "duration_s",
+				Message: "This call would cost more than one call may (" + money.Format(MaxCDRCost, currency) + "); nothing of it was saved."})
 			continue
 		}
-		out = append(out, c)
+		out, outIndex = append(out, c), append(outIndex, index[i])
 	}
-	return out, errs
+	return out, outIndex, errs
 }
 
 // validateCDR checks one record and builds the CDR to rate.
-func validateCDR(in *CDRInput, cl *store.Client, now time.Time) (*store.CDR, []RecordError) {
+// maxDurationS is the reseller's MaxCDRDuration.
+func validateCDR(in *CDRInput, cl *store.Client, now time.Time, maxDurationS int) (*store.CDR, []RecordError) {
 	var errs []RecordError
 	add := func(field, msg string) { errs = append(errs, RecordError{Index: in.Index, Field: field, Message: msg}) }
 	c := &store.CDR{CallID: in.CallID, Direction: in.Direction, Disposition: in.Disposition}
@@ -270,8 +270,8 @@ func validateCDR(in *CDRInput, cl *store.Client, now time.Time) (*store.CDR, []R
 	switch {
 	case in.DurationS == nil:
 		add("duration_s", "Send the billable seconds, a whole number ≥ 0.")
-	case *in.DurationS < 0 || *in.DurationS > MaxDuration:
-		add("duration_s", fmt.Sprintf("Use a whole number of seconds from 0 to %d.", MaxDuration))
+	case *in.DurationS < 0 || *in.DurationS > int64(maxDurationS):
+		add("duration_s", fmt.Sprintf("Use a whole number of seconds from 0 to %d (the longest call authorised plus an hour).", maxDurationS))
 	default:
 		c.DurationS = int(*in.DurationS)
 	}

@@ -11,7 +11,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"portico/app/csvx"
 	"portico/app/money"
+	"portico/app/textfield"
 	"portico/store"
 )
 
@@ -163,13 +165,17 @@ type fieldProblem struct{ Field, Message string }
 func parseRate(rec []string) (store.Rate, []fieldProblem) {
 	var r store.Rate
 	var errs []fieldProblem
-	prefix := strings.TrimPrefix(strings.TrimSpace(rec[0]), "+")
+	// Text cells may come back defused from an export ("'=x", "'+44"):
+	// csvx.Restore gives the cell as it was.
+	prefix := strings.TrimPrefix(csvx.Restore(strings.TrimSpace(rec[0])), "+")
 	if prefix == "" || len(prefix) > MaxPrefixLength || strings.Trim(prefix, "0123456789") != "" || prefix[0] == '0' {
 		errs = append(errs, fieldProblem{"prefix", "Use 1 to 15 digits of an international number without the leading 0 (e.g. 44 or 1415)."})
 	}
 	r.Prefix = prefix
-	r.Description = strings.TrimSpace(rec[1])
-	if utf8.RuneCountInString(r.Description) > maxDescription {
+	r.Description = csvx.Restore(strings.TrimSpace(rec[1]))
+	if msg := textfield.SingleLine(r.Description); msg != "" {
+		errs = append(errs, fieldProblem{"description", msg})
+	} else if utf8.RuneCountInString(r.Description) > maxDescription {
 		errs = append(errs, fieldProblem{"description", fmt.Sprintf("Use at most %d characters.", maxDescription)})
 	}
 	rate, err := money.Parse(rec[2])
@@ -220,23 +226,21 @@ func parseBool(s string) (bool, bool) {
 }
 
 // WriteRatesCSV writes rates in the import format (with the premium
-// column), so an export imports back unchanged.
+// column) through the export writer (app/csvx), so a description that a
+// spreadsheet would run as a formula is defused, and an export imports
+// back unchanged (ParseRates restores what csvx defused).
 func WriteRatesCSV(w io.Writer, rates []store.Rate) error {
-	cw := csv.NewWriter(w)
-	if err := cw.Write(rateColumns); err != nil {
+	cw := csvx.NewWriter(w)
+	if err := cw.Write(rateColumns...); err != nil {
 		return err
 	}
-	rec := make([]string, 5)
 	for i := range rates {
 		r := &rates[i]
-		rec[0], rec[1] = r.Prefix, r.Description
-		rec[2] = money.Decimal(r.RatePerMinute, "XXX")
-		rec[3] = strconv.Itoa(r.First) + "/" + strconv.Itoa(r.Next)
-		rec[4] = strconv.FormatBool(r.Premium)
-		if err := cw.Write(rec); err != nil {
+		err := cw.Write(r.Prefix, r.Description, money.Decimal(r.RatePerMinute, "XXX"),
+			strconv.Itoa(r.First)+"/"+strconv.Itoa(r.Next), strconv.FormatBool(r.Premium))
+		if err != nil {
 			return err
 		}
 	}
-	cw.Flush()
-	return cw.Error()
+	return cw.Flush()
 }

@@ -6,12 +6,12 @@
 package calls
 
 import (
-	"errors"
 	"math"
 	"math/bits"
 	"sort"
 	"strings"
 
+	"portico/app/money"
 	"portico/store"
 )
 
@@ -25,12 +25,22 @@ const (
 	// MaxPrefixLength is the longest prefix: an E.164 number has at most
 	// 15 digits.
 	MaxPrefixLength = 15
-	// MaxDuration is the longest call a CDR may report: 7 days.
-	MaxDuration = 7 * 24 * 3600
+	// CDRDurationMargin is how much longer than the reseller's maximum
+	// call length (the authorise cap) a CDR may last: a PBX's clock and
+	// tear-down run a little over, an hour more is a wrong record.
+	CDRDurationMargin = 3600
+	// MaxCDRCost is the most one CDR may cost: 100,000,000 currency units.
+	// Authorise never reserves more, so an authorised call's CDR is never
+	// refused for its cost.
+	MaxCDRCost = 100_000_000 * money.Unit
 )
 
-// ErrOverflow means an amount does not fit in int64.
-var ErrOverflow = errors.New("calls: amount overflows")
+// MaxCDRDuration is the longest call (seconds) a CDR of the reseller may
+// report: its maximum call length plus CDRDurationMargin.
+func MaxCDRDuration(r *store.Reseller) int { return r.MaxCallLength() + CDRDurationMargin }
+
+// ErrOverflow means an amount does not fit in int64 (money's rule).
+var ErrOverflow = money.ErrOverflow
 
 // Billable is the duration a call is billed for: nothing for 0 seconds,
 // else at least first seconds and then whole steps of next seconds.
@@ -49,20 +59,7 @@ func Billable(durationS, first, next int) int {
 // rounded up to the next minor unit: a fraction of 1/10,000 is never
 // given away. The product is computed in 128 bits, so it cannot wrap.
 func Cost(ratePerMinute int64, billableS int) (int64, error) {
-	if ratePerMinute < 0 || billableS < 0 {
-		return 0, ErrOverflow
-	}
-	hi, lo := bits.Mul64(uint64(ratePerMinute), uint64(billableS))
-	lo, carry := bits.Add64(lo, 59, 0)
-	hi += carry
-	if hi >= 60 {
-		return 0, ErrOverflow
-	}
-	q, _ := bits.Div64(hi, lo, 60)
-	if q > math.MaxInt64 {
-		return 0, ErrOverflow
-	}
-	return int64(q), nil
+	return money.MulDivUp(ratePerMinute, int64(billableS), 60)
 }
 
 // CallCost rates a call of durationS seconds.
@@ -76,10 +73,13 @@ func CallCost(r *store.Rate, durationS int) (billableS int, cost int64, err erro
 // within available credit at rate r, and that cost; ok is false when not
 // even the first increment is affordable. A call of exactly the returned
 // duration bills exactly that duration, so the reservation covers it.
+// The cost never exceeds MaxCDRCost, so the call's CDR is not refused for
+// it.
 func MaxAffordable(r *store.Rate, available int64, capS int) (durationS int, cost int64, ok bool) {
 	if available <= 0 || capS <= 0 {
 		return 0, 0, false
 	}
+	available = min(available, MaxCDRCost)
 	if r.RatePerMinute == 0 {
 		return capS, 0, true
 	}

@@ -38,7 +38,7 @@ func TestCostRoundsUpAndNeverOverflows(t *testing.T) {
 		{61, 1, 2},     // just over 1
 		{0, 3600, 0},   // free
 		{125, 36, 75},  // 0.0125/min, 36 s
-		{MaxRatePerMinute, MaxDuration, MaxRatePerMinute * MaxDuration / 60},
+		{MaxRatePerMinute, 7 * 24 * 3600, MaxRatePerMinute * 7 * 24 * 3600 / 60},
 	} {
 		got, err := Cost(tc.rate, tc.billable)
 		if err != nil || got != tc.want {

@@ -1,9 +1,11 @@
 package calls
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
+	"portico/app/money"
 	"portico/store"
 )
 
@@ -21,20 +23,43 @@ type Totals struct {
 	Cost int64
 }
 
-// Minutes rounds seconds to whole minutes, half up.
-func Minutes(seconds int64) int64 { return (seconds + 30) / 60 }
-
-func (t *Totals) add(u *store.DayUsage, threshold int) {
-	t.Calls += u.Calls()
-	t.CallsIn += u.CallsIn
-	t.CallsOut += u.CallsOut
-	t.SecondsIn += u.SecondsIn
-	t.SecondsOut += u.SecondsOut
-	t.Answered += u.Answered
-	t.Cost += u.Cost
-	if u.Hist != nil {
-		t.Qualified += u.Hist.AtLeast(threshold)
+// Minutes rounds seconds to whole minutes, half up (for any int64: it
+// never adds before dividing).
+func Minutes(seconds int64) int64 {
+	m, r := seconds/60, seconds%60
+	switch {
+	case r >= 30:
+		m++
+	case r <= -30:
+		m--
 	}
+	return m
+}
+
+// add counts a day into the totals; money.ErrOverflow when a sum would
+// not fit (only a corrupt store has such figures: verify reports them).
+func (t *Totals) add(u *store.DayUsage, threshold int) error {
+	var err error
+	for _, f := range [...]struct {
+		dst *int64
+		v   int64
+	}{
+		{&t.CallsIn, u.CallsIn}, {&t.CallsOut, u.CallsOut}, {&t.SecondsIn, u.SecondsIn}, {&t.SecondsOut, u.SecondsOut},
+		{&t.Answered, u.Answered}, {&t.Cost, u.Cost},
+	} {
+		if *f.dst, err = money.Add(*f.dst, f.v); err != nil {
+			return fmt.Errorf("calls: usage of %s: %w", u.Day.Format(time.DateOnly), err)
+		}
+	}
+	if t.Calls, err = money.Add(t.CallsIn, t.CallsOut); err != nil {
+		return fmt.Errorf("calls: usage of %s: %w", u.Day.Format(time.DateOnly), err)
+	}
+	if u.Hist != nil {
+		if t.Qualified, err = money.Add(t.Qualified, u.Hist.AtLeast(threshold)); err != nil {
+			return fmt.Errorf("calls: usage of %s: %w", u.Day.Format(time.DateOnly), err)
+		}
+	}
+	return nil
 }
 
 // MonthUsage is GET /usage: one calendar month (UTC) of a client.
@@ -60,7 +85,9 @@ func (s *Service) Usage(rid, cid uint64, month time.Time) (*MonthUsage, error) {
 			return err
 		}
 		for i := range days {
-			out.add(&days[i], out.ThresholdS)
+			if err := out.add(&days[i], out.ThresholdS); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
@@ -87,6 +114,28 @@ type MonthPoint struct {
 	SecondsIn  int64
 	SecondsOut int64
 	Cost       int64
+}
+
+// add counts a day into the month's bar; money.ErrOverflow when a sum
+// would not fit.
+func (p *MonthPoint) add(u *store.DayUsage) error {
+	calls, err := money.Add(u.CallsIn, u.CallsOut)
+	if err == nil {
+		p.Calls, err = money.Add(p.Calls, calls)
+	}
+	if err == nil {
+		p.SecondsIn, err = money.Add(p.SecondsIn, u.SecondsIn)
+	}
+	if err == nil {
+		p.SecondsOut, err = money.Add(p.SecondsOut, u.SecondsOut)
+	}
+	if err == nil {
+		p.Cost, err = money.Add(p.Cost, u.Cost)
+	}
+	if err != nil {
+		return fmt.Errorf("calls: usage of %s: %w", u.Day.Format(time.DateOnly), err)
+	}
+	return nil
 }
 
 // Dashboard is everything the client's dashboard shows, from the daily
@@ -130,10 +179,14 @@ func (s *Service) Dashboard(rid, cid uint64, now time.Time) (*Dashboard, error) 
 		for i := range recent {
 			u := &recent[i]
 			if !u.Day.Before(monthStart) {
-				d.Month.add(u, d.ThresholdS)
+				if err := d.Month.add(u, d.ThresholdS); err != nil {
+					return err
+				}
 			}
 			if u.Day.Equal(today) {
-				d.Today.add(u, d.ThresholdS)
+				if err := d.Today.add(u, d.ThresholdS); err != nil {
+					return err
+				}
 			}
 			if n := int(u.Day.Sub(daysStart).Hours() / 24); n >= 0 && n < 30 {
 				p := &d.Days[n]
@@ -148,11 +201,9 @@ func (s *Service) Dashboard(rid, cid uint64, now time.Time) (*Dashboard, error) 
 			u := &year[i]
 			n := (u.Day.Year()-yearStart.Year())*12 + int(u.Day.Month()) - int(yearStart.Month())
 			if n >= 0 && n < 12 {
-				p := &d.Months[n]
-				p.Calls += u.Calls()
-				p.SecondsIn += u.SecondsIn
-				p.SecondsOut += u.SecondsOut
-				p.Cost += u.Cost
+				if err := d.Months[n].add(u); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

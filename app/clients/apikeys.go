@@ -7,10 +7,10 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"portico/app/auth"
+	"portico/app/textfield"
 	"portico/store"
 )
 
@@ -35,8 +35,8 @@ func KeyName(name string) (string, error) {
 	switch {
 	case name == "":
 		return "", Errors{{Field: "name", Message: "Enter a name of 1 to 100 characters that says what uses the key, such as “Office PBX”."}}
-	case !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl):
-		return "", Errors{{Field: "name", Message: "Use letters, digits, spaces and punctuation only."}}
+	case textfield.SingleLine(name) != "":
+		return "", Errors{{Field: "name", Message: textfield.SingleLineMessage}}
 	case utf8.RuneCountInString(name) > KeyNameMax:
 		return "", Errors{{Field: "name", Message: fmt.Sprintf("Use at most %d characters.", KeyNameMax)}}
 	}

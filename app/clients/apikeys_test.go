@@ -106,7 +106,7 @@ func TestCreateKeyRules(t *testing.T) {
 	t.Parallel()
 	f := newKeyFixture(t)
 	for name, want := range map[string]string{"": "Enter a name", "   ": "Enter a name", strings.Repeat("é", KeyNameMax+1): "at most 100",
-		"pbx\nnext": "letters, digits", "bad\xffutf8": "letters, digits"} {
+		"pbx\nnext": "control characters", "bad\xffutf8": "control characters"} {
 		_, err := f.svc.CreateKey(f.acme.ID, f.ann.ID, name, Actor{Name: "x"})
 		var errs Errors
 		if !errors.As(err, &errs) || errs[0].Field != "name" || !strings.Contains(errs[0].Message, want) {

@@ -12,6 +12,7 @@ import (
 	"portico/app/auth"
 	"portico/app/money"
 	"portico/app/tenancy"
+	"portico/app/textfield"
 	"portico/store"
 )
 
@@ -104,12 +105,18 @@ func InputOf(c *store.Client) Input {
 		Company: c.Company, Role: c.Role}
 }
 
+// conflictToField turns taken usernames and emails into field errors,
+// every one the store found (both at once when both are taken).
 func conflictToField(err error) error {
-	switch {
-	case errors.Is(err, store.ErrUsernameTaken):
-		return Errors{{Field: "username", Message: "This username is taken."}}
-	case errors.Is(err, store.ErrEmailTaken):
-		return Errors{{Field: "email", Message: "This email is used by another client or user."}}
+	var errs Errors
+	if errors.Is(err, store.ErrUsernameTaken) {
+		errs = append(errs, FieldError{Field: "username", Message: "This username is taken."})
+	}
+	if errors.Is(err, store.ErrEmailTaken) {
+		errs = append(errs, FieldError{Field: "email", Message: "This email is used by another client or user."})
+	}
+	if errs != nil {
+		return errs
 	}
 	return err
 }
@@ -125,6 +132,8 @@ type Recharge struct {
 // Recharge grants amount (a decimal in the reseller's currency) to the
 // client. The idempotency key makes a retried or double-submitted request
 // recharge once; the same key with another amount or note is a conflict.
+// An amount that would take the reseller's pool or the client's balances
+// past what an amount holds is refused (field amount).
 func (s *Service) Recharge(r *store.Reseller, cid uint64, amount, note, key string, by Actor) (*Recharge, error) {
 	v, err := money.Parse(amount)
 	note = strings.TrimSpace(note)
@@ -143,6 +152,8 @@ func (s *Service) Recharge(r *store.Reseller, cid uint64, amount, note, key stri
 		return nil, Errors{{Field: "amount", Message: fmt.Sprintf("Use at most %d decimals.", money.Digits(r.Currency))}}
 	case len(note) > 500:
 		return nil, Errors{{Field: "note", Message: "Use at most 500 characters."}}
+	case textfield.SingleLine(note) != "":
+		return nil, Errors{{Field: "note", Message: textfield.SingleLineMessage}}
 	}
 	sum := sha256.Sum256([]byte(strconv.FormatUint(cid, 10) + "\x00" + strconv.FormatInt(v, 10) + "\x00" + note))
 	fingerprint := hex.EncodeToString(sum[:])
@@ -169,6 +180,9 @@ func (s *Service) Recharge(r *store.Reseller, cid uint64, amount, note, key stri
 	if errors.Is(err, store.ErrCreditLimit) {
 		return nil, Errors{{Field: "amount", Message: "This recharge would pass your credit limit of " + money.Format(r.CreditLimit, r.Currency) + "."}}
 	}
+	if errors.Is(err, money.ErrOverflow) { // nothing moved: the grant's transaction rolled back
+		return nil, Errors{{Field: "amount", Message: "This recharge would take a balance past the largest amount Portico can hold."}}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -179,6 +193,9 @@ func (s *Service) Recharge(r *store.Reseller, cid uint64, amount, note, key stri
 func (s *Service) SetStatus(r *store.Reseller, cid uint64, status string, restrictAPI bool, note string, by Actor) (*store.Client, error) {
 	if status != store.ClientActive && status != store.ClientDisabled {
 		return nil, Errors{{Field: "status", Message: "Use active or disabled."}}
+	}
+	if msg := textfield.SingleLine(strings.TrimSpace(note)); msg != "" {
+		return nil, Errors{{Field: "note", Message: msg}}
 	}
 	var c *store.Client
 	err := s.store.Update(func(tx *store.Tx) error {

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/text/language/display"
 
 	"portico/app/auth"
+	"portico/app/textfield"
 )
 
 // Input is a client as a form or the API submits it.
@@ -119,7 +120,10 @@ func (in *Input) Validate(policy auth.Policy, withPassword bool) Errors {
 		value string
 	}{{"first_name", in.FirstName}, {"last_name", in.LastName}, {"state", in.State}, {"city", in.City}, {"zip", in.Zip},
 		{"address1", in.Address1}, {"address2", in.Address2}, {"company", in.Company}, {"role", in.Role}} {
-		if utf8.RuneCountInString(f.value) > fieldLimits[f.name] {
+		// security: names and company reach mail subjects and headers
+		if msg := textfield.SingleLine(f.value); msg != "" {
+			add(f.name, msg)
+		} else if utf8.RuneCountInString(f.value) > fieldLimits[f.name] {
 			add(f.name, "Use at most "+strconv.Itoa(fieldLimits[f.name])+" characters.")
 		}
 	}

@@ -58,6 +58,36 @@ type Server struct {
 	BaseDomain     string   `toml:"base_domain"`
 	TrustedProxies []string `toml:"trusted_proxies"`
 	MetricsFrom    []string `toml:"metrics_from"`
+	// PublicScheme and PublicPort are how browsers reach this server, for
+	// the links that mails carry (see PublicOrigin).
+	PublicScheme string `toml:"public_scheme"`
+	PublicPort   int    `toml:"public_port"`
+}
+
+// PublicOrigin is scheme://host[:port] of host as browsers reach it:
+// server.public_scheme, else https with [tls] enabled and http without;
+// server.public_port, else 443 with [tls] (its listener is reached on
+// 443) and the port of server.http without. A scheme's default port is
+// left out. Mailed links are built from it, never from a request.
+func (c *Config) PublicOrigin(host string) string {
+	scheme, port := c.Server.PublicScheme, c.Server.PublicPort
+	if scheme == "" {
+		scheme = "http"
+		if c.TLS.Enabled {
+			scheme = "https"
+		}
+	}
+	if port == 0 {
+		if c.TLS.Enabled {
+			port = 443
+		} else if _, p, err := net.SplitHostPort(c.Server.HTTP); err == nil {
+			port, _ = strconv.Atoi(p)
+		}
+	}
+	if port == 0 || (scheme == "http" && port == 80) || (scheme == "https" && port == 443) {
+		return scheme + "://" + host
+	}
+	return scheme + "://" + net.JoinHostPort(host, strconv.Itoa(port))
 }
 
 // Store is [store].
@@ -351,6 +381,12 @@ func (c *Config) Validate() Problems {
 		if !validIPOrPrefix(cidr) {
 			add("server.trusted_proxies", "%q is not an IP address or CIDR range", cidr)
 		}
+	}
+	if c.Server.PublicScheme != "" && c.Server.PublicScheme != "http" && c.Server.PublicScheme != "https" {
+		add("server.public_scheme", "%q must be http or https (empty: https with [tls] enabled, else http)", c.Server.PublicScheme)
+	}
+	if c.Server.PublicPort < 0 || c.Server.PublicPort > 65535 {
+		add("server.public_port", "%d is not a port (1–65535; 0: 443 with [tls] enabled, else the port of server.http)", c.Server.PublicPort)
 	}
 	for _, cidr := range c.Server.MetricsFrom {
 		if !validIPOrPrefix(cidr) {

@@ -178,3 +178,31 @@ func TestNormalizeHost(t *testing.T) {
 		}
 	}
 }
+
+// TestPublicOrigin: mailed links name the scheme and port browsers use,
+// from config alone.
+func TestPublicOrigin(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		set    func(*Config)
+		origin string
+	}{
+		{"defaults: http on server.http's port", func(*Config) {}, "http://demo.example:8080"},
+		{"port 80 is left out", func(c *Config) { c.Server.HTTP = "0.0.0.0:80" }, "http://demo.example"},
+		{"tls: https on 443", func(c *Config) { c.TLS.Enabled = true }, "https://demo.example"},
+		{"behind a TLS proxy", func(c *Config) { c.Server.PublicScheme, c.Server.PublicPort = "https", 443 }, "https://demo.example"},
+		{"explicit port", func(c *Config) { c.Server.PublicScheme, c.Server.PublicPort = "https", 8443 }, "https://demo.example:8443"},
+	} {
+		cfg := Defaults()
+		tc.set(cfg)
+		if got := cfg.PublicOrigin("demo.example"); got != tc.origin {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.origin)
+		}
+	}
+	_, err := Load(Source{Flags: map[string]string{"server.public_scheme": "ftp", "server.public_port": "70000"}})
+	var p Problems
+	if !errors.As(err, &p) || !strings.Contains(err.Error(), "server.public_scheme") || !strings.Contains(err.Error(), "server.public_port") {
+		t.Fatalf("bad public scheme and port: %v", err)
+	}
+}

@@ -1,8 +1,11 @@
 // Package domains owns resellers' custom domains: checking a name a
-// reseller adds, storing it pending with a token, proving it through DNS
-// (a TXT token or a CNAME to the reseller's own address), removing it, and
-// the job that checks every pending domain. It never imports Fiber; the
-// HTML handlers (app/domains.go) and the scheduler call it.
+// reseller adds, storing it as a pending claim with a token, proving it
+// through DNS (a TXT token or a CNAME to the reseller's own address),
+// removing it, and the job that checks every pending claim. Claims follow
+// the rule in docs/domains.md: several resellers may claim one host, the
+// first to prove it takes it, and a claim not proved within
+// store.ClaimLifetime lapses until claimed again. It never imports Fiber;
+// the HTML handlers (app/domains.go) and the scheduler call it.
 package domains
 
 import (
@@ -155,8 +158,10 @@ func newToken() string {
 	return hex.EncodeToString(b)
 }
 
-// Add validates input and stores the domain pending with a fresh token.
-// A domain of another reseller is refused without naming it.
+// Add validates input and stores the reseller's pending claim on the
+// domain with a fresh token, or restarts its own expired claim (same
+// token). Another reseller's pending claim does not stop it; a domain
+// another reseller has proved is refused without naming it.
 func (s *Service) Add(r *store.Reseller, input string, by Actor) (*store.Domain, error) {
 	host, err := ValidateHost(input, s.baseDomain, r.Slug)
 	if err != nil {
@@ -164,6 +169,12 @@ func (s *Service) Add(r *store.Reseller, input string, by Actor) (*store.Domain,
 	}
 	d := &store.Domain{ResellerID: r.ID, Host: host, Token: newToken()}
 	err = s.store.Update(func(tx *store.Tx) error {
+		if own, err := tx.ResellerDomain(r.ID, host); err == nil && own.Status == store.DomainExpired { // tenant scope: r's own claim
+			if d, err = tx.RenewDomainClaim(r.ID, host); err != nil {
+				return err
+			}
+			return tx.AddAudit(&store.AuditEvent{ResellerID: r.ID, Actor: by.Name, Action: "domain.renew", Target: host, IP: by.IP})
+		}
 		current, err := tx.Domains(r.ID) // tenant scope: the reseller comes from the caller's host
 		if err != nil {
 			return err
@@ -243,12 +254,13 @@ func (s *Service) Remove(r *store.Reseller, host string, by Actor) (*store.Domai
 	return d, nil
 }
 
-// Verify checks one of the reseller's pending domains now and records the
-// outcome; a verified domain is returned as it is. The DNS lookups run
+// Verify checks one of the reseller's pending claims now and records the
+// outcome; a verified domain, an expired claim and one another reseller
+// took are returned as they are, without a check. The DNS lookups run
 // outside any transaction.
 func (s *Service) Verify(ctx context.Context, r *store.Reseller, host string, by Actor) (*store.Domain, error) {
 	d, err := s.Domain(r, host)
-	if err != nil || d.Status == store.DomainVerified {
+	if err != nil || d.Status != store.DomainPending {
 		return d, err
 	}
 	return s.check(ctx, r, d, by)
@@ -284,23 +296,19 @@ func (s *Service) check(ctx context.Context, r *store.Reseller, d *store.Domain,
 	return d, nil
 }
 
-// due says whether the job checks a pending domain now: new domains on
-// every run, after a day unverified hourly, after a week daily, so that
-// forgotten domains do not cost a lookup every few minutes forever.
+// due says whether the job checks a live claim now: on every run in its
+// first day, then hourly until it lapses (store.PendingDomains lists no
+// expired claim), so that forgotten claims do not cost a lookup every few
+// minutes for a week.
 func due(d *store.Domain, now time.Time) bool {
-	age, since := now.Sub(d.CreatedAt), now.Sub(d.LastCheckAt)
-	switch {
-	case age < 24*time.Hour:
-		return true
-	case age < 7*24*time.Hour:
-		return since >= time.Hour
-	}
-	return since >= 24*time.Hour
+	age := now.Sub(d.ClaimEnds().Add(-store.ClaimLifetime))
+	return age < 24*time.Hour || now.Sub(d.LastCheckAt) >= time.Hour
 }
 
-// CheckPending checks the pending domains of every active reseller that
-// are due, a few at a time, and records each outcome. It is idempotent:
-// a domain removed or verified meanwhile is skipped. DNS failures are
+// CheckPending checks the live claims of every active reseller that are
+// due, a few at a time, and records each outcome. It is idempotent: a
+// claim removed, verified or taken meanwhile is skipped or recorded as it
+// is. DNS failures are
 // results, not errors; only store errors are returned.
 func (s *Service) CheckPending(ctx context.Context) error {
 	var pending []*store.Domain

@@ -115,14 +115,15 @@ func TestAddVerifyRemove(t *testing.T) {
 	if d.Host != "shop.acme-voice.example" || d.Status != store.DomainPending || len(d.Token) != 32 {
 		t.Fatalf("added %+v", d)
 	}
-	// refusals: a domain of another reseller is not named, a second add is explained
+	// refusals: a verified domain of another reseller is not named, a
+	// second add is explained (another reseller's pending claim refuses
+	// nothing: TestClaimRaceAndLapse)
 	var ie *domains.InputError
 	for _, tc := range []struct {
 		r     *store.Reseller
 		input string
 		want  string
 	}{
-		{f.globex, "shop.acme-voice.example", "This domain is already used by another portal."},
 		{f.globex, "PORTAL.acme.example", "This domain is already used by another portal."},
 		{f.acme, "shop.acme-voice.example.", "This domain is on your list already."},
 	} {
@@ -256,13 +257,13 @@ func TestCheckPending(t *testing.T) {
 	if got := f.dns.Queries() - queries; got != 2 { // TXT and CNAME of never.acme-voice.example
 		t.Errorf("second run asked %d questions, want 2", got)
 	}
-	// after a day unverified, hourly; after a week, daily
+	// after a day unverified, hourly; once the claim lapses (a week), never
 	for _, step := range []struct {
 		advance time.Duration
 		asks    bool
 	}{
 		{25 * time.Hour, true}, {30 * time.Minute, false}, {31 * time.Minute, true},
-		{7 * 24 * time.Hour, true}, {2 * time.Hour, false}, {23 * time.Hour, true},
+		{5 * 24 * time.Hour, true}, {21*time.Hour + 58*time.Minute, true}, {2 * time.Hour, false}, {24 * time.Hour, false},
 	} {
 		f.clock.Advance(step.advance)
 		queries := f.dns.Queries()
@@ -280,5 +281,85 @@ func TestCheckPending(t *testing.T) {
 	queries = f.dns.Queries()
 	if err := f.svc.CheckPending(ctx); err != nil || f.dns.Queries() != queries {
 		t.Errorf("cancelled run: %v, %d questions", err, f.dns.Queries()-queries)
+	}
+}
+
+// TestClaimRaceAndLapse is issue 10's probe: a pending custom-domain claim
+// never expired and kept every other reseller from adding the domain
+// ("already used by another portal"), so a reseller could hold a domain it
+// could not prove. Now a second reseller may claim it, the first to prove
+// it in DNS takes it (the other's claim is marked taken and no longer
+// checked), and a claim not proved within a week lapses until its
+// reseller claims it again with the same token.
+func TestClaimRaceAndLapse(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	acmeBy, globexBy := domains.Actor{Name: "o@acme.example"}, domains.Actor{Name: "o@globex.example"}
+	const host = "voice.shared.example"
+	first, err := f.svc.Add(f.acme, host, acmeBy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := f.svc.Add(f.globex, host, globexBy) // the probe: this was "already used by another portal"
+	if err != nil || second.Status != store.DomainPending || second.Token == first.Token {
+		t.Fatalf("globex's claim on a host acme has pending: %+v %v", second, err)
+	}
+	// globex proves it (CNAME to its own address); the job gives it globex
+	f.dns.SetCNAME(host, "globex.portico.example")
+	if err := f.svc.CheckPending(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	won, err := f.svc.Domain(f.globex, host)
+	if err != nil || won.Status != store.DomainVerified {
+		t.Fatalf("globex's domain: %+v %v", won, err)
+	}
+	lost, err := f.svc.Domain(f.acme, host)
+	if err != nil || lost.Status != store.DomainTaken {
+		t.Fatalf("acme's claim: %+v %v", lost, err)
+	}
+	// the loser's claim is not checked again, and cannot be added again
+	queries := f.dns.Queries()
+	if d, err := f.svc.Verify(context.Background(), f.acme, host, acmeBy); err != nil || d.Status != store.DomainTaken || f.dns.Queries() != queries {
+		t.Errorf("verify the lost claim: %+v %v, %d queries", d, err, f.dns.Queries()-queries)
+	}
+	f.clock.Advance(2 * time.Hour)
+	if err := f.svc.CheckPending(context.Background()); err != nil || f.dns.Queries() != queries {
+		t.Errorf("the job checked the lost claim: %v", err)
+	}
+	var ie *domains.InputError
+	if _, err := f.svc.Add(f.acme, host, acmeBy); !errors.As(err, &ie) || ie.Message != "This domain is already used by another portal." {
+		t.Errorf("acme adds the taken domain again: %v", err)
+	}
+
+	// lapse: an unproved claim expires after a week and is not checked
+	lapsing, err := f.svc.Add(f.acme, "lines.lapse.example", acmeBy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(store.ClaimLifetime)
+	if d, _ := f.svc.Domain(f.acme, lapsing.Host); d.Status != store.DomainExpired || !d.ClaimEnds().Equal(lapsing.CreatedAt.Add(store.ClaimLifetime)) {
+		t.Fatalf("a week later: %+v", d)
+	}
+	f.dns.SetTXT("_portico.lines.lapse.example", lapsing.Token)
+	queries = f.dns.Queries()
+	if err := f.svc.CheckPending(context.Background()); err != nil || f.dns.Queries() != queries {
+		t.Errorf("the job checked an expired claim: %v, %d queries", err, f.dns.Queries()-queries)
+	}
+	if d, err := f.svc.Verify(context.Background(), f.acme, lapsing.Host, acmeBy); err != nil || d.Status != store.DomainExpired {
+		t.Errorf("verify an expired claim: %+v %v", d, err)
+	}
+	// claiming it again restarts it with the same token; then it verifies
+	renewed, err := f.svc.Add(f.acme, lapsing.Host, acmeBy)
+	if err != nil || renewed.Status != store.DomainPending || renewed.Token != lapsing.Token {
+		t.Fatalf("claimed again: %+v %v", renewed, err)
+	}
+	if d, err := f.svc.Verify(context.Background(), f.acme, lapsing.Host, acmeBy); err != nil || d.Status != store.DomainVerified {
+		t.Fatalf("verify the renewed claim: %+v %v", d, err)
+	}
+	if got := strings.Join(f.audit(t, f.acme), "\n"); !strings.Contains(got, "domain.renew lines.lapse.example") {
+		t.Errorf("renewal not audited:\n%s", got)
+	}
+	if problems, err := f.store.Verify(); err != nil || len(problems) > 0 {
+		t.Fatalf("verify: %v %v", problems, err)
 	}
 }

@@ -121,6 +121,11 @@ func (q *Queue) Enqueue(tx *store.Tx, m *store.MailMessage) error {
 	return nil
 }
 
+// Delivers reports whether messages are sent: an SMTP server is
+// configured. Without one they stay in the outbox, and pages that would
+// say "we have emailed" show the link instead.
+func (q *Queue) Delivers() bool { return q.sender != nil }
+
 // Wake asks the worker to look at the outbox now; call it after the
 // transaction that enqueued has committed.
 func (q *Queue) Wake() {

@@ -4,10 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"portico/app/access"
+	"portico/app/textfield"
 	"portico/store"
 )
 
@@ -40,8 +40,8 @@ func (in *ProfileInput) validate() (Errors, map[string]string) {
 	switch {
 	case in.Name == "":
 		errs["name"] = "Enter a name, such as “Call centre agents”."
-	case !utf8.ValidString(in.Name) || strings.ContainsFunc(in.Name, unicode.IsControl):
-		errs["name"] = "Use letters, digits, spaces and punctuation only."
+	case textfield.SingleLine(in.Name) != "":
+		errs["name"] = textfield.SingleLineMessage
 	case utf8.RuneCountInString(in.Name) > ProfileNameMax:
 		errs["name"] = fmt.Sprintf("Use at most %d characters.", ProfileNameMax)
 	}

@@ -14,6 +14,7 @@ import (
 	"portico/app/auth"
 	"portico/app/config"
 	"portico/app/money"
+	"portico/app/textfield"
 	"portico/store"
 )
 
@@ -132,6 +133,9 @@ func CreateResellerAPIKey(s *store.Store, slug, name, actor string) (string, err
 	if name == "" {
 		return "", fmt.Errorf("name must not be empty: %w", ErrInput)
 	}
+	if msg := textfield.SingleLine(name); msg != "" {
+		return "", fmt.Errorf("name: %s: %w", msg, ErrInput)
+	}
 	key, prefix, hash := auth.NewAPIKey()
 	err := s.Update(func(tx *store.Tx) error {
 		r, err := tx.ResellerBySlug(slug)
@@ -174,6 +178,8 @@ func AddStaff(s *store.Store, r *store.Reseller, in StaffInput, actor, ip string
 	in.Name, in.Email = strings.TrimSpace(in.Name), strings.TrimSpace(in.Email)
 	if in.Name == "" || len(in.Name) > 100 {
 		problems["name"] = "Enter a name of at most 100 characters."
+	} else if msg := textfield.SingleLine(in.Name); msg != "" {
+		problems["name"] = msg
 	}
 	if a, err := mail.ParseAddress(in.Email); err != nil || a.Address != in.Email {
 		problems["email"] = "Enter an email address such as name@example.com."

@@ -66,6 +66,31 @@
     return "";
   }
 
+  // seriesColor in app/branding.go: the charts' second series, the
+  // accent unless it is too close to the primary colour to tell apart.
+  var seriesContrast = 1.5;
+  function mix(hex, to, share) {
+    var n = parseInt(hex.slice(1), 16), out = "#";
+    [(n >> 16) & 255, (n >> 8) & 255, n & 255].forEach(function (c) {
+      var v = Math.round(c + (to - c) * share);
+      out += (v < 16 ? "0" : "") + v.toString(16);
+    });
+    return out;
+  }
+  function seriesColor(primary, accent) {
+    var lp = luminance(primary);
+    if (contrast(lp, luminance(accent)) >= seriesContrast) return accent;
+    var tint = mix(primary, 255, 0.6), shade = mix(primary, 0, 0.55);
+    return contrast(lp, luminance(tint)) >= contrast(lp, luminance(shade)) ? tint : shade;
+  }
+  function seriesWarning(primary, accent) {
+    if (!colorPattern.test(primary) || !colorPattern.test(accent)) return "";
+    var derived = seriesColor(primary, accent);
+    if (derived === accent) return "";
+    return "This colour is too close to the primary colour to tell inbound from outbound calls in your clients' charts, " +
+      "so the charts draw inbound calls in " + derived + " instead. Choose a lighter or darker accent to use it there too.";
+  }
+
   function setText(selector, text) {
     each(selector, function (el) {
       el.textContent = text;
@@ -106,6 +131,7 @@
       var note = form.querySelector("[data-warning-for=" + pair[0] + "]");
       if (note) {
         var text = warning(pair[0], hex);
+        if (!text && pair[0] === "accent_color") text = seriesWarning(value("primary_color").toLowerCase(), hex);
         note.textContent = text;
         note.hidden = text === "";
       }
