@@ -12,12 +12,12 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"portico/app/access"
 	"portico/app/auth"
 	"portico/app/tenancy"
+	"portico/app/textfield"
 	"portico/store"
 )
 
@@ -39,7 +39,7 @@ type Mailer interface {
 }
 
 // InviteMail writes the invitation mail for a new token; the app brands it
-// and builds the link from the request's host.
+// and builds the link from the reseller's canonical host.
 type InviteMail func(token string, u *store.User, cl *store.Client, by *store.User) *store.MailMessage
 
 // Service changes client teams.
@@ -98,8 +98,8 @@ func checkName(errs Errors, field, label, v string, required bool) string {
 	switch {
 	case v == "" && required:
 		errs[field] = "Enter the " + label + "."
-	case !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl):
-		errs[field] = "Use letters, spaces and punctuation only."
+	case textfield.SingleLine(v) != "":
+		errs[field] = textfield.SingleLineMessage
 	case utf8.RuneCountInString(v) > NameMax:
 		errs[field] = fmt.Sprintf("Use at most %d characters.", NameMax)
 	}
@@ -146,6 +146,14 @@ func (s *Service) Add(r *store.Reseller, cid uint64, in Member, by Actor, mail I
 			errs["confirm"] = "The two passwords differ."
 		}
 	}
+	if !in.Invite && len(errs) == 0 {
+		// Hashed before the write transaction: the hash may wait for a slot
+		// of the one hasher, and the store's only writer must not wait with it.
+		var err error
+		if hash, err = auth.HashPassword(in.Password); err != nil {
+			return nil, err
+		}
+	}
 	u := &store.User{ResellerID: r.ID, ClientID: cid, Email: in.Email, FirstName: in.FirstName, LastName: in.LastName,
 		Role: in.Role, ProfileID: in.ProfileID}
 	err := s.store.Update(func(tx *store.Tx) error {
@@ -165,9 +173,6 @@ func (s *Service) Add(r *store.Reseller, cid uint64, in Member, by Actor, mail I
 		if in.Invite {
 			u.Status = store.UserInvited
 		} else {
-			if hash, err = auth.HashPassword(in.Password); err != nil {
-				return err
-			}
 			u.PasswordHash, u.MustChangePassword = hash, true
 		}
 		if err := tx.CreateUser(u); errors.Is(err, store.ErrConflict) {
