@@ -6,21 +6,22 @@
 // grow without bound, and neither does memory.
 //
 // The garbage such work leaves is large and short-lived. With the serving
-// collector setting (GOGC=400, see main.go) the heap may grow to five
+// collector setting (GOGC=400, see app/gctune) the heap may grow to five
 // times what was live at the last collection before the next one starts,
 // and the runtime keeps that much from the operating system, so a burst of
 // hashes or decodes would otherwise leave hundreds of MiB resident. The
 // gates therefore count the bytes their finished work has left behind:
-// past collectAfter a collection starts in the background and returns the
-// free memory to the operating system, and while more than maxPending
-// awaits it, new work waits for it to finish, so the work never outruns
-// the collector.
+// past collectAfter a collection starts in the background, and while more
+// than maxPending awaits it, new work waits for it to finish, so the work
+// never outruns the collector; once the work stops, the free memory goes
+// back to the operating system.
 //
 // It imports nothing of the application's.
 package gate
 
 import (
 	"errors"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -126,10 +127,12 @@ func (g *Gate) SetWait(d time.Duration) { g.wait.Store(int64(d)) }
 
 // Thresholds of the garbage left by finished heavy work: past collectAfter
 // a collection starts (about three password hashes, or one large decode);
-// past maxPending new work waits for it.
+// past maxPending new work waits for it. Once no heavy work has finished
+// for tidyAfter, the free memory goes back to the operating system.
 const (
 	collectAfter = 64 << 20
 	maxPending   = 128 << 20
+	tidyAfter    = 5 * time.Second
 )
 
 // collected counts the bytes of heavy work done since the last collection.
@@ -139,22 +142,24 @@ type collector struct {
 	mu      sync.Mutex
 	pending int64
 	running chan struct{} // closed when the running collection ends; nil when none runs
+	tidy    *time.Timer   // returns free memory once heavy work has stopped
 }
 
-// admit waits while more than maxPending awaits a collection that runs.
+// admit waits, once, for the running collection when more than maxPending
+// awaits it: enough to keep the work from outrunning the collector, and
+// never longer than one collection.
 func (c *collector) admit() {
 	c.mu.Lock()
-	for c.pending > maxPending && c.running != nil {
-		done := c.running
-		c.mu.Unlock()
-		<-done
-		c.mu.Lock()
-	}
+	done := c.running
+	wait := c.pending > maxPending && done != nil
 	c.mu.Unlock()
+	if wait {
+		<-done
+	}
 }
 
-// add counts cost and starts a collection when enough has gathered and
-// none runs.
+// add counts cost, starts a collection when enough has gathered and none
+// runs, and puts off returning memory to the system until the work stops.
 func (c *collector) add(cost int64) {
 	if cost <= 0 {
 		return
@@ -163,6 +168,11 @@ func (c *collector) add(cost int64) {
 	defer c.mu.Unlock()
 	c.pending += cost
 	c.startLocked()
+	if c.tidy == nil {
+		c.tidy = time.AfterFunc(tidyAfter, debug.FreeOSMemory)
+	} else {
+		c.tidy.Reset(tidyAfter)
+	}
 }
 
 func (c *collector) startLocked() {
@@ -172,7 +182,10 @@ func (c *collector) startLocked() {
 	done, collecting := make(chan struct{}), c.pending
 	c.running = done
 	go func() {
-		debug.FreeOSMemory() // a full collection, then free pages back to the system
+		// A collection only: the pages it frees are reused by the next
+		// hashes and decodes; they go back to the system when the work
+		// stops (tidy).
+		runtime.GC()
 		c.mu.Lock()
 		c.pending -= collecting // what finished meanwhile waits for the next one
 		c.running = nil
