@@ -59,12 +59,14 @@ func (g *Gate) Do(cost int64, fn func()) error {
 	if err != nil {
 		return err
 	}
+	defer func() { // also when fn panics: a slot lost is a slot gone for good
+		release()
+		collected.add(cost)
+	}()
 	if cost > 0 {
 		collected.admit()
 	}
 	fn()
-	release()
-	collected.add(cost)
 	return nil
 }
 

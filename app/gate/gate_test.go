@@ -48,6 +48,19 @@ func TestGateBound(t *testing.T) {
 	}
 }
 
+// TestGatePanic: a computation that panics gives its slot back.
+func TestGatePanic(t *testing.T) {
+	t.Parallel()
+	g := New(1, 0)
+	func() {
+		defer func() { _ = recover() }()
+		_ = g.Do(0, func() { panic("decoder bug") })
+	}()
+	if err := g.Do(0, func() {}); err != nil || g.InFlight() != 0 {
+		t.Fatalf("after a panic: %v, %d in flight", err, g.InFlight())
+	}
+}
+
 // TestCollectorPaces: finished heavy work starts a collection past
 // collectAfter, and new work is admitted only while what awaits the
 // collector stays within maxPending.
