@@ -286,50 +286,48 @@ func serve(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	queue := mail.NewQueue(s, sender, log)
 	queue.OnAttempt = m.ObserveMail
 
-	views, _ := fs.Sub(assets, "views")
-	static, _ := fs.Sub(assets, "static")
-	web, err := app.New(app.Deps{Config: cfg, Store: s, Mail: queue, Metrics: m, Log: log,
-		Views: views, Static: static, Version: buildVersion()})
-	if err != nil {
-		return err
-	}
-	scheduler, err := jobs.New(cfg.Jobs, s, filepath.Join(dataDir, "backups"), log)
-	if err != nil {
-		return err
-	}
-	scheduler.OnRun = m.ObserveJob
-
 	// With automatic TLS the app answers on the HTTPS listener, and the
 	// HTTP listener only answers ACME HTTP-01 challenges and redirects.
+	// Certificates are issued only for hosts that serve a reseller.
 	var tlsOn *httpsListeners
 	if cfg.TLS.Enabled {
-		if tlsOn, err = listenHTTPS(cfg, dataDir, httpsLn, web.AllowCertificate, log); err != nil {
+		decide := tenancy.CertificateDecision(s, cfg.Server.BaseDomain)
+		if tlsOn, err = listenHTTPS(cfg, dataDir, httpsLn, decide, log); err != nil {
 			return err
 		}
 	}
-	// Custom domains: "Verify now" and the domain_check job resolve DNS with
-	// the system's servers; with TLS, a removed domain's certificate goes too.
-	resolver := domains.SystemResolver()
-	hooks := app.DomainHooks{Resolver: resolver}
-	if tlsOn != nil {
-		mgr := tlsOn.certs
-		hooks.CertInfo = mgr.Info
-		// certmagic does not ask the decision again for a cached
-		// certificate: a removed domain's must go from cache and disk.
-		hooks.Removed = func(host string) {
-			if err := mgr.Remove(host); err != nil {
-				log.Error("certs: forget removed domain", "host", host, "err", err)
-			}
-		}
-	}
-	web.SetDomainHooks(hooks)
-	scheduler.Domains = domains.New(domains.Config{Store: s, BaseDomain: cfg.Server.BaseDomain, Resolver: resolver, Log: log,
-		OnVerified: func(string) { web.InvalidateTenants() }})
-	ctl, err := control.Listen(control.SocketPath(dataDir), s, log)
-	if err != nil {
+	stopCerts := func() {
 		if tlsOn != nil {
 			tlsOn.certs.Stop()
 		}
+	}
+	// Every service is built once, here, and shared by the web app and
+	// the jobs. Custom domains resolve DNS with the system's servers;
+	// with TLS, a removed domain's certificate goes too.
+	sd := app.ServiceDeps{Config: cfg, Store: s, Mail: queue, Log: log, DNS: domains.SystemResolver()}
+	if tlsOn != nil {
+		sd.Certificates = tlsOn.certs
+	}
+	services := app.NewServices(sd)
+
+	views, _ := fs.Sub(assets, "views")
+	static, _ := fs.Sub(assets, "static")
+	web, err := app.New(app.Deps{Config: cfg, Store: s, Mail: queue, Metrics: m, Log: log,
+		Views: views, Static: static, Version: buildVersion(), Services: services})
+	if err != nil {
+		stopCerts()
+		return err
+	}
+	scheduler, err := jobs.New(cfg.Jobs, s, jobs.Services{Clients: services.Clients, Calls: services.Calls, Domains: services.Domains},
+		filepath.Join(dataDir, "backups"), log)
+	if err != nil {
+		stopCerts()
+		return err
+	}
+	scheduler.OnRun = m.ObserveJob
+	ctl, err := control.Listen(control.SocketPath(dataDir), s, log)
+	if err != nil {
+		stopCerts()
 		return err
 	}
 	mailCtx, stopMail := context.WithCancel(context.Background())

@@ -1,11 +1,10 @@
 package app
 
 import (
-	"errors"
-
 	"github.com/gofiber/fiber/v2"
 
 	"portico/app/access"
+	"portico/app/fault"
 	"portico/store"
 )
 
@@ -67,7 +66,7 @@ func (a *App) accessFor(u *store.User) (access.Map, error) {
 		profile, err = tx.Profile(u.ResellerID, u.ClientID, u.ProfileID) // scope: the user's own client's profile
 		return err
 	})
-	if errors.Is(err, store.ErrNotFound) {
+	if fault.Is(err, fault.NotFound) {
 		// A missing profile allows nothing rather than the role's wider
 		// defaults (the store refuses to delete a profile in use).
 		profile, err = &store.PermissionProfile{}, nil

@@ -2,11 +2,8 @@ package app
 
 import (
 	"bytes"
-	"crypto/subtle"
 	_ "embed"
-	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,14 +11,14 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"portico/app/auth"
-	"portico/app/clients"
+	"portico/app/actor"
 	"portico/app/config"
+	"portico/app/fault"
 	"portico/app/strictjson"
 	"portico/store"
 )
 
-// apiRoutes lists every route of the JSON API (../shared/API.md, described
+// apiRoutes lists every route of the JSON API (the public contract, described
 // for programs in openapi.json and for people in docs/api.md). routes.go
 // mounts it after tenant resolution and before the session and CSRF
 // middleware, which the API must never reach.
@@ -62,7 +59,7 @@ func (a *App) apiRoutes(api fiber.Router) {
 
 	// Nothing else under /api/v1 may fall through to the browser
 	// middleware (sessions from cookies, CSRF).
-	api.Use(func(*fiber.Ctx) error { return apiError(fiber.StatusNotFound, "There is no such API endpoint.") })
+	api.Use(func(*fiber.Ctx) error { return fault.New(fault.NotFound, "There is no such API endpoint.") })
 }
 
 //go:embed openapi.json
@@ -150,48 +147,26 @@ func callerOf(c *fiber.Ctx) *apiCaller {
 
 // apiActor is who the audit log names for an API change: the key's
 // visible prefix (never the secret) and the caller's address.
-func apiActor(c *fiber.Ctx) clients.Actor {
-	return clients.Actor{Name: "api:" + callerOf(c).key.Prefix, IP: strings.Clone(c.IP())} // c.IP may alias Fiber's buffer
-}
+func apiActor(c *fiber.Ctx) actor.Actor { return actor.Key(callerOf(c).key.Prefix, c.IP()) }
 
 // authenticateAPIKey admits requests with a valid key of this host's
-// reseller. Every refusal is the same 401, so a caller cannot tell a
-// revoked key from another reseller's or a made-up one.
+// reseller (clients.Service.Authenticate). Every refusal is the same 401,
+// so a caller cannot tell a revoked key from another reseller's or a
+// made-up one; the error handler adds WWW-Authenticate.
 func (a *App) authenticateAPIKey(c *fiber.Ctx) error {
 	tenant := tenantOf(c)
 	c.Set(fiber.HeaderCacheControl, "no-store") // replies carry account data and, once, new keys
 	token, ok := bearerToken(c.Get(fiber.HeaderAuthorization))
 	if !ok {
-		return apiUnauthorized(c, "Send an API key as Authorization: Bearer <key>.")
+		return fault.New(fault.Unauthorized, "Send an API key as Authorization: Bearer <key>.")
 	}
-	hash := auth.HashToken(token) // only the SHA-256 of a key is stored
 	var caller apiCaller
-	err := a.store.View(func(tx *store.Tx) error {
-		key, err := tx.APIKeyByHash(hash)
-		if err != nil {
-			return err
-		}
-		if subtle.ConstantTimeCompare(key.Hash, hash) != 1 { // security: compare secrets in constant time
-			return store.ErrNotFound
-		}
-		if key.ResellerID != tenant.ID || !key.RevokedAt.IsZero() { // tenant scope: a key works on its own reseller's hosts only
-			return store.ErrNotFound
-		}
-		caller.key = key
-		if key.ClientID == 0 {
-			return nil
-		}
-		caller.client, err = tx.Client(tenant.ID, key.ClientID) // tenant scope: the key's client, within this reseller
-		return err
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return apiUnauthorized(c, "The API key is not valid for this site.")
-	}
-	if err != nil {
+	var err error
+	if caller.key, caller.client, err = a.clients.Authenticate(tenant.ID, token); err != nil {
 		return err
 	}
 	if cl := caller.client; cl != nil && cl.Status == store.ClientDisabled && cl.RestrictAPI { // the reseller cut this client's API access
-		return apiError(fiber.StatusForbidden, "The API access of this account has been suspended by your provider.")
+		return fault.New(fault.Forbidden, "The API access of this account has been suspended by your provider.")
 	}
 	// A PBX asks for every call: the call endpoints have their own, much
 	// higher limit, counted apart so that they cannot starve the others.
@@ -204,8 +179,7 @@ func (a *App) authenticateAPIKey(c *fiber.Ctx) error {
 		ok, wait = a.api.perKey.allow(strconv.FormatUint(caller.key.ID, 10))
 	}
 	if !ok {
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		return apiError(fiber.StatusTooManyRequests, fmt.Sprintf("This key may make %d such requests a minute; retry after the time in Retry-After.", limit))
+		return fault.Limited(wait, fmt.Sprintf("This key may make %d such requests a minute; retry after the time in Retry-After.", limit))
 	}
 	a.api.used.record(caller.key, a.now())
 	c.Locals(apiCallerKey{}, &caller)
@@ -227,17 +201,11 @@ func bearerToken(header string) (string, bool) {
 	return token, true
 }
 
-// apiUnauthorized is a 401 that tells the caller which scheme to use.
-func apiUnauthorized(c *fiber.Ctx, detail string) error {
-	c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="api"`)
-	return apiError(fiber.StatusUnauthorized, detail)
-}
-
 // requireResellerKey admits reseller keys only: a client key must never
 // reach another client's records, nor list them.
 func (a *App) requireResellerKey(c *fiber.Ctx) error {
 	if callerOf(c).client != nil { // scope: client keys act for their own client only
-		return apiError(fiber.StatusForbidden, "This endpoint needs a reseller key.")
+		return fault.New(fault.Forbidden, "This endpoint needs a reseller key.")
 	}
 	return c.Next()
 }
@@ -246,23 +214,9 @@ func (a *App) requireResellerKey(c *fiber.Ctx) error {
 // client under /clients/{client} instead.
 func (a *App) requireClientKey(c *fiber.Ctx) error {
 	if callerOf(c).client == nil {
-		return apiError(fiber.StatusForbidden, "This endpoint needs a client key; with a reseller key use /clients/{client}"+strings.TrimPrefix(c.Path(), "/api/v1")+".")
+		return fault.New(fault.Forbidden, "This endpoint needs a client key; with a reseller key use /clients/{client}"+strings.TrimPrefix(c.Path(), "/api/v1")+".")
 	}
 	return c.Next()
-}
-
-// apiError is a problem+json reply (written by handleError).
-func apiError(status int, detail string) error {
-	return &problemError{status: status, detail: detail}
-}
-
-// invalidFields is a 422 that lists every field at fault.
-func invalidFields(errs clients.Errors) error {
-	fields := make([]problemField, len(errs))
-	for i, e := range errs {
-		fields[i] = problemField{Field: e.Field, Message: e.Message}
-	}
-	return &problemError{status: fiber.StatusUnprocessableEntity, detail: "Some fields are invalid; see errors.", fields: fields}
 }
 
 // decodeJSON reads the body into dst strictly (app/strictjson): a JSON
@@ -277,7 +231,7 @@ func decodeJSON(c *fiber.Ctx, dst any) error {
 	}
 	body := bytes.TrimSpace(c.Body())
 	if len(body) == 0 || body[0] != '{' {
-		return apiError(fiber.StatusBadRequest, "The body must be a JSON object.")
+		return fault.New(fault.BadRequest, "The body must be a JSON object.")
 	}
 	if err := strictjson.Unmarshal(body, dst); err != nil {
 		return badJSON(err)
@@ -291,16 +245,16 @@ func badJSON(err error) error {
 	p := strictjson.Explain(err)
 	switch p.Kind {
 	case strictjson.WrongType:
-		return &problemError{status: fiber.StatusBadRequest, detail: "A field has the wrong JSON type; see errors.",
-			fields: []problemField{{Field: p.Name, Message: "Must be a JSON " + p.Want + "."}}} // bodies are flat: the member's own name
+		return &fault.Error{Kind: fault.BadRequest, Message: "A field has the wrong JSON type; see errors.",
+			Fields: fault.Fields{{Field: p.Name, Message: "Must be a JSON " + p.Want + "."}}} // bodies are flat: the member's own name
 	case strictjson.Unknown:
-		return &problemError{status: fiber.StatusBadRequest, detail: "The body has a field this endpoint does not accept; see errors.",
-			fields: []problemField{{Field: p.Name, Message: "Unknown field (field names are case-sensitive)."}}}
+		return &fault.Error{Kind: fault.BadRequest, Message: "The body has a field this endpoint does not accept; see errors.",
+			Fields: fault.Fields{{Field: p.Name, Message: "Unknown field (field names are case-sensitive)."}}}
 	case strictjson.Duplicate:
-		return &problemError{status: fiber.StatusBadRequest, detail: "The body gives a field more than once; see errors.",
-			fields: []problemField{{Field: p.Name, Message: "Give each field once."}}}
+		return &fault.Error{Kind: fault.BadRequest, Message: "The body gives a field more than once; see errors.",
+			Fields: fault.Fields{{Field: p.Name, Message: "Give each field once."}}}
 	}
-	return apiError(fiber.StatusBadRequest, fmt.Sprintf("The body is not valid JSON (near byte %d).", p.Offset))
+	return fault.Newf(fault.BadRequest, "The body is not valid JSON (near byte %d).", p.Offset)
 }
 
 // apiTime writes a time as RFC 3339 in UTC; the zero time is "".

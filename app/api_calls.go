@@ -14,7 +14,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"portico/app/calls"
-	"portico/app/clients"
+	"portico/app/fault"
 	"portico/app/jsonfast"
 	"portico/app/money"
 	"portico/store"
@@ -80,15 +80,6 @@ func (a *App) apiTarget(c *fiber.Ctx) (*store.Client, error) {
 	return cl, err
 }
 
-// notFoundClient maps a client that vanished (deleted meanwhile, or
-// another tenant's) to the API's 404.
-func notFoundClient(err error) error {
-	if errors.Is(err, store.ErrNotFound) {
-		return apiError(fiber.StatusNotFound, "There is no such client.")
-	}
-	return err
-}
-
 // authorizeAPICall answers POST /calls/authorize: 200 with allow true and
 // the reservation, or allow false and the reason. The same call id again
 // answers the same reservation; the decision and the reservation are on
@@ -112,12 +103,8 @@ func (a *App) authorizeAPICall(c *fiber.Ctx) error {
 		return err
 	}
 	res, err := a.calls.Authorize(tenant, cl, req, apiActor(c).Name)
-	var errs clients.Errors
-	switch {
-	case errors.As(err, &errs):
-		return invalidFields(errs)
-	case err != nil:
-		return notFoundClient(err)
+	if err != nil {
+		return err
 	}
 	var buf [256]byte
 	c.Response().SetBody(appendAuthorizeReply(buf[:0], res, tenant.Currency)) // a copy into the response's own buffer
@@ -174,17 +161,8 @@ func (a *App) ingestAPICDRs(c *fiber.Ctx) error {
 		return err
 	}
 	records, decodeErrs, err := calls.DecodeCDRs(c.Body())
-	var de *calls.DecodeError
-	if errors.As(err, &de) {
-		status := fiber.StatusBadRequest
-		if de.Invalid {
-			status = fiber.StatusUnprocessableEntity
-		}
-		var fields []problemField
-		if de.Field != "" {
-			fields = []problemField{{Field: de.Field, Message: de.Message}}
-		}
-		return &problemError{status: status, detail: de.Message, fields: fields}
+	if err != nil {
+		return err
 	}
 	cl, err := a.apiTarget(c)
 	if err != nil {
@@ -192,7 +170,7 @@ func (a *App) ingestAPICDRs(c *fiber.Ctx) error {
 	}
 	res, err := a.calls.Ingest(tenantOf(c), cl, records, decodeErrs, apiActor(c).Name)
 	if err != nil {
-		return notFoundClient(err)
+		return err
 	}
 	out := apiIngest{Accepted: res.Accepted, Duplicates: res.Duplicates, Errors: res.Errors}
 	if out.Errors == nil {
@@ -206,7 +184,7 @@ func (a *App) ingestAPICDRs(c *fiber.Ctx) error {
 func requireJSON(c *fiber.Ctx) error {
 	media, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
 	if err != nil || (media != fiber.MIMEApplicationJSON && !(strings.HasPrefix(media, "application/") && strings.HasSuffix(media, "+json"))) {
-		return apiError(fiber.StatusUnsupportedMediaType, "Send the body as application/json.")
+		return fault.New(fault.UnsupportedMedia, "Send the body as application/json.")
 	}
 	return nil
 }
@@ -234,11 +212,11 @@ type apiCDR struct {
 // started since ≤ t < until, a page at a time.
 func (a *App) listAPICDRs(c *fiber.Ctx) error {
 	tenant := tenantOf(c)
-	var errs clients.Errors
+	var errs fault.Fields
 	limit := queryLimit(c, &errs)
 	since, until := queryTime(c, "since", &errs), queryTime(c, "until", &errs)
-	if len(errs) > 0 {
-		return invalidFields(errs)
+	if err := errs.Err(); err != nil {
+		return err
 	}
 	cursor, ok := decodeCursor(c.Query("cursor"), "cdrs")
 	if !ok {
@@ -249,11 +227,8 @@ func (a *App) listAPICDRs(c *fiber.Ctx) error {
 		return err
 	}
 	page, err := a.calls.CallLog(tenant.ID, cl.ID, calls.CallLogQuery{From: since, To: until, Cursor: cursor, Limit: limit, Ascending: true})
-	switch {
-	case errors.Is(err, store.ErrInvalid):
-		return badCursor()
-	case err != nil:
-		return notFoundClient(err)
+	if err != nil {
+		return err // a cursor not given out for this list is calls.ErrCursor
 	}
 	list := apiList[apiCDR]{Data: make([]apiCDR, len(page.Rows))}
 	for i, r := range page.Rows {
@@ -268,32 +243,33 @@ func (a *App) listAPICDRs(c *fiber.Ctx) error {
 	return c.JSON(list)
 }
 
-func badCursor() error {
-	return apiError(fiber.StatusBadRequest, "The cursor is not one this API gave out; start again without it.")
-}
+// badCursor refuses a cursor that this API did not give out, in the
+// words of every list (calls.ErrCursor, which the call log's own check
+// answers too).
+func badCursor() error { return calls.ErrCursor }
 
 // queryLimit reads ?limit= (default 50, 1–500).
-func queryLimit(c *fiber.Ctx, errs *clients.Errors) int {
+func queryLimit(c *fiber.Ctx, errs *fault.Fields) int {
 	s := c.Query("limit")
 	if s == "" {
 		return apiDefaultLimit
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || n > apiMaxLimit {
-		*errs = append(*errs, clients.FieldError{Field: "limit", Message: "Use a whole number from 1 to 500."})
+		errs.Add("limit", "Use a whole number from 1 to 500.")
 	}
 	return n
 }
 
 // queryTime reads an optional RFC 3339 time from the query.
-func queryTime(c *fiber.Ctx, name string, errs *clients.Errors) time.Time {
+func queryTime(c *fiber.Ctx, name string, errs *fault.Fields) time.Time {
 	s := c.Query(name)
 	if s == "" {
 		return time.Time{}
 	}
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
-		*errs = append(*errs, clients.FieldError{Field: name, Message: "Use an RFC 3339 time such as 2026-11-01T00:00:00Z."})
+		errs.Add(name, "Use an RFC 3339 time such as 2026-11-01T00:00:00Z.")
 	}
 	return t
 }
@@ -322,7 +298,7 @@ func (a *App) showAPIUsage(c *fiber.Ctx) error {
 	if s := c.Query("month"); s != "" {
 		m, err := time.Parse("2006-01", s)
 		if err != nil {
-			return invalidFields(clients.Errors{{Field: "month", Message: "Use YYYY-MM, such as 2026-11."}})
+			return fault.InvalidField("month", "Use YYYY-MM, such as 2026-11.")
 		}
 		month = m
 	}
@@ -332,7 +308,7 @@ func (a *App) showAPIUsage(c *fiber.Ctx) error {
 	}
 	u, err := a.calls.Usage(tenant.ID, cl.ID, month)
 	if err != nil {
-		return notFoundClient(err)
+		return err
 	}
 	return c.JSON(apiUsage{Month: u.Month.Format("2006-01"), Calls: u.Calls, CallsInbound: u.CallsIn, CallsOutbound: u.CallsOut,
 		MinutesInbound: calls.Minutes(u.SecondsIn), MinutesOutbound: calls.Minutes(u.SecondsOut),
@@ -351,10 +327,10 @@ type apiBlockedCaller struct {
 // listAPIBlockedCallers answers GET /blocked-callers, in number order; the
 // cursor is the last number of the previous page.
 func (a *App) listAPIBlockedCallers(c *fiber.Ctx) error {
-	var errs clients.Errors
+	var errs fault.Fields
 	limit := queryLimit(c, &errs)
-	if len(errs) > 0 {
-		return invalidFields(errs)
+	if err := errs.Err(); err != nil {
+		return err
 	}
 	after, ok := decodeCursor(c.Query("cursor"), "blocked")
 	if !ok {
@@ -366,7 +342,7 @@ func (a *App) listAPIBlockedCallers(c *fiber.Ctx) error {
 	}
 	all, err := a.calls.BlockedCallers(tenantOf(c).ID, cl.ID, a.now())
 	if err != nil {
-		return notFoundClient(err)
+		return err
 	}
 	list := apiList[apiBlockedCaller]{Data: []apiBlockedCaller{}}
 	for _, b := range all {
@@ -400,14 +376,8 @@ func (a *App) blockAPICaller(c *fiber.Ctx) error {
 		return err
 	}
 	b, err := a.calls.Block(tenantOf(c), cl.ID, body.Number, body.Note, apiActor(c))
-	var errs clients.Errors
-	switch {
-	case errors.As(err, &errs):
-		return invalidFields(errs)
-	case errors.Is(err, calls.ErrAlreadyBlocked):
-		return apiError(fiber.StatusConflict, "This number is blocked already.")
-	case err != nil:
-		return notFoundClient(err)
+	if err != nil {
+		return err // blocked already: 409 (calls.ErrAlreadyBlocked)
 	}
 	return c.Status(fiber.StatusCreated).JSON(apiBlockedCaller{Number: b.Number, Note: b.Note, CreatedAt: apiTime(b.CreatedAt)})
 }
@@ -417,18 +387,14 @@ func (a *App) blockAPICaller(c *fiber.Ctx) error {
 func (a *App) unblockAPICaller(c *fiber.Ctx) error {
 	number, err := url.PathUnescape(c.Params("number"))
 	if err != nil {
-		return apiError(fiber.StatusNotFound, "This number is not blocked.")
+		return fault.New(fault.NotFound, "This number is not blocked.")
 	}
 	cl, err := a.apiTarget(c)
 	if err != nil {
 		return err
 	}
-	err = a.calls.Unblock(tenantOf(c), cl.ID, strings.Clone(number), apiActor(c))
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return apiError(fiber.StatusNotFound, "This number is not blocked.")
-	case err != nil:
-		return err
+	if err := a.calls.Unblock(tenantOf(c), cl.ID, strings.Clone(number), apiActor(c)); err != nil {
+		return err // not on the list: 404
 	}
 	return c.SendStatus(fiber.StatusNoContent)
 }
@@ -456,7 +422,7 @@ type apiRateProblem struct {
 func (a *App) importAPIRates(c *fiber.Ctx) error {
 	media, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
 	if err != nil || (media != "text/csv" && media != "text/plain") {
-		return apiError(fiber.StatusUnsupportedMediaType, "Send the rate deck as text/csv.")
+		return fault.New(fault.UnsupportedMedia, "Send the rate deck as text/csv.")
 	}
 	n, err := a.calls.ImportRates(tenantOf(c), bytes.Clone(c.Body()), apiActor(c))
 	var rateErrs calls.RateErrors
@@ -488,17 +454,17 @@ type apiRate struct {
 func (a *App) listAPIRates(c *fiber.Ctx) error {
 	tenant := tenantOf(c)
 	prefix := strings.TrimPrefix(c.Query("prefix"), "+")
-	var errs clients.Errors
+	var errs fault.Fields
 	if strings.Trim(prefix, "0123456789") != "" || len(prefix) > calls.MaxPrefixLength {
-		errs = append(errs, clients.FieldError{Field: "prefix", Message: "Use digits of an international number, such as 44."})
+		errs.Add("prefix", "Use digits of an international number, such as 44.")
 	}
 	format := c.Query("format")
 	if format != "" && format != "csv" && format != "json" {
-		errs = append(errs, clients.FieldError{Field: "format", Message: "Use csv or json."})
+		errs.Add("format", "Use csv or json.")
 	}
 	if format == "csv" {
-		if len(errs) > 0 {
-			return invalidFields(errs)
+		if err := errs.Err(); err != nil {
+			return err
 		}
 		d, err := a.calls.Deck(tenant.ID)
 		if err != nil {
@@ -510,8 +476,8 @@ func (a *App) listAPIRates(c *fiber.Ctx) error {
 		return calls.WriteRatesCSV(c.Response().BodyWriter(), page)
 	}
 	limit := queryLimit(c, &errs)
-	if len(errs) > 0 {
-		return invalidFields(errs)
+	if err := errs.Err(); err != nil {
+		return err
 	}
 	after, ok := decodeCursor(c.Query("cursor"), "rates")
 	if !ok {

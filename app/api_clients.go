@@ -1,7 +1,6 @@
 package app
 
 import (
-	"errors"
 	"sort"
 	"strconv"
 	"strings"
@@ -9,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"portico/app/clients"
+	"portico/app/fault"
 	"portico/app/money"
 	"portico/app/tenancy"
 	"portico/store"
@@ -88,39 +88,16 @@ type apiList[T any] struct {
 	NextCursor string `json:"next_cursor,omitempty"`
 }
 
-// clientByRef finds {client} — a numeric id, or else a username — among
-// the reseller's clients. Digits are always an id, so a path never means
-// one client today and another tomorrow.
-func clientByRef(tx *store.Tx, rid uint64, ref string) (*store.Client, error) {
-	if id, err := strconv.ParseUint(ref, 10, 64); err == nil {
-		return tx.Client(rid, id) // tenant scope: rid comes from the host, never the request
-	}
-	return tx.ClientByUsername(rid, ref) // tenant scope: usernames are looked up within rid only
-}
-
 // loadAPIClient reads the client the request is about, with its credit:
-// the {client} of the path for a reseller key, the key's own client for a
-// client key. Another reseller's client is not found (404).
+// the {client} of the path (an id, or else a username) for a reseller
+// key, the key's own client for a client key. Another reseller's client
+// is not found (404).
 func (a *App) loadAPIClient(c *fiber.Ctx) (*store.Client, store.Credit, error) {
 	tenant, caller := tenantOf(c), callerOf(c)
-	var cl *store.Client
-	var credit store.Credit
-	err := a.store.View(func(tx *store.Tx) (err error) {
-		if caller.client != nil {
-			cl, err = tx.Client(tenant.ID, caller.client.ID) // scope: a client key only ever reads its own client
-		} else {
-			cl, err = clientByRef(tx, tenant.ID, c.Params("client"))
-		}
-		if err != nil {
-			return err
-		}
-		credit = tx.Credit(cl)
-		return nil
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, credit, apiError(fiber.StatusNotFound, "There is no such client.")
+	if caller.client != nil {
+		return a.clients.Client(tenant.ID, caller.client.ID) // scope: a client key only ever reads its own client
 	}
-	return cl, credit, err
+	return a.clients.ClientByRef(tenant.ID, c.Params("client")) // tenant scope: this reseller's clients only
 }
 
 // listAPIClients answers GET /clients: the reseller's clients in id order,
@@ -166,22 +143,16 @@ func (q clientQuery) matches(cl *store.Client) bool {
 // clientQueryOf reads status, q, limit and cursor (used within the
 // request only, so Fiber's strings need no copy).
 func clientQueryOf(c *fiber.Ctx) (clientQuery, error) {
-	q := clientQuery{status: c.Query("status"), q: strings.ToLower(strings.TrimSpace(c.Query("q"))), limit: apiDefaultLimit}
-	var errs clients.Errors
+	q := clientQuery{status: c.Query("status"), q: strings.ToLower(strings.TrimSpace(c.Query("q")))}
+	var errs fault.Fields
 	switch q.status {
 	case "", store.ClientActive, store.ClientDisabled, store.ClientPaused, store.ClientClosed:
 	default:
-		errs = append(errs, clients.FieldError{Field: "status", Message: "Use active, disabled, paused or closed."})
+		errs.Add("status", "Use active, disabled, paused or closed.")
 	}
-	if s := c.Query("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > apiMaxLimit {
-			errs = append(errs, clients.FieldError{Field: "limit", Message: "Use a whole number from 1 to 500."})
-		}
-		q.limit = n
-	}
-	if len(errs) > 0 {
-		return q, invalidFields(errs)
+	q.limit = queryLimit(c, &errs)
+	if err := errs.Err(); err != nil {
+		return q, err
 	}
 	if s := c.Query("cursor"); s != "" {
 		id, ok := decodeCursor(s, "clients")
@@ -217,13 +188,10 @@ func (a *App) createAPIClient(c *fiber.Ctx) error {
 	body.Confirm = body.Password // the API has no confirmation field
 	if strings.TrimSpace(body.Plan) != "" {
 		errs := body.Validate(tenancy.Policy(tenant), true)
-		return invalidFields(append(errs, clients.FieldError{Field: "plan", Message: "Plans are not available yet; leave plan out."}))
+		errs.Add("plan", "Plans are not available yet; leave plan out.")
+		return errs
 	}
 	cl, err := a.clients.Create(tenant, body.Input, apiActor(c)) // tenant scope: created under the host's reseller
-	var errs clients.Errors
-	if errors.As(err, &errs) {
-		return invalidFields(errs)
-	}
 	if err != nil {
 		return err
 	}
@@ -291,8 +259,8 @@ func (a *App) updateAPIClient(c *fiber.Ctx) error {
 	if in != clients.InputOf(cl) { // a status-only patch does not re-judge stored details
 		errs = append(in.Validate(tenancy.Policy(tenant), false), errs...)
 	}
-	if len(errs) > 0 {
-		return invalidFields(errs)
+	if err := errs.Err(); err != nil {
+		return err
 	}
 	by := apiActor(c)
 	if in != clients.InputOf(cl) { // compared again once normalised: "(415) 555-2671" is the stored +14155552671
@@ -303,9 +271,6 @@ func (a *App) updateAPIClient(c *fiber.Ctx) error {
 	}
 	if err == nil && patch.AllowPremium != nil && *patch.AllowPremium != cl.AllowPremium {
 		_, err = a.calls.SetAllowPremium(tenant, cl.ID, *patch.AllowPremium, by)
-	}
-	if errors.As(err, &errs) {
-		return invalidFields(errs)
 	}
 	if err != nil {
 		return err
@@ -331,13 +296,13 @@ func (p *apiClientPatch) applyTo(in clients.Input) clients.Input {
 // statusFor is the status and API restriction the patch asks for. Only
 // active and disabled are the reseller's to set (paused and closed follow
 // billing), and restrict_api means something only for a disabled client.
-func (p *apiClientPatch) statusFor(cl *store.Client) (string, bool, clients.Errors) {
+func (p *apiClientPatch) statusFor(cl *store.Client) (string, bool, fault.Fields) {
 	status, restrict := cl.Status, cl.RestrictAPI
-	var errs clients.Errors
+	var errs fault.Fields
 	if p.Status != nil {
 		status = *p.Status
 		if status != store.ClientActive && status != store.ClientDisabled {
-			errs = append(errs, clients.FieldError{Field: "status", Message: "Use active or disabled."})
+			errs.Add("status", "Use active or disabled.")
 		}
 		if status == store.ClientActive {
 			restrict = false // enabling a client lifts its API restriction
@@ -346,7 +311,7 @@ func (p *apiClientPatch) statusFor(cl *store.Client) (string, bool, clients.Erro
 	if p.RestrictAPI != nil {
 		restrict = *p.RestrictAPI
 		if restrict && status != store.ClientDisabled {
-			errs = append(errs, clients.FieldError{Field: "restrict_api", Message: "Only a disabled client's API access can be restricted; send status disabled with it."})
+			errs.Add("restrict_api", "Only a disabled client's API access can be restricted; send status disabled with it.")
 		}
 	}
 	return status, restrict, errs

@@ -1,13 +1,10 @@
 package app
 
 import (
-	"errors"
+	"portico/app/fault"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
-
-	"portico/app/clients"
-	"portico/store"
 )
 
 // apiRechargeRequest is the body of POST /clients/{client}/credits. The
@@ -44,16 +41,8 @@ func (a *App) rechargeAPIClient(c *fiber.Ctx) error {
 		return err
 	}
 	res, err := a.clients.Recharge(tenant, cl.ID, body.Amount, body.Note, key, apiActor(c))
-	var errs clients.Errors
-	switch {
-	case errors.As(err, &errs):
-		return invalidFields(errs)
-	case errors.Is(err, store.ErrConflict):
-		return apiError(fiber.StatusConflict, "This Idempotency-Key was already used for a different request.")
-	case errors.Is(err, store.ErrNotFound):
-		return apiError(fiber.StatusNotFound, "There is no such client.") // deleted meanwhile
-	case err != nil:
-		return err
+	if err != nil {
+		return err // the key used for another request is 409, a client deleted meanwhile 404
 	}
 	if res.Replayed {
 		c.Set("Idempotent-Replayed", "true")
@@ -71,7 +60,7 @@ func idempotencyKey(c *fiber.Ctx) (string, error) {
 		return "", nil
 	}
 	if len(raw) > idempotencyKeyMax || strings.IndexFunc(raw, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
-		return "", apiError(fiber.StatusBadRequest, "Idempotency-Key must be 1 to 255 visible ASCII characters.")
+		return "", fault.New(fault.BadRequest, "Idempotency-Key must be 1 to 255 visible ASCII characters.")
 	}
 	return "api:" + strings.Clone(raw), nil
 }

@@ -1,13 +1,9 @@
 package app
 
 import (
-	"errors"
-	"fmt"
-
 	"github.com/gofiber/fiber/v2"
 
 	"portico/app/clients"
-	"portico/store"
 )
 
 // apiNewKey is the reply to POST /clients/{client}/api-keys: the only
@@ -31,33 +27,15 @@ func (a *App) createAPIClientKey(c *fiber.Ctx) error {
 		return err
 	}
 	if _, err := clients.KeyName(body.Name); err != nil { // a bad name is 422 whatever the client
-		return apiKeyError(err)
-	}
-	var cl *store.Client
-	err := a.store.View(func(tx *store.Tx) (err error) {
-		cl, err = clientByRef(tx, tenant.ID, c.Params("client")) // tenant scope: only this reseller's clients get keys
 		return err
-	})
+	}
+	cl, _, err := a.clients.ClientByRef(tenant.ID, c.Params("client")) // tenant scope: only this reseller's clients get keys
 	if err != nil {
-		return apiKeyError(err)
+		return err
 	}
 	key, err := a.clients.CreateKey(tenant.ID, cl.ID, body.Name, apiActor(c))
 	if err != nil {
-		return apiKeyError(err)
+		return err // at most store.MaxActiveAPIKeys active keys: 409 (clients.ErrKeyLimit)
 	}
 	return c.Status(fiber.StatusCreated).JSON(apiNewKey{ID: key.ID, Name: key.Name, Key: key.Secret})
-}
-
-// apiKeyError is the API's answer to a failed key creation.
-func apiKeyError(err error) error {
-	var errs clients.Errors
-	switch {
-	case errors.As(err, &errs):
-		return invalidFields(errs)
-	case errors.Is(err, store.ErrNotFound):
-		return apiError(fiber.StatusNotFound, "There is no such client.")
-	case errors.Is(err, clients.ErrKeyLimit):
-		return apiError(fiber.StatusConflict, fmt.Sprintf("This client already has the most active API keys allowed (%d). Revoke one before creating another.", store.MaxActiveAPIKeys))
-	}
-	return err
 }

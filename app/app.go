@@ -6,6 +6,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -16,13 +17,17 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"portico/app/account"
+	"portico/app/branding"
 	"portico/app/calls"
 	"portico/app/clients"
 	"portico/app/config"
+	"portico/app/domains"
 	"portico/app/gate"
 	"portico/app/mail"
 	"portico/app/metrics"
 	"portico/app/team"
+	"portico/app/tenancy"
 	"portico/store"
 )
 
@@ -38,6 +43,8 @@ type Deps struct {
 	Version string
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Services are built once by NewServices and shared with the jobs.
+	Services *Services
 }
 
 // App is the running web application.
@@ -46,8 +53,11 @@ type App struct {
 	store       *store.Store
 	mail        *mail.Queue
 	clients     *clients.Service
+	account     *account.Service
 	calls       *calls.Service
 	team        *team.Service
+	domains     *domains.Service
+	branding    *branding.Service
 	metrics     *metrics.Metrics
 	log         *slog.Logger
 	now         func() time.Time
@@ -55,7 +65,7 @@ type App struct {
 	views       *views
 	static      fs.FS
 	fiber       *fiber.App
-	tenants     *tenantCache
+	tenants     *tenancy.Hosts
 	touches     *sessionTouches
 	limits      *authLimits
 	api         *apiState  // API keys' rate limits and last-used times
@@ -68,10 +78,6 @@ type App struct {
 	stopOnce      sync.Once
 	stop          chan struct{}
 	done          chan struct{}
-
-	// domainHooks connect custom domains to DNS and automatic HTTPS; see
-	// SetDomainHooks in domains.go.
-	domainHooks domainHookSet
 }
 
 // BodyLimit is the largest request body accepted (413 beyond), except on
@@ -94,14 +100,18 @@ func New(d Deps) (*App, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
+	if d.Services == nil {
+		return nil, errors.New("app: no services (build them with NewServices)")
+	}
 	v, err := parseViews(d.Views, d.Static)
 	if err != nil {
 		return nil, err
 	}
 	a := &App{
-		cfg: d.Config, store: d.Store, mail: d.Mail, clients: clients.New(d.Store), team: team.New(d.Store, d.Mail), calls: calls.New(d.Store, nil), metrics: d.Metrics, log: d.Log, now: d.Now,
+		cfg: d.Config, store: d.Store, mail: d.Mail, metrics: d.Metrics, log: d.Log, now: d.Now,
+		account: d.Services.Account, clients: d.Services.Clients, calls: d.Services.Calls, team: d.Services.Team, domains: d.Services.Domains,
+		branding: d.Services.Branding, tenants: d.Services.Hosts,
 		version: d.Version, views: v, static: d.Static,
-		tenants: newTenantCache(d.Store, d.Config.Server.BaseDomain),
 		touches: newSessionTouches(),
 		limits:  newAuthLimits(d.Now),
 		api:     newAPIState(d.Config.API, d.Now),
@@ -159,7 +169,9 @@ func parsePrefix(s string) (netip.Prefix, error) {
 	return netip.ParsePrefix(s)
 }
 
-// Fiber exposes the Fiber app (tests and benchmarks).
+// Fiber is the Fiber app. Nothing in the binary uses it: the handler
+// benchmarks in ./bench call its handler in-process (no sockets), which
+// they could not do from outside this package otherwise.
 func (a *App) Fiber() *fiber.App { return a.fiber }
 
 // Serve answers requests on ln until Shutdown.
@@ -167,7 +179,7 @@ func (a *App) Serve(ln net.Listener) error { return a.fiber.Listener(ln) }
 
 // InvalidateTenants drops cached host → reseller answers after a change to
 // resellers or domains.
-func (a *App) InvalidateTenants() { a.tenants.reset() }
+func (a *App) InvalidateTenants() { a.tenants.Reset() }
 
 // Shutdown stops accepting connections, waits for requests in flight (up
 // to ctx's deadline) and writes pending session touches.

@@ -3,15 +3,14 @@ package app
 // The branding editor (/reseller/branding, owner and admin) and the public
 // brand images. Uploads are decoded, resized and re-encoded as PNG here,
 // so the store only ever holds, and visitors only ever get, pixels this
-// code wrote: nothing a browser could run.
+// code wrote: nothing a browser could run. The branding service
+// (app/branding) checks and saves a submission.
 
 import (
 	"errors"
 	"fmt"
 	"image"
 	"math"
-	"net/mail"
-	"net/url"
 	"regexp"
 	"strings"
 	"unicode"
@@ -20,8 +19,10 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"golang.org/x/image/draw"
 
+	"portico/app/branding"
+	"portico/app/config"
+	"portico/app/fault"
 	"portico/app/gate"
-	"portico/app/textfield"
 	"portico/store"
 )
 
@@ -157,8 +158,6 @@ func (a *App) showBrandAsset(c *fiber.Ctx) error {
 
 // Colours and contrast.
 
-var colorPattern = regexp.MustCompile(`^#[0-9a-f]{6}$`)
-
 // relativeLuminance is WCAG's relative luminance of a #rrggbb colour.
 func relativeLuminance(hexColor string) float64 {
 	var r, g, b int
@@ -193,11 +192,11 @@ const seriesContrast = 1.5
 // when it is too close to the primary colour, the primary's tint or
 // shade (mixed with white or black), whichever stands out more from it.
 func seriesColor(primary, accent string) string {
-	if !colorPattern.MatchString(primary) {
+	if !config.ValidColor(primary) {
 		return accent
 	}
 	lp := relativeLuminance(primary)
-	if colorPattern.MatchString(accent) && contrastRatio(lp, relativeLuminance(accent)) >= seriesContrast {
+	if config.ValidColor(accent) && contrastRatio(lp, relativeLuminance(accent)) >= seriesContrast {
 		return accent
 	}
 	tint, shade := mixColor(primary, 255, 0.6), mixColor(primary, 0, 0.55)
@@ -226,20 +225,20 @@ func contrastWarnings(primary, accent string) map[string]string {
 	out := map[string]string{}
 	ratio := func(r float64) string { return fmt.Sprintf("%.1f:1", math.Floor(r*10)/10) }
 	for field, c := range map[string]string{"primary_color": primary, "accent_color": accent} {
-		if !colorPattern.MatchString(c) {
+		if !config.ValidColor(c) {
 			continue
 		}
 		if best := bestTextContrast(c); best < wcagAA {
 			out[field] = "Text on this colour reaches only " + ratio(best) + " with black or white; WCAG AA asks for 4.5:1."
 		}
 	}
-	if _, warned := out["primary_color"]; !warned && colorPattern.MatchString(primary) {
+	if _, warned := out["primary_color"]; !warned && config.ValidColor(primary) {
 		if r := contrastRatio(relativeLuminance(primary), 1); r < wcagAA {
 			out["primary_color"] = "Links in this colour on the white page reach only " + ratio(r) +
 				"; WCAG AA asks for 4.5:1. You can save it, but a darker shade would be easier to read."
 		}
 	}
-	if _, warned := out["accent_color"]; !warned && colorPattern.MatchString(primary) && colorPattern.MatchString(accent) {
+	if _, warned := out["accent_color"]; !warned && config.ValidColor(primary) && config.ValidColor(accent) {
 		if derived := seriesColor(primary, accent); derived != accent {
 			out["accent_color"] = "This colour is too close to the primary colour to tell inbound from outbound calls in your clients' charts, " +
 				"so the charts draw inbound calls in " + derived + " instead. Choose a lighter or darker accent to use it there too."
@@ -249,9 +248,6 @@ func contrastWarnings(primary, accent string) map[string]string {
 }
 
 // The editor.
-
-// brandingFields are the form's text inputs, in the order of the page.
-var brandingFields = []string{"product_name", "primary_color", "accent_color", "support_email", "support_url", "footer_text", "mail_sender"}
 
 type brandingData struct {
 	Form                *Form
@@ -301,7 +297,7 @@ type brandColorField struct {
 func (d brandingData) Color(name, label, hint string) brandColorField {
 	f := brandColorField{Name: name, Label: label, Hint: hint, Value: d.Form.Values[name], Error: d.Form.Errors[name],
 		Warning: d.Warnings[name], Swatch: d.Form.Values[name], Focus: d.Form.Focus(name)}
-	if !colorPattern.MatchString(f.Swatch) {
+	if !config.ValidColor(f.Swatch) {
 		f.Swatch = "#000000"
 	}
 	return f
@@ -310,71 +306,35 @@ func (d brandingData) Color(name, label, hint string) brandColorField {
 // showBranding renders the editor filled with the saved brand.
 func (a *App) showBranding(c *fiber.Ctx) error {
 	tenant := tenantOf(c)
-	b := tenant.Brand
-	form := newForm()
-	for field, v := range map[string]string{"product_name": b.ProductName, "primary_color": b.PrimaryColor, "accent_color": b.AccentColor,
-		"support_email": b.SupportEmail, "support_url": b.SupportURL, "footer_text": b.FooterText, "mail_sender": b.MailSender} {
-		form.Values[field] = v
+	in := branding.Input{Brand: tenant.Brand}
+	if in.Brand.ProductName == "" {
+		in.Brand.ProductName = tenant.Name
 	}
-	if form.Values["product_name"] == "" {
-		form.Values["product_name"] = tenant.Name
-	}
-	form.Values["primary_color"] = strings.ToLower(form.Values["primary_color"])
-	form.Values["accent_color"] = strings.ToLower(form.Values["accent_color"])
+	form := brandingForm(in.Clean())
 	return a.render(c, fiber.StatusOK, "branding/edit", "Branding", a.brandingData(tenant, form))
 }
 
-// brandingChange is a validated submission of the editor.
-type brandingChange struct {
-	Brand  store.Brand       // only the editor's fields are read
-	Images map[string][]byte // asset name → processed PNG
-	Remove map[string]bool   // asset name → remove the saved image
-	Fields map[string]string // field → submitted value, for the form
-	Errors map[string]string // field → message
-}
-
-// saveBranding validates the form and its images and saves them all in
-// one transaction, or shows the form again with 422 and nothing saved.
-// The tenant cache is dropped afterwards, so the next page, error page
-// and email of this reseller carry the new brand.
+// saveBranding saves the form and its images in one transaction, or shows
+// the form again with 422 and nothing saved. The tenant cache is dropped
+// afterwards, so the next page, error page and email of this reseller
+// carry the new brand.
 func (a *App) saveBranding(c *fiber.Ctx) error {
 	tenant := tenantOf(c)
-	change, err := readBranding(c, a.decodes)
+	in, err := readBranding(c, a.decodes)
 	if err != nil {
 		return err
 	}
-	if len(change.Errors) > 0 {
-		form := newForm()
-		form.Values, form.Errors = change.Fields, change.Errors
+	by := a.actor(c)
+	err = a.branding.Save(tenant, in, by)
+	if problems, invalid := fault.FieldsOf(err); invalid {
+		form := brandingForm(in.Clean())
+		form.Errors = problems.Map()
 		form.Error = "Nothing was saved. Please correct the fields marked below."
-		if len(change.Images) > 0 {
+		if len(in.Images) > 0 {
 			form.Error += " Choose your image files again: browsers do not keep them."
 		}
 		return a.render(c, fiber.StatusUnprocessableEntity, "branding/edit", "Branding", a.brandingData(tenant, form))
 	}
-	by := a.actor(c)
-	err = a.store.Update(func(tx *store.Tx) error {
-		r, err := tx.Reseller(tenant.ID) // tenant scope: the reseller comes from the host
-		if err != nil {
-			return err
-		}
-		changed := applyBranding(tx, r, change)
-		if err := tx.UpdateReseller(r); err != nil {
-			return err
-		}
-		for name, data := range change.Images {
-			if err := tx.PutBrandAsset(r.ID, &store.BrandAsset{Name: name, ContentType: "image/png", Data: data}); err != nil {
-				return err
-			}
-		}
-		for name := range change.Remove {
-			if err := tx.DeleteBrandAsset(r.ID, name); err != nil && !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
-		}
-		return tx.AddAudit(&store.AuditEvent{ResellerID: r.ID, Actor: by.Name, Action: "branding.update",
-			Target: strings.Join(changed, ", "), IP: by.IP})
-	})
 	if err != nil {
 		return err
 	}
@@ -383,57 +343,32 @@ func (a *App) saveBranding(c *fiber.Ctx) error {
 	return c.Redirect("/reseller/branding", fiber.StatusSeeOther)
 }
 
-// applyBranding copies the editor's fields onto r and names what changed,
-// for the audit log.
-func applyBranding(tx *store.Tx, r *store.Reseller, change brandingChange) []string {
-	var changed []string
-	for _, f := range []struct {
-		label    string
-		dst      *string
-		newValue string
-	}{
-		{"product name", &r.Brand.ProductName, change.Brand.ProductName},
-		{"primary colour", &r.Brand.PrimaryColor, change.Brand.PrimaryColor},
-		{"accent colour", &r.Brand.AccentColor, change.Brand.AccentColor},
-		{"support email", &r.Brand.SupportEmail, change.Brand.SupportEmail},
-		{"support URL", &r.Brand.SupportURL, change.Brand.SupportURL},
-		{"footer", &r.Brand.FooterText, change.Brand.FooterText},
-		{"mail sender", &r.Brand.MailSender, change.Brand.MailSender},
-	} {
-		if *f.dst != f.newValue {
-			*f.dst = f.newValue
-			changed = append(changed, f.label)
-		}
+// brandingForm is the editor's form filled with in's values.
+func brandingForm(in branding.Input) *Form {
+	b := in.Brand
+	form := newForm()
+	for field, v := range map[string]string{"product_name": b.ProductName, "primary_color": b.PrimaryColor, "accent_color": b.AccentColor,
+		"support_email": b.SupportEmail, "support_url": b.SupportURL, "footer_text": b.FooterText, "mail_sender": b.MailSender} {
+		form.Values[field] = v
 	}
-	for _, name := range []string{store.AssetLogo, store.AssetFavicon} {
-		switch _, err := tx.BrandAsset(r.ID, name); {
-		case change.Images[name] != nil:
-			changed = append(changed, name)
-		case change.Remove[name] && err == nil:
-			changed = append(changed, name+" removed")
-		}
+	for name := range in.Remove {
+		form.Values["remove_"+name] = "on" // kept ticked if the form comes back
 	}
-	if len(changed) == 0 {
-		changed = []string{"nothing changed"}
-	}
-	return changed
+	return form
 }
 
-// readBranding reads and checks every field and image of the form. Only
-// an unexpected failure is an error; what the person got wrong is in
-// Errors.
-func readBranding(c *fiber.Ctx, decodes *gate.Gate) (brandingChange, error) {
-	change := brandingChange{Images: map[string][]byte{}, Remove: map[string]bool{}, Fields: map[string]string{}, Errors: map[string]string{}}
-	for _, field := range brandingFields {
-		change.Fields[field] = strings.TrimSpace(strings.Clone(c.FormValue(field))) // Fiber reuses the request's memory
-	}
-	change.Fields["primary_color"] = strings.ToLower(change.Fields["primary_color"])
-	change.Fields["accent_color"] = strings.ToLower(change.Fields["accent_color"])
-	change.Brand, change.Errors = validateBrand(change.Fields)
-	for _, name := range []string{store.AssetLogo, store.AssetFavicon} {
+// readBranding reads every field and image of the form; images are
+// decoded and re-encoded here, and an upload that is not a usable image
+// is one of in.Refused. Only an unexpected failure is an error.
+func readBranding(c *fiber.Ctx, decodes *gate.Gate) (branding.Input, error) {
+	field := func(name string) string { return strings.Clone(c.FormValue(name)) } // Fiber reuses the request's memory
+	in := branding.Input{Brand: store.Brand{ProductName: field("product_name"), PrimaryColor: field("primary_color"),
+		AccentColor: field("accent_color"), SupportEmail: field("support_email"), SupportURL: field("support_url"),
+		FooterText: field("footer_text"), MailSender: field("mail_sender")},
+		Images: map[string][]byte{}, Remove: map[string]bool{}}
+	for _, name := range branding.Assets {
 		if c.FormValue("remove_"+name) == "on" {
-			change.Remove[name] = true
-			change.Fields["remove_"+name] = "on" // kept ticked if the form comes back
+			in.Remove[name] = true
 		}
 		data, err := uploadedImage(c, decodes, name, func(filename string, data []byte) ([]byte, error) {
 			return processBrandImage(name, filename, data)
@@ -441,69 +376,12 @@ func readBranding(c *fiber.Ctx, decodes *gate.Gate) (brandingChange, error) {
 		var refusal imageError
 		switch {
 		case errors.As(err, &refusal):
-			change.Errors[name] = refusal.Error()
+			in.Refused.Add(name, refusal.Error())
 		case err != nil:
-			return change, err
+			return in, err
 		case data != nil:
-			change.Images[name] = data
-			change.Remove[name] = false // a new image replaces the old one
-		}
-		if !change.Remove[name] {
-			delete(change.Remove, name)
+			in.Images[name] = data
 		}
 	}
-	return change, nil
-}
-
-// validateBrand checks the editor's text fields; values are trimmed and
-// colours lower-cased already.
-func validateBrand(v map[string]string) (store.Brand, map[string]string) {
-	errs := map[string]string{}
-	b := store.Brand{ProductName: v["product_name"], PrimaryColor: v["primary_color"], AccentColor: v["accent_color"],
-		SupportEmail: v["support_email"], SupportURL: v["support_url"], FooterText: v["footer_text"], MailSender: v["mail_sender"]}
-	switch n := utf8.RuneCountInString(b.ProductName); {
-	case n == 0:
-		errs["product_name"] = "Enter the name your clients know your service by."
-	case n > 60:
-		errs["product_name"] = "Use at most 60 characters."
-	}
-	for _, field := range []string{"primary_color", "accent_color"} {
-		// security: colours go into the brand stylesheet verbatim, so
-		// nothing but #rrggbb may pass
-		if !colorPattern.MatchString(v[field]) {
-			errs[field] = "Enter a colour as # and six hex digits, such as #2457d6."
-		}
-	}
-	if b.SupportEmail != "" {
-		addr, err := mail.ParseAddress(b.SupportEmail)
-		if err != nil || addr.Address != b.SupportEmail || len(b.SupportEmail) > 254 {
-			errs["support_email"] = "Enter an email address such as help@example.com, or leave it empty."
-		}
-	}
-	if b.SupportURL != "" {
-		u, err := url.Parse(b.SupportURL)
-		// security: only web links; a javascript: or data: URL would run in the visitor's page
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || len(b.SupportURL) > 500 ||
-			strings.ContainsFunc(b.SupportURL, unicode.IsSpace) {
-			errs["support_url"] = "Enter a web address starting with https:// or http://, or leave it empty."
-		} else {
-			b.SupportURL = u.String()
-		}
-	}
-	if utf8.RuneCountInString(b.FooterText) > 200 {
-		errs["footer_text"] = "Use at most 200 characters."
-	}
-	switch {
-	case utf8.RuneCountInString(b.MailSender) > 60:
-		errs["mail_sender"] = "Use at most 60 characters."
-	case strings.ContainsAny(b.MailSender, "<>\"\\") || textfield.SingleLine(b.MailSender) != "":
-		// security: the name goes into the From header of emails
-		errs["mail_sender"] = "Use letters, digits, spaces and simple punctuation, without < > \" or \\."
-	}
-	for _, field := range []string{"product_name", "footer_text"} { // both are one-line inputs
-		if _, bad := errs[field]; !bad && textfield.SingleLine(v[field]) != "" {
-			errs[field] = textfield.SingleLineMessage
-		}
-	}
-	return b, errs
+	return in, nil
 }

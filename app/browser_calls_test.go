@@ -9,7 +9,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"portico/app/clients"
+	"portico/app/actor"
 	"portico/store"
 )
 
@@ -64,7 +64,7 @@ func TestBrowserDashboardAndBlockCaller(t *testing.T) {
 		t.Errorf("row status = %q", got)
 	}
 
-	key, err := ts.app.clients.CreateKey(ts.ids["acme"], cleo.ID, "pbx", clients.Actor{Name: "test"})
+	key, err := ts.app.clients.CreateKey(ts.ids["acme"], cleo.ID, "pbx", actor.Actor{Name: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"portico/app/actor"
 	"portico/app/auth"
 	"portico/app/calls"
 	"portico/app/clients"
@@ -168,7 +169,7 @@ func newShowcase(t *testing.T, ts *testServer) *showcase {
 	t.Helper()
 	s := &showcase{ts: ts, clients: map[string]uint64{}}
 	acme := ts.reseller("acme")
-	by := clients.Actor{Name: "owner@acme.example", IP: "192.0.2.10"}
+	by := actor.Actor{Name: "owner@acme.example", IP: "192.0.2.10"}
 	ts.importDeck("acme", pagesDeck+"4930,Germany Berlin,0.0385,1/1\n33,France,0.0250,60/60\n")
 	cleo := ts.cleo()
 	s.clients["cleo"] = cleo.ID

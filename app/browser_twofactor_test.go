@@ -8,6 +8,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/pquerna/otp/totp"
+
+	"portico/app/account"
 )
 
 // TestBrowserTOTP: a client user sets up two-factor sign-in on the
@@ -40,7 +42,7 @@ func TestBrowserTOTP(t *testing.T) {
 	}
 	codes := strings.Fields(chromeText(t, ctx, "#recovery-codes"))
 	for _, c := range codes {
-		if kind, _ := parseCode(c); kind != codeRecovery || len(c) != 11 {
+		if kind, _ := account.ParseCode(c); kind != account.CodeRecovery || len(c) != 11 {
 			t.Errorf("recovery code %q", c)
 		}
 	}

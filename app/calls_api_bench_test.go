@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"portico/app/clients"
+	"portico/app/actor"
 	"portico/store"
 )
 
@@ -26,7 +26,7 @@ func BenchmarkAPIAuthorize(b *testing.B) {
 	ts := newDurableTestServer(b)
 	ts.app.api.perKeyCalls = newKeyLimiter(math.MaxInt32, time.Minute, ts.clock.Now) // measure the server, not the limit
 	r := ts.reseller("acme")
-	if _, err := ts.app.calls.ImportRates(r, []byte("prefix,description,rate_per_minute,increment\n1,US,0.0100,60/60\n"), clients.Actor{Name: "bench"}); err != nil {
+	if _, err := ts.app.calls.ImportRates(r, []byte("prefix,description,rate_per_minute,increment\n1,US,0.0100,60/60\n"), actor.Actor{Name: "bench"}); err != nil {
 		b.Fatal(err)
 	}
 	cleo := ts.cleo()
@@ -36,7 +36,7 @@ func BenchmarkAPIAuthorize(b *testing.B) {
 	}); err != nil {
 		b.Fatal(err)
 	}
-	key, err := ts.app.clients.CreateKey(r.ID, cleo.ID, "bench", clients.Actor{Name: "bench"})
+	key, err := ts.app.clients.CreateKey(r.ID, cleo.ID, "bench", actor.Actor{Name: "bench"})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -237,7 +237,7 @@ func (a *App) listCalls(c *fiber.Ctx) error {
 		data.Back = "/calls?" + merge(v, "cursor", q.Cursor).Encode()
 	}
 	page, err := a.calls.CallLog(tenant.ID, user.ClientID, q) // scope: the session's client
-	if errors.Is(err, store.ErrInvalid) {
+	if errors.Is(err, calls.ErrCursor) {
 		form.Error = "This page link is out of date or damaged. Start again from the first page."
 		return a.render(c, fiber.StatusBadRequest, "calls/list", "Calls", data)
 	}

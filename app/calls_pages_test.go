@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"portico/app/actor"
 	"portico/app/calls"
 	"portico/app/clients"
 	"portico/store"
@@ -34,7 +35,7 @@ func (ts *testServer) reseller(slug string) *store.Reseller {
 // importDeck replaces the reseller's rate deck through the service.
 func (ts *testServer) importDeck(slug, deck string) {
 	ts.t.Helper()
-	if _, err := ts.app.calls.ImportRates(ts.reseller(slug), []byte(deck), clients.Actor{Name: "test"}); err != nil {
+	if _, err := ts.app.calls.ImportRates(ts.reseller(slug), []byte(deck), actor.Actor{Name: "test"}); err != nil {
 		ts.t.Fatal(err)
 	}
 }
@@ -383,7 +384,7 @@ func TestBlockCallerFromCallLog(t *testing.T) {
 		call("out-1", store.Outbound, "+14155550100", "+14155550111", now.Add(-40*time.Minute), 40, store.Answered))
 	acme := ts.reseller("acme")
 	dora, err := ts.app.clients.Create(acme, clients.Input{Username: "dora", FirstName: "Dora", LastName: "D", Email: "dora@example.com",
-		Country: "US", Password: testPassword, Confirm: testPassword}, clients.Actor{Name: "test"})
+		Country: "US", Password: testPassword, Confirm: testPassword}, actor.Actor{Name: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package app
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -12,10 +11,13 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"portico/app/access"
+	"portico/app/actor"
 	"portico/app/auth"
 	"portico/app/clients"
 	"portico/app/csvx"
 	"portico/app/dates"
+	"portico/app/fault"
 	"portico/app/money"
 	"portico/app/tenancy"
 	"portico/store"
@@ -111,7 +113,7 @@ func (a *App) listClients(c *fiber.Ctx) error {
 	}
 	sortClientRows(rows, sortBy)
 	data := clientsListData{Query: c.Query("q"), Status: status, Sort: sortBy, Total: len(rows),
-		CanEdit: staffMay(user, "clients.edit"), CanCredit: staffMay(user, "credit")}
+		CanEdit: access.StaffMay(user, access.AreaClientsEdit), CanCredit: access.StaffMay(user, access.AreaCredit)}
 	data.Pages = max(1, (len(rows)+clientsPageSize-1)/clientsPageSize)
 	data.Page = min(max(page, 1), data.Pages)
 	data.Rows = rows[min(len(rows), (data.Page-1)*clientsPageSize):min(len(rows), data.Page*clientsPageSize)]
@@ -206,9 +208,7 @@ func (a *App) createClient(c *fiber.Ctx) error {
 	tenant := tenantOf(c)
 	in, form := clientInput(c)
 	cl, err := a.clients.Create(tenant, in, a.actor(c))
-	var errs clients.Errors
-	if errors.As(err, &errs) {
-		form.Errors = errs.Map()
+	if form.refused(err) {
 		form.Error = "Please correct the fields marked below."
 		return a.render(c, fiber.StatusUnprocessableEntity, "clients/new", "New client", a.clientForm(tenant, form, nil))
 	}
@@ -224,9 +224,9 @@ func clientURL(cl *store.Client) string { return "/reseller/clients/" + strconv.
 // clientParam loads the client named in the URL; another reseller's
 // client is not found.
 func (a *App) clientParam(c *fiber.Ctx) (*store.Client, error) {
-	id, err := strconv.ParseUint(c.Params("id"), 10, 64)
+	id, err := idParam(c)
 	if err != nil {
-		return nil, fiber.ErrNotFound
+		return nil, err
 	}
 	var cl *store.Client
 	err = a.store.View(func(tx *store.Tx) (err error) {
@@ -269,7 +269,7 @@ func (a *App) showClient(c *fiber.Ctx) error {
 		return err
 	}
 	data := clientPageData{Client: cl, CountryName: clients.CountryName(cl.Country), DeletionAt: clients.DeletionDate(cl),
-		CanEdit: staffMay(user, "clients.edit"), CanCredit: staffMay(user, "credit"), CanPremium: staffMay(user, "rates.edit"),
+		CanEdit: access.StaffMay(user, access.AreaClientsEdit), CanCredit: access.StaffMay(user, access.AreaCredit), CanPremium: access.StaffMay(user, access.AreaRatesEdit),
 		DeletionIfDisabled: a.now().Add(clients.Retention)}
 	if data.Usage, err = a.clientUsage(tenant, cl.ID); err != nil {
 		return err
@@ -365,9 +365,7 @@ func (a *App) updateClient(c *fiber.Ctx) error {
 	}
 	in, form := clientInput(c)
 	updated, err := a.clients.Update(tenant, cl.ID, func(cur *clients.Input) { *cur = in }, a.actor(c))
-	var errs clients.Errors
-	if errors.As(err, &errs) {
-		form.Errors = errs.Map()
+	if form.refused(err) {
 		form.Error = "Please correct the fields marked below."
 		return a.render(c, fiber.StatusUnprocessableEntity, "clients/edit", "Edit "+cl.Username, a.clientForm(tenant, form, cl))
 	}
@@ -421,20 +419,17 @@ func (a *App) rechargeClient(c *fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusBadRequest, "The form is missing its one-time key. Reload the page and try again.")
 	}
 	res, err := a.clients.Recharge(tenant, cl.ID, c.FormValue("amount"), c.FormValue("note"), "form:"+key, a.actor(c))
-	var errs clients.Errors
-	if errors.As(err, &errs) || errors.Is(err, store.ErrConflict) {
+	if err != nil {
 		form := newForm()
-		form.Values["amount"], form.Values["note"] = c.FormValue("amount"), c.FormValue("note")
-		if errs != nil {
-			form.Errors = errs.Map()
-		} else {
-			form.Error = "This form was already used for another amount. Check the movements below before recharging again."
+		if !form.refused(err) {
+			if !fault.Is(err, fault.Conflict) {
+				return err
+			}
+			form.Error = "This form was already used for another amount. Check the movements below before recharging again." // its one-time key
 		}
+		form.Values["amount"], form.Values["note"] = c.FormValue("amount"), c.FormValue("note")
 		newKey, _ := auth.NewToken()
 		return a.render(c, fiber.StatusUnprocessableEntity, "clients/recharge", "Recharge "+cl.Username, a.rechargeData(tenant, cl, form, newKey))
-	}
-	if err != nil {
-		return err
 	}
 	amount := money.Format(-res.Entry.Legs[0].Amount, tenant.Currency)
 	msg := "Recharged " + amount + ". Available now: " + money.Format(res.Credit.Available, tenant.Currency) + "."
@@ -454,15 +449,8 @@ func (a *App) setClientStatus(c *fiber.Ctx) error {
 	}
 	status := c.FormValue("status")
 	updated, err := a.clients.SetStatus(tenant, cl.ID, status, c.FormValue("restrict_api") == "on", c.FormValue("note"), a.actor(c))
-	var errs clients.Errors
-	if errors.As(err, &errs) {
-		if msg := errs.Map()["note"]; msg != "" { // the one typed field of this one-field form
-			return fiber.NewError(fiber.StatusUnprocessableEntity, "Note: "+msg+" Nothing was changed.")
-		}
-		return fiber.NewError(fiber.StatusBadRequest, "Unknown status.")
-	}
 	if err != nil {
-		return err
+		return err // a bad note or status: 422, "Note: … Nothing was changed."
 	}
 	if updated.Status == store.ClientDisabled {
 		a.setFlash(c, "success", updated.Username+" is disabled: its users are signed out and cannot sign in. It will be deleted on "+
@@ -473,9 +461,8 @@ func (a *App) setClientStatus(c *fiber.Ctx) error {
 	return c.Redirect(clientURL(updated), fiber.StatusSeeOther)
 }
 
-// actor is who makes a change from this request, for the audit log.
-func (a *App) actor(c *fiber.Ctx) clients.Actor {
-	return clients.Actor{Name: userOf(c).Email, IP: c.IP()}
-}
+// actor is the signed-in user making a change from this request, for the
+// audit log and the services' rules about who acts.
+func (a *App) actor(c *fiber.Ctx) actor.Actor { return actor.Of(userOf(c), c.IP()) }
 
 func (a *App) policyHint(r *store.Reseller) string { return tenancy.Policy(r).Describe() }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -9,10 +10,11 @@ import (
 	"strings"
 	"testing"
 
+	"portico/app/actor"
 	"portico/app/auth"
 	"portico/app/calls"
-	"portico/app/clients"
 	"portico/app/money"
+	"portico/app/textfield"
 	"portico/store"
 )
 
@@ -216,6 +218,11 @@ func TestDisableSignsClientOut(t *testing.T) {
 	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "is disabled, so you cannot sign in") {
 		t.Fatalf("disabled sign-in: %d", r.status)
 	}
+	// a note on two lines is refused, and the page names the field
+	r = staff.post(acmeHost, cleo, cleo+"/status", url.Values{"status": {"active"}, "note": {"paid\nin full"}})
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(html.UnescapeString(r.body), "Note: "+textfield.SingleLineMessage+" Nothing was changed.") {
+		t.Fatalf("two-line note: %d\n%s", r.status, r.body)
+	}
 	staff.post(acmeHost, cleo, cleo+"/status", url.Values{"status": {"active"}})
 	fresh := ts.browser()
 	fresh.login(acmeHost, "client@acme.example", "/dashboard")
@@ -330,7 +337,7 @@ func TestMeterShowsHeldCredit(t *testing.T) {
 	ts.importDeck("acme", pagesDeck)
 	cleo := ts.cleo()
 	acme := ts.reseller("acme")
-	if _, err := ts.app.clients.Recharge(acme, cleo.ID, "10.00", "", "held-test", clients.Actor{Name: "test"}); err != nil {
+	if _, err := ts.app.clients.Recharge(acme, cleo.ID, "10.00", "", "held-test", actor.Actor{Name: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	auth, err := ts.app.calls.Authorize(acme, ts.cleo(), calls.AuthorizeRequest{CallID: "live", Direction: store.Outbound, From: "+14155550100", To: "+14155550111"}, "test")

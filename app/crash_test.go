@@ -18,8 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"portico/app/actor"
 	"portico/app/calls"
-	"portico/app/clients"
 	"portico/app/config"
 	"portico/app/mail"
 	"portico/app/metrics"
@@ -60,8 +60,10 @@ func TestCrashChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := New(Deps{Config: cfg, Store: s, Mail: mail.NewQueue(s, nil, log), Metrics: metrics.New(), Log: log,
-		Views: os.DirFS("../views"), Static: os.DirFS("../static"), Version: "crash"})
+	deps := Deps{Config: cfg, Store: s, Mail: mail.NewQueue(s, nil, log), Metrics: metrics.New(), Log: log,
+		Views: os.DirFS("../views"), Static: os.DirFS("../static"), Version: "crash"}
+	deps.Services = testServices(deps, nil, nil)
+	a, err := New(deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +120,7 @@ func TestCDRIngestSurvivesSIGKILL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := calls.New(s, nil).ImportRates(r, []byte("prefix,description,rate_per_minute,increment\n1,USA,0.0100,60/60\n"), clients.Actor{Name: "seed"}); err != nil {
+	if _, err := calls.New(s).ImportRates(r, []byte("prefix,description,rate_per_minute,increment\n1,USA,0.0100,60/60\n"), actor.Actor{Name: "seed"}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()

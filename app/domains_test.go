@@ -1,6 +1,9 @@
 package app
 
 import (
+	"context"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -9,32 +12,51 @@ import (
 	"time"
 
 	"portico/app/auth"
+	"portico/app/config"
 	"portico/app/domains"
 	"portico/app/domains/dnstest"
+	"portico/app/jobs"
 	"portico/store"
 )
 
 // domainsServer is the test server whose "Verify now" asks a real DNS
-// server on loopback, with a fake certificate manager.
+// server on loopback, with a fake certificate manager when certs are
+// given.
 type domainsServer struct {
 	*testServer
-	dns     *dnstest.Server
-	mu      sync.Mutex
-	removed []string // hosts the certificate manager was told to forget
+	dns   *dnstest.Server
+	certs *fakeCerts
+}
+
+// fakeCerts stands for the certificate manager: it knows the issued
+// certificates' expiry and records the hosts it is told to forget.
+type fakeCerts struct {
+	notAfter map[string]time.Time
+	mu       sync.Mutex
+	removed  []string
+}
+
+func (f *fakeCerts) Info(host string) (bool, string, time.Time) {
+	notAfter, ok := f.notAfter[host]
+	return ok, "Test CA", notAfter
+}
+
+func (f *fakeCerts) Remove(host string) error {
+	f.mu.Lock()
+	f.removed = append(f.removed, host)
+	f.mu.Unlock()
+	return nil
 }
 
 func newDomainsServer(t *testing.T, certs map[string]time.Time) *domainsServer {
 	t.Helper()
-	ds := &domainsServer{testServer: newTestServer(t), dns: dnstest.Start(t)}
-	hooks := DomainHooks{Resolver: domains.NewDNS(2*time.Second, ds.dns.Addr),
-		Removed: func(host string) { ds.mu.Lock(); ds.removed = append(ds.removed, host); ds.mu.Unlock() }}
+	ds := &domainsServer{dns: dnstest.Start(t)}
+	var manager domains.Certificates
 	if certs != nil {
-		hooks.CertInfo = func(host string) (bool, string, time.Time) {
-			notAfter, ok := certs[host]
-			return ok, "Test CA", notAfter
-		}
+		ds.certs = &fakeCerts{notAfter: certs}
+		manager = ds.certs
 	}
-	ds.app.SetDomainHooks(hooks)
+	ds.testServer = newServerWith(t, false, "test.portico", twoResellers(), withDomains(domains.NewDNS(2*time.Second, ds.dns.Addr), manager))
 	return ds
 }
 
@@ -128,11 +150,11 @@ func TestDomainLifecycle(t *testing.T) {
 	if r := ds.browser().get(shop, "/login"); r.status != http.StatusNotFound {
 		t.Errorf("removed domain still serves: %d", r.status)
 	}
-	ds.mu.Lock()
-	if len(ds.removed) != 1 || ds.removed[0] != shop {
-		t.Errorf("certificate manager told %v", ds.removed)
+	ds.certs.mu.Lock()
+	if len(ds.certs.removed) != 1 || ds.certs.removed[0] != shop {
+		t.Errorf("certificate manager told %v", ds.certs.removed)
 	}
-	ds.mu.Unlock()
+	ds.certs.mu.Unlock()
 
 	var audit []string
 	ds.store.View(func(tx *store.Tx) error {
@@ -340,4 +362,34 @@ func TestDomainClaimTakenOver(t *testing.T) {
 	if problems, err := ds.store.Verify(); err != nil || len(problems) > 0 {
 		t.Fatalf("verify: %v %v", problems, err)
 	}
+}
+
+// TestDomainJobSharesServices: the domain_check job, built on the app's
+// own services as main builds it, checks with the app's DNS resolver, and
+// the domain it verifies serves the reseller's pages at once.
+func TestDomainJobSharesServices(t *testing.T) {
+	t.Parallel()
+	ds := newDomainsServer(t, nil)
+	owner := ds.browser()
+	owner.login(acmeHost, "owner@acme.example", "/reseller")
+	const host = "jobs.acme-voice.example"
+	owner.post(acmeHost, "/reseller/domains", "/reseller/domains", url.Values{"host": {host}})
+	if r := ds.browser().get(host, "/login"); r.status != http.StatusNotFound {
+		t.Fatalf("a pending domain serves pages: %d", r.status)
+	}
+	ds.dns.SetTXT("_portico."+host, ds.domain(t, "acme", host).Token)
+
+	svc := ds.services
+	sch, err := jobs.New(config.Jobs{}, ds.store, jobs.Services{Clients: svc.Clients, Calls: svc.Calls, Domains: svc.Domains}, t.TempDir(),
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sch.CheckDomains(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if d := ds.domain(t, "acme", host); d.Status != store.DomainVerified {
+		t.Fatalf("after the job: %s (%s)", d.Status, d.LastResult)
+	}
+	mustContain(t, "the job's verified domain", ds.browser().get(host, "/login"), 200, "Acme Voice")
 }

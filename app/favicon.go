@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"portico/app/fault"
 	"portico/store"
 )
 
@@ -35,7 +35,7 @@ func (a *App) showFavicon(c *fiber.Ctx) error {
 		if err == nil {
 			data = bytes.Clone(asset.Data) // bbolt's bytes live only as long as the transaction
 		}
-		if errors.Is(err, store.ErrNotFound) {
+		if fault.Is(err, fault.NotFound) { // no upload: the default below
 			return nil
 		}
 		return err

@@ -43,36 +43,6 @@ func FuzzSafeNext(f *testing.F) {
 	})
 }
 
-// FuzzParseCode: whatever is typed at the sign-in's code step, reading it
-// never panics, and what it accepts is six ASCII digits or ten characters
-// of the recovery alphabet.
-//
-//	go test ./app -run '^$' -fuzz FuzzParseCode -fuzztime 30s
-func FuzzParseCode(f *testing.F) {
-	for _, seed := range []string{"123456", " 123 456 ", "abcde-fghjk", "ABCDE FGHJK", "", "12345", "١٢٣٤٥٦", "abcde-fghil", strings.Repeat("1", 100)} {
-		f.Add(seed)
-	}
-	f.Fuzz(func(t *testing.T, input string) {
-		kind, code := parseCode(input)
-		switch kind {
-		case "":
-			if code != "" {
-				t.Fatalf("refused %q but returned %q", input, code)
-			}
-		case codeTOTP:
-			if len(code) != 6 || strings.Trim(code, "0123456789") != "" {
-				t.Fatalf("accepted %q as TOTP code %q", input, code)
-			}
-		case codeRecovery:
-			if len(code) != recoveryCodeLen || strings.Trim(code, recoveryAlphabet) != "" {
-				t.Fatalf("accepted %q as recovery code %q", input, code)
-			}
-		default:
-			t.Fatalf("unknown kind %q", kind)
-		}
-	})
-}
-
 // FuzzPendingSignInToken: the cookie of a pending sign-in (and the
 // one-time token of a form) is checked for shape before any store
 // look-up; whatever arrives, the check never panics and accepts only 43

@@ -20,6 +20,7 @@ import (
 
 	"portico/app/auth"
 	"portico/app/config"
+	"portico/app/domains"
 	"portico/app/mail"
 	"portico/app/metrics"
 	"portico/app/tenancy"
@@ -70,14 +71,15 @@ const testPassword = "Sup3r-Secret!x"
 // (globex.test.portico), each with an owner, and acme with a support
 // staff user and a client user.
 type testServer struct {
-	t     testing.TB
-	app   *App
-	store *store.Store
-	cfg   *config.Config
-	addr  string // 127.0.0.1:port
-	clock *testkit.Clock
-	ids   map[string]uint64 // reseller slug → id
-	logs  *testkit.Buffer   // everything the app logged
+	t        testing.TB
+	app      *App
+	services *Services // the app's, for jobs built as main builds them
+	store    *store.Store
+	cfg      *config.Config
+	addr     string // 127.0.0.1:port
+	clock    *testkit.Clock
+	ids      map[string]uint64 // reseller slug → id
+	logs     *testkit.Buffer   // everything the app logged
 }
 
 func newTestServer(t testing.TB) *testServer {
@@ -184,6 +186,9 @@ func newServerWith(t testing.TB, durable bool, baseDomain string, resellers []co
 	for _, option := range options {
 		option(&deps)
 	}
+	if deps.Services == nil {
+		deps.Services = testServices(deps, nil, nil)
+	}
 	a, err := New(deps)
 	if err != nil {
 		ln.Close()
@@ -195,8 +200,22 @@ func newServerWith(t testing.TB, durable bool, baseDomain string, resellers []co
 		defer cancel()
 		a.Shutdown(ctx)
 	})
-	ts.app, ts.addr = a, ln.Addr().String()
+	ts.app, ts.services, ts.addr = a, deps.Services, ln.Addr().String()
 	return ts
+}
+
+// testServices builds the services as main does, from the app's own
+// dependencies, with custom domains' DNS and certificates (nil: the
+// system's name servers, no automatic HTTPS).
+func testServices(d Deps, dns domains.Resolver, certs domains.Certificates) *Services {
+	return NewServices(ServiceDeps{Config: d.Config, Store: d.Store, Mail: d.Mail, Log: d.Log, DNS: dns, Certificates: certs})
+}
+
+// withDomains gives the server's custom domains a DNS server and a
+// certificate manager. It builds the services, so it comes after the
+// options that change other dependencies.
+func withDomains(dns domains.Resolver, certs domains.Certificates) func(*Deps) {
+	return func(d *Deps) { d.Services = testServices(*d, dns, certs) }
 }
 
 // port is the listener's port.

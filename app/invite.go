@@ -2,13 +2,11 @@ package app
 
 import (
 	"encoding/base64"
-	"errors"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
-	"portico/app/auth"
-	"portico/app/team"
+	"portico/app/fault"
 	"portico/app/tenancy"
 	"portico/store"
 )
@@ -60,7 +58,7 @@ func (a *App) inviteState(c *fiber.Ctx, token string) (inviteData, error) {
 		return data, nil
 	}
 	inv, u, cl, err := a.team.InvitationFor(tenant.ID, token) // tenant scope: another reseller's link is invalid here
-	if errors.Is(err, store.ErrNotFound) {
+	if fault.Is(err, fault.NotFound) {
 		return data, nil
 	}
 	if err != nil {
@@ -100,11 +98,13 @@ func (a *App) showInvitation(c *fiber.Ctx) error {
 }
 
 // acceptInvitation sets the invited person's password and spends the
-// link; they then sign in.
+// link; they then sign in. Whoever was signed in in this browser is signed
+// out, so that the new member signs in as themselves.
 func (a *App) acceptInvitation(c *fiber.Ctx) error {
 	tenant := tenantOf(c)
-	if ok, wait := a.limits.perIP.allow(c.IP()); !ok { // limited like password resets
-		return &errRateLimited{wait: wait}
+	ip := clientIP(c).String()
+	if err := a.limits.perIP.spend(ip); err != nil { // limited like password resets
+		return err
 	}
 	data, err := a.inviteState(c, c.FormValue("token"))
 	if err != nil {
@@ -113,13 +113,15 @@ func (a *App) acceptInvitation(c *fiber.Ctx) error {
 	if data.State != store.InvitationPending {
 		return a.render(c, inviteStatus(data.State), "auth/invite", "Join "+data.Business, data)
 	}
-	u, err := a.team.Accept(tenant, data.Token, c.FormValue("password"), c.FormValue("confirm"), c.IP())
-	var errs team.Errors
+	var signedIn []byte
+	if s := sessionOf(c); s != nil {
+		signedIn = s.Hash
+	}
+	u, err := a.account.AcceptInvitation(tenant, data.Token, c.FormValue("password"), c.FormValue("confirm"), ip, signedIn)
 	switch {
-	case errors.As(err, &errs):
-		data.Form.Errors = errs
+	case data.Form.refused(err):
 		return a.render(c, fiber.StatusUnprocessableEntity, "auth/invite", "Join "+data.Business, data)
-	case errors.Is(err, store.ErrNotFound): // spent by a concurrent request
+	case fault.Is(err, fault.NotFound): // spent by a concurrent request
 		if data, err = a.inviteState(c, data.Token); err != nil {
 			return err
 		}
@@ -127,12 +129,7 @@ func (a *App) acceptInvitation(c *fiber.Ctx) error {
 	case err != nil:
 		return err
 	}
-	if s := sessionOf(c); s != nil {
-		// someone else was signed in in this browser: sign them out, so
-		// the new member signs in as themselves
-		if err := a.store.Update(func(tx *store.Tx) error { return tx.DeleteSession(s.Hash) }); err != nil {
-			return err
-		}
+	if signedIn != nil {
 		a.clearCookie(c, sessionCookie)
 	}
 	a.setFlash(c, "success", "Welcome to "+data.Business+". Your password is set: sign in as "+u.Email+".")
@@ -180,38 +177,10 @@ func (a *App) mustChangePassword(c *fiber.Ctx) error {
 	if !user.MustChangePassword {
 		return c.Redirect(a.homeOf(c), fiber.StatusSeeOther)
 	}
-	password, confirm := c.FormValue("password"), c.FormValue("confirm")
-	data := mustChangeData{Form: newForm(), PolicyHint: tenancy.Policy(tenant).Describe()}
-	if problem := tenancy.Policy(tenant).Check(password); problem != "" {
-		data.Form.Errors["password"] = problem
-	} else if confirm != password {
-		data.Form.Errors["confirm"] = "The two passwords differ."
-	} else if err := auth.CheckPassword(user.PasswordHash, password); err == nil {
-		data.Form.Errors["password"] = "Choose a password different from the one you were given."
-	} else if errors.Is(err, auth.ErrBusy) {
-		return err
-	}
-	if data.Form.invalid() {
+	err := a.account.SetOwnPassword(tenant, actorOf(c), sess.Hash, c.FormValue("password"), c.FormValue("confirm"))
+	if data := (mustChangeData{Form: newForm(), PolicyHint: tenancy.Policy(tenant).Describe()}); data.Form.refused(err) {
 		return a.render(c, fiber.StatusUnprocessableEntity, "auth/change", "Choose your password", data)
 	}
-	hash, err := auth.HashPassword(password)
-	if err != nil {
-		return err
-	}
-	err = a.store.Update(func(tx *store.Tx) error {
-		if _, err := tx.ChangePassword(tenant.ID, user.ID, hash, sess.Hash); err != nil {
-			return err
-		}
-		u, err := tx.User(tenant.ID, user.ID)
-		if err != nil {
-			return err
-		}
-		u.MustChangePassword = false
-		if err := tx.UpdateUser(u); err != nil {
-			return err
-		}
-		return tx.AddAudit(&store.AuditEvent{ResellerID: tenant.ID, ClientID: user.ClientID, Actor: user.Email, Action: "password.set_own", IP: c.IP()})
-	})
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
+
+	"portico/app/access"
 )
 
 // Connection and read limits of the server (fiber.Config in New).
@@ -50,8 +52,8 @@ type bigBody struct {
 
 // bigBodies are the only routes whose bodies may exceed BodyLimit.
 var bigBodies = []bigBody{
-	{fiber.MethodPost, "/reseller/branding", UploadLimit, staffMayUse("branding")},
-	{fiber.MethodPost, "/reseller/rates", RateUploadLimit, staffMayUse("rates.edit")},
+	{fiber.MethodPost, "/reseller/branding", UploadLimit, staffMayUse(access.AreaBranding)},
+	{fiber.MethodPost, "/reseller/rates", RateUploadLimit, staffMayUse(access.AreaRatesEdit)},
 	{fiber.MethodPost, "/settings/avatar", UploadLimit, func(_ *App, c *fiber.Ctx) bool {
 		u := userOf(c)
 		return u != nil && !u.Staff() // the signed-in client user's own picture
@@ -62,10 +64,10 @@ var bigBodies = []bigBody{
 	}},
 }
 
-func staffMayUse(area string) func(*App, *fiber.Ctx) bool {
+func staffMayUse(area access.Area) func(*App, *fiber.Ctx) bool {
 	return func(_ *App, c *fiber.Ctx) bool {
 		u := userOf(c)
-		return u != nil && u.Staff() && staffMay(u, area)
+		return u != nil && u.Staff() && access.StaffMay(u, area)
 	}
 }
 

@@ -15,8 +15,9 @@ import (
 // rawRequest writes head (the request line and headers, without the
 // blank line) and then body over a fresh connection, and reads the reply.
 // The connection's deadline only keeps a broken server from hanging the
-// test; nothing is timed. Write errors are ignored: a server that refuses
-// a body may close before it has all been sent.
+// test; nothing is timed. The body is offered beside the read, and write
+// errors are ignored: a server that refuses a body may close before it
+// has all been sent.
 func rawRequest(t *testing.T, ts *testServer, head string, body []byte) (*http.Response, []byte, net.Conn) {
 	t.Helper()
 	conn, err := net.Dial("tcp", ts.addr)
@@ -26,7 +27,7 @@ func rawRequest(t *testing.T, ts *testServer, head string, body []byte) (*http.R
 	t.Cleanup(func() { conn.Close() })
 	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
 	_, _ = io.WriteString(conn, head+"\r\n\r\n")
-	_, _ = conn.Write(body)
+	go func() { _, _ = conn.Write(body) }()
 	br := bufio.NewReader(conn)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 
+	"portico/app/config"
 	"portico/store"
 )
 
@@ -18,7 +19,7 @@ import (
 // the first domain config.toml declares for it, else its custom domain
 // verified first, else <slug>.<base_domain>. Only verified domains of r
 // are candidates, so the link always reaches r.
-func (a *App) canonicalHost(tx *store.Tx, r *store.Reseller) (string, error) {
+func canonicalHost(cfg *config.Config, tx *store.Tx, r *store.Reseller) (string, error) {
 	domains, err := tx.Domains(r.ID) // tenant scope: r's own domains
 	if err != nil {
 		return "", err
@@ -31,7 +32,7 @@ func (a *App) canonicalHost(tx *store.Tx, r *store.Reseller) (string, error) {
 			custom = append(custom, d)
 		}
 	}
-	for _, rc := range a.cfg.Resellers {
+	for _, rc := range cfg.Resellers {
 		if rc.Slug != r.Slug {
 			continue
 		}
@@ -50,17 +51,13 @@ func (a *App) canonicalHost(tx *store.Tx, r *store.Reseller) (string, error) {
 		})
 		return first.Host, nil
 	}
-	return r.Slug + "." + a.cfg.Server.BaseDomain, nil
+	return r.Slug + "." + cfg.Server.BaseDomain, nil
 }
 
 // mailLink is the absolute URL of pathAndQuery (which starts with "/") on
 // reseller r's canonical host, with the configured public scheme and port.
 func (a *App) mailLink(tx *store.Tx, r *store.Reseller, pathAndQuery string) (string, error) {
-	host, err := a.canonicalHost(tx, r)
-	if err != nil {
-		return "", err
-	}
-	return a.cfg.PublicOrigin(host) + pathAndQuery, nil
+	return letterhead{a.cfg}.Link(tx, r, pathAndQuery)
 }
 
 // mailLinkBase is mailLink in its own read transaction, for mails written
@@ -71,4 +68,35 @@ func (a *App) mailLinkBase(r *store.Reseller, pathAndQuery string) (link string,
 		return err
 	})
 	return link, err
+}
+
+// letterhead signs the mails of services with the reseller's brand and
+// builds their links from its canonical host (account.Letterhead). It
+// needs the config alone, so NewServices builds it with the services.
+type letterhead struct{ cfg *config.Config }
+
+// BrandName is the name pages and mails show: the product name, or the
+// reseller's.
+func (letterhead) BrandName(r *store.Reseller) string {
+	if r.Brand.ProductName != "" {
+		return r.Brand.ProductName
+	}
+	return r.Name
+}
+
+// SenderName is the From name of the reseller's mails.
+func (l letterhead) SenderName(r *store.Reseller) string {
+	if r.Brand.MailSender != "" {
+		return r.Brand.MailSender
+	}
+	return l.BrandName(r)
+}
+
+// Link is the absolute URL of pathAndQuery on r's canonical host.
+func (l letterhead) Link(tx *store.Tx, r *store.Reseller, pathAndQuery string) (string, error) {
+	host, err := canonicalHost(l.cfg, tx, r)
+	if err != nil {
+		return "", err
+	}
+	return l.cfg.PublicOrigin(host) + pathAndQuery, nil
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"crypto/hmac"
 	"encoding/base64"
+	"errors"
 	"strconv"
 	"strings"
 	"sync"
@@ -10,7 +11,9 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"portico/app/account"
 	"portico/app/auth"
+	"portico/app/fault"
 	"portico/store"
 )
 
@@ -35,7 +38,7 @@ const (
 	accountFailureWindow  = time.Hour
 	accountPause          = time.Hour
 	unlockCookie          = "portico_unlock"
-	unlockURL             = "/login/unlock"
+	unlockURL             = account.UnlockPath
 )
 
 // signInAccount names an account for the limits: reseller and email as
@@ -43,6 +46,14 @@ const (
 func signInAccount(rid uint64, email string) string {
 	return strconv.FormatUint(rid, 10) + "/" + store.NormalizeEmail(email)
 }
+
+// codeGuesses is the budget of guesses at one account's two-factor codes,
+// from every address: only someone with the password (or a session) can
+// spend it.
+func codeGuesses(rid uint64, email string) string { return signInAccount(rid, email) }
+
+// resetMails is the budget of password-reset mails of one account.
+func resetMails(rid uint64, email string) string { return "reset/" + signInAccount(rid, email) }
 
 // passwordGuesses is the budget of guesses at one account's password from
 // the request's address: the sign-in form and every form that asks a
@@ -204,69 +215,39 @@ func (a *App) refusePausedSignIn(c *fiber.Ctx, data loginData, until time.Time) 
 }
 
 // signInFailed counts a failed sign-in against the address, the account
-// from this address and the account as a whole, and audits it. Unknown
-// accounts are audited too: every wrong answer writes the same, so the
-// time taken tells nothing. When this failure pauses the account, its
-// owner (if it exists and may sign in) is mailed the unlock link.
-func (a *App) signInFailed(c *fiber.Ctx, user *store.User, email string) error {
-	tenant := tenantOf(c)
-	ip := clientIP(c).String()
-	account := signInAccount(tenant.ID, email)
-	a.limits.perIP.allow(ip)
-	a.limits.perAccount.allow(passwordGuesses(c, tenant.ID, email))
-	token, until := a.limits.accounts.fail(account)
-	event := &store.AuditEvent{ResellerID: tenant.ID, Action: "login.failed", IP: ip}
-	if user != nil {
-		event.ClientID, event.Actor = user.ClientID, user.Email
-	} else {
-		event.Actor, event.Target = auditEmail(email), "no such account"
-	}
-	mailed := false
-	err := a.store.Update(func(tx *store.Tx) error {
-		if err := tx.AddAudit(event); err != nil {
-			return err
-		}
-		if token == "" || user == nil || user.Status != store.UserActive {
-			return nil
-		}
-		mailed = true
-		if err := tx.AddAudit(&store.AuditEvent{ResellerID: tenant.ID, ClientID: user.ClientID, Actor: user.Email,
-			Action: "login.paused", Target: "until " + until.UTC().Format(time.RFC3339), IP: ip}); err != nil {
-			return err
-		}
-		return a.mailUnlock(tx, tenant, user, token, until)
-	})
-	if err == nil && mailed {
-		a.mail.Wake()
-	}
-	return err
+// from this address and the account as a whole; when this failure pauses
+// the account it returns the token of the unlock link and the end of the
+// pause (the account service audits the failure and mails the link).
+func (a *App) signInFailed(c *fiber.Ctx, rid uint64, email string) (token string, until time.Time) {
+	a.limits.perIP.allow(clientIP(c).String())
+	a.limits.perAccount.allow(passwordGuesses(c, rid, email))
+	return a.limits.accounts.fail(signInAccount(rid, email))
 }
 
-// auditEmail is a typed email as the audit log may keep it.
-func auditEmail(email string) string {
-	email = store.NormalizeEmail(email)
-	if !validEmail(email) {
-		return "(not an email address)"
+// countGuess counts a refusal for a wrong password or code (the cause of
+// err, see app/account) against key's budget of guesses.
+func countGuess(err error, l *limiter, key string) {
+	if errors.Is(err, account.ErrWrongPassword) || errors.Is(err, account.ErrWrongCode) {
+		l.allow(key)
 	}
-	return email
 }
 
-func (a *App) mailUnlock(tx *store.Tx, tenant *store.Reseller, user *store.User, token string, until time.Time) error {
-	link, err := a.mailLink(tx, tenant, unlockURL+"?token="+token)
-	if err != nil {
-		return err
+// refuse is a rate-limit refusal when key has spent its budget in l;
+// nothing is counted.
+func (l *limiter) refuse(key string) error {
+	if blocked, wait := l.blocked(key); blocked {
+		return fault.Limited(wait, "")
 	}
-	name := a.brandOf(tenant).Name
-	return a.mail.Enqueue(tx, &store.MailMessage{
-		ResellerID: tenant.ID, FromName: a.senderName(tenant), To: user.Email,
-		Subject: "Signing in to your " + name + " account is paused",
-		Text: "There have been many failed attempts to sign in to your " + name + " account (" + user.Email + "), " +
-			"so signing in to it is paused for everyone until " + until.UTC().Format("2006-01-02 15:04 UTC") + ".\n\n" +
-			"To sign in before then, open this link in the browser you use and sign in there with your password. " +
-			"It works once, in one browser, until the pause ends:\n\n" + link + "\n\n" +
-			"If the failed attempts were not yours, someone is guessing your password. " +
-			"Make sure it is long and used nowhere else.\n",
-	})
+	return nil
+}
+
+// spend counts one attempt for key in l, or refuses it when the budget is
+// spent.
+func (l *limiter) spend(key string) error {
+	if ok, wait := l.allow(key); !ok {
+		return fault.Limited(wait, "")
+	}
+	return nil
 }
 
 // unlockData is the Data of views/auth/unlock.html.
@@ -291,8 +272,8 @@ func (a *App) showUnlock(c *fiber.Ctx) error {
 // unlockSignIn spends the link and lets this browser sign in to the paused
 // account until the pause ends.
 func (a *App) unlockSignIn(c *fiber.Ctx) error {
-	if blocked, wait := a.limits.perIP.blocked(clientIP(c).String()); blocked {
-		return &errRateLimited{wait: wait}
+	if err := a.limits.perIP.refuse(clientIP(c).String()); err != nil {
+		return err
 	}
 	token := c.FormValue("token")
 	account, _, ok := a.limits.accounts.pending(token)

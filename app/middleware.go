@@ -3,7 +3,6 @@ package app
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"log/slog"
 	"net"
 	"net/url"
@@ -12,7 +11,9 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"portico/app/access"
 	"portico/app/auth"
+	"portico/app/fault"
 	"portico/store"
 )
 
@@ -117,7 +118,7 @@ func hostOf(c *fiber.Ctx) string {
 // here: the tenant is never taken from the URL or the form. An unknown or
 // disabled host gets a neutral 404 that names no reseller.
 func (a *App) resolveTenant(c *fiber.Ctx) error {
-	r := a.tenants.lookup(hostOf(c))
+	r := a.tenants.Reseller(hostOf(c))
 	if r == nil {
 		return fiber.ErrNotFound
 	}
@@ -165,7 +166,7 @@ func (a *App) loadSession(c *fiber.Ctx) error {
 		}
 		return err
 	})
-	if errors.Is(err, store.ErrNotFound) {
+	if fault.Is(err, fault.NotFound) { // signed out, or the session is another reseller's
 		a.clearCookie(c, sessionCookie)
 		return c.Next()
 	}
@@ -246,37 +247,11 @@ func (a *App) requireClient(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// staffPermissions says which staff role may use which console area; the
-// same table is in docs/roles.md. Every staff role may see clients.
-var staffPermissions = map[string][]string{
-	"clients":      {store.RoleOwner, store.RoleAdmin, store.RoleBilling, store.RoleSupport},
-	"clients.edit": {store.RoleOwner, store.RoleAdmin, store.RoleSupport}, // create, edit, disable, enable
-	"credit":       {store.RoleOwner, store.RoleAdmin, store.RoleBilling}, // recharge
-	"staff":        {store.RoleOwner, store.RoleAdmin},
-	"branding":     {store.RoleOwner, store.RoleAdmin},
-	"domains":      {store.RoleOwner, store.RoleAdmin},
-	"activity":     {store.RoleOwner, store.RoleAdmin},
-	"security":     {store.RoleOwner, store.RoleAdmin}, // require two-factor sign-in for every user
-	"api-keys":     {store.RoleOwner, store.RoleAdmin}, // the reseller's own API keys
-	// the rate deck: billing sees the prices it invoices; importing a deck
-	// and allowing a client premium destinations change what calls cost
-	"rates":      {store.RoleOwner, store.RoleAdmin, store.RoleBilling},
-	"rates.edit": {store.RoleOwner, store.RoleAdmin},
-}
-
-func staffMay(u *store.User, area string) bool {
-	for _, role := range staffPermissions[area] {
-		if u.Role == role {
-			return true
-		}
-	}
-	return false
-}
-
 // requireStaffArea admits staff whose role may use the area.
-func (a *App) requireStaffArea(area string) fiber.Handler {
+// (access.StaffMay holds the table).
+func (a *App) requireStaffArea(area access.Area) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		if !staffMay(userOf(c), area) {
+		if !access.StaffMay(userOf(c), area) {
 			return fiber.ErrForbidden
 		}
 		return c.Next()

@@ -13,6 +13,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
 
+	"portico/app/access"
 	"portico/app/calls"
 	"portico/app/money"
 	"portico/store"
@@ -63,7 +64,7 @@ func (a *App) showRates(c *fiber.Ctx) error {
 // ratesData reads the deck's info and the page of rates the query asks for.
 func (a *App) ratesData(c *fiber.Ctx) (*ratesData, error) {
 	tenant := tenantOf(c)
-	data := &ratesData{Currency: tenant.Currency, CanImport: staffMay(userOf(c), "rates.edit"),
+	data := &ratesData{Currency: tenant.Currency, CanImport: access.StaffMay(userOf(c), access.AreaRatesEdit),
 		MaxFile: fmt.Sprintf("%d MiB", calls.MaxRateFile>>20), MaxRates: calls.MaxRates}
 	// the prefix filter is digits; a leading + (as in E.164) is dropped
 	data.Prefix = strings.TrimPrefix(strings.TrimSpace(c.Query("prefix")), "+")

@@ -231,10 +231,7 @@ func (a *App) brandOf(r *store.Reseller) Brand {
 	if r == nil {
 		return Brand{} // neutral: names no reseller
 	}
-	name := r.Brand.ProductName
-	if name == "" {
-		name = r.Name
-	}
+	name := letterhead{a.cfg}.BrandName(r)
 	initial, _ := utf8.DecodeRuneInString(name)
 	logo, favicon := a.brandAssetURLs(r.ID)
 	return Brand{
@@ -297,25 +294,25 @@ func navigation(u *store.User, m access.Map, current string) (home string, items
 	if u.Staff() {
 		home = "/reseller"
 		items = []NavItem{{Label: "Overview", URL: "/reseller"}}
-		if staffMay(u, "clients") {
+		if access.StaffMay(u, access.AreaClients) {
 			items = append(items, NavItem{Label: "Clients", URL: "/reseller/clients"})
 		}
-		if staffMay(u, "rates") {
+		if access.StaffMay(u, access.AreaRates) {
 			items = append(items, NavItem{Label: "Rates", URL: "/reseller/rates"})
 		}
-		if staffMay(u, "branding") {
+		if access.StaffMay(u, access.AreaBranding) {
 			items = append(items, NavItem{Label: "Branding", URL: "/reseller/branding"})
 		}
-		if staffMay(u, "domains") {
+		if access.StaffMay(u, access.AreaDomains) {
 			items = append(items, NavItem{Label: "Domains", URL: "/reseller/domains"})
 		}
-		if staffMay(u, "staff") {
+		if access.StaffMay(u, access.AreaStaff) {
 			items = append(items, NavItem{Label: "Staff", URL: "/reseller/staff"})
 		}
-		if staffMay(u, "api-keys") {
+		if access.StaffMay(u, access.AreaAPIKeys) {
 			items = append(items, NavItem{Label: "API keys", URL: resellerAPIKeysURL})
 		}
-		if staffMay(u, "activity") {
+		if access.StaffMay(u, access.AreaActivity) {
 			items = append(items, NavItem{Label: "Activity", URL: "/reseller/activity"})
 		}
 		items = append(items, NavItem{Label: "Security", URL: resellerSecurityURL}) // every staff member's own two-factor sign-in

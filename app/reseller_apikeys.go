@@ -1,10 +1,9 @@
 package app
 
 import (
-	"strconv"
-
 	"github.com/gofiber/fiber/v2"
 
+	"portico/app/access"
 	"portico/app/auth"
 	"portico/app/clients"
 )
@@ -17,7 +16,7 @@ const resellerAPIKeysURL = "/reseller/api-keys"
 // the same rules as a client's keys (shown once, at most 10 active,
 // revocable, a one-time create form).
 func (a *App) resellerAPIKeysRoutes(reseller fiber.Router) {
-	area := a.requireStaffArea("api-keys")
+	area := a.requireStaffArea(access.AreaAPIKeys)
 	reseller.Get("/api-keys", area, a.listResellerAPIKeys)
 	reseller.Post("/api-keys", area, a.createResellerAPIKey)
 	reseller.Post("/api-keys/:id<int>/revoke", area, a.revokeResellerAPIKey)
@@ -65,9 +64,9 @@ func (a *App) createResellerAPIKey(c *fiber.Ctx) error {
 // revokeResellerAPIKey revokes one of the reseller's own keys; a client's
 // key or another reseller's is not found.
 func (a *App) revokeResellerAPIKey(c *fiber.Ctx) error {
-	id, err := strconv.ParseUint(c.Params("id"), 10, 64)
+	id, err := idParam(c)
 	if err != nil {
-		return fiber.ErrNotFound
+		return err
 	}
 	key, revoked, err := a.clients.RevokeResellerKey(tenantOf(c).ID, id, a.actor(c))
 	if err != nil {

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"portico/app/actor"
 	"portico/app/auth"
-	"portico/app/clients"
 	"portico/store"
 )
 
@@ -64,7 +64,7 @@ func TestResellerAPIKeysLifecycle(t *testing.T) {
 
 	// Client keys are not the reseller's to list or revoke here, and the
 	// reseller's keys are not a client's.
-	clientKey, err := ts.app.clients.CreateKey(ts.ids["acme"], ts.cleo().ID, "cleo pbx", clients.Actor{Name: "seed"})
+	clientKey, err := ts.app.clients.CreateKey(ts.ids["acme"], ts.cleo().ID, "cleo pbx", actor.Actor{Name: "seed"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestResellerAPIKeysLimit(t *testing.T) {
 		t.Errorf("eleventh key: %d", r.status)
 	}
 	// A client's keys count apart: cleo can still create hers.
-	if _, err := ts.app.clients.CreateKey(ts.ids["acme"], ts.cleo().ID, "cleo pbx", clients.Actor{Name: "seed"}); err != nil {
+	if _, err := ts.app.clients.CreateKey(ts.ids["acme"], ts.cleo().ID, "cleo pbx", actor.Actor{Name: "seed"}); err != nil {
 		t.Errorf("a client's key beside 10 reseller keys: %v", err)
 	}
 }

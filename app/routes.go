@@ -54,15 +54,15 @@ func (a *App) routes() {
 
 	reseller := f.Group("/reseller", a.requireUser, a.requireStaff)
 	reseller.Get("/", a.showResellerHome)
-	reseller.Get("/activity", a.requireStaffArea("activity"), a.listActivity)
-	a.brandingRoutes(f, reseller.Group("/branding", a.requireStaffArea("branding")))
-	a.domainRoutes(reseller.Group("/domains", a.requireStaffArea("domains")))
+	reseller.Get("/activity", a.requireStaffArea(access.AreaActivity), a.listActivity)
+	a.brandingRoutes(f, reseller.Group("/branding", a.requireStaffArea(access.AreaBranding)))
+	a.domainRoutes(reseller.Group("/domains", a.requireStaffArea(access.AreaDomains)))
 	a.resellerAPIKeysRoutes(reseller)
-	staff := a.requireStaffArea("staff")
+	staff := a.requireStaffArea(access.AreaStaff)
 	reseller.Get("/staff", staff, a.listStaff)
 	reseller.Post("/staff", staff, a.addStaff)
 	reseller.Post("/staff/:id<int>", staff, a.updateStaff)
-	clientsView, clientsEdit, credit := a.requireStaffArea("clients"), a.requireStaffArea("clients.edit"), a.requireStaffArea("credit")
+	clientsView, clientsEdit, credit := a.requireStaffArea(access.AreaClients), a.requireStaffArea(access.AreaClientsEdit), a.requireStaffArea(access.AreaCredit)
 	reseller.Get("/clients", clientsView, a.listClients)
 	reseller.Get("/clients/new", clientsEdit, a.showNewClient)
 	reseller.Post("/clients", clientsEdit, a.createClient)
@@ -73,7 +73,7 @@ func (a *App) routes() {
 	reseller.Post("/clients/:id<int>/status", clientsEdit, a.setClientStatus)
 	reseller.Get("/clients/:id<int>/recharge", credit, a.showRecharge)
 	reseller.Post("/clients/:id<int>/recharge", credit, a.rechargeClient)
-	ratesView, ratesEdit := a.requireStaffArea("rates"), a.requireStaffArea("rates.edit")
+	ratesView, ratesEdit := a.requireStaffArea(access.AreaRates), a.requireStaffArea(access.AreaRatesEdit)
 	reseller.Post("/clients/:id<int>/premium", ratesEdit, a.setClientPremium)
 	reseller.Get("/rates", ratesView, a.showRates)
 	reseller.Get("/rates.csv", ratesView, a.exportRates)
@@ -85,7 +85,7 @@ func (a *App) routes() {
 	callsView := a.requireModule(access.Calls, access.View)
 	f.Get("/calls", a.requireUser, a.requireClient, callsView, a.listCalls)
 	f.Get("/calls.csv", a.requireUser, a.requireClient, callsView, a.exportCalls)
-	// blocked callers are an owner/admin setting (DESIGN.md §1), even from the call log
+	// blocked callers are an owner/admin setting (docs/roles.md), even from the call log
 	f.Post("/calls/block", a.requireUser, a.requireClient, a.requireModule(access.Settings, access.Edit), a.blockCallerFromLog)
 
 	settings := f.Group("/settings", a.requireUser, a.requireClient)

@@ -6,78 +6,13 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-
-	"portico/store"
 )
-
-// tenantCache answers Host → active reseller from memory; a miss reads the
-// domain index (custom domains) or the slug index (<slug>.<base_domain>).
-// Unknown hosts are not cached, so junk Host headers cannot grow it.
-type tenantCache struct {
-	store      *store.Store
-	baseDomain string
-	mu         sync.RWMutex
-	hosts      map[string]*store.Reseller
-	// generation moves on every reset; a lookup that read the store before
-	// a reset must not put its (older) answer back into the fresh map.
-	generation uint64
-}
-
-func newTenantCache(s *store.Store, baseDomain string) *tenantCache {
-	return &tenantCache{store: s, baseDomain: baseDomain, hosts: map[string]*store.Reseller{}}
-}
-
-func (t *tenantCache) reset() {
-	t.mu.Lock()
-	t.hosts = map[string]*store.Reseller{}
-	t.generation++
-	t.mu.Unlock()
-}
-
-func (t *tenantCache) lookup(host string) *store.Reseller {
-	t.mu.RLock()
-	r, ok := t.hosts[host]
-	generation := t.generation
-	t.mu.RUnlock()
-	if ok {
-		return r
-	}
-	err := t.store.View(func(tx *store.Tx) error {
-		if d, err := tx.Domain(host); err == nil {
-			if d.Status != store.DomainVerified { // only verified domains serve pages
-				return store.ErrNotFound
-			}
-			r, err = tx.Reseller(d.ResellerID)
-			return err
-		}
-		if slug, ok := strings.CutSuffix(host, "."+t.baseDomain); ok && !strings.Contains(slug, ".") {
-			var err error
-			r, err = tx.ResellerBySlug(slug)
-			return err
-		}
-		return store.ErrNotFound
-	})
-	if err != nil || !r.Active() {
-		return nil
-	}
-	t.mu.Lock()
-	if t.generation == generation { // else a change came meanwhile: do not cache what we read
-		if len(t.hosts) > 10000 {
-			t.hosts = map[string]*store.Reseller{}
-		}
-		t.hosts[strings.Clone(host)] = r // the host may alias Fiber's request buffer
-	}
-	t.mu.Unlock()
-	return r
-}
 
 // sessionTouches gathers last-seen times in memory; a ticker writes them.
 type sessionTouches struct {
@@ -282,15 +217,4 @@ func (l *limiter) sweep(now time.Time) {
 			delete(l.counts, k)
 		}
 	}
-}
-
-// errRateLimited carries the wait to the error handler.
-type errRateLimited struct{ wait time.Duration }
-
-func (e *errRateLimited) Error() string { return fmt.Sprintf("rate limited for %s", e.wait) }
-
-func isRateLimited(err error) (*errRateLimited, bool) {
-	var rl *errRateLimited
-	ok := errors.As(err, &rl)
-	return rl, ok
 }

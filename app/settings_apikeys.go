@@ -3,7 +3,6 @@ package app
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -120,17 +119,15 @@ func (a *App) createClientAPIKey(c *fiber.Ctx) error {
 // for a resubmitted form or the key limit, 422 for a bad name. Other
 // errors are returned.
 func (a *App) keyFormOutcome(rid, cid uint64, form *Form, err error) (int, *Form, error) {
-	var errs clients.Errors
 	var used *clients.FormUsed
 	switch {
 	case errors.As(err, &used):
 		form = newForm()
 		form.Error = a.formUsedMessage(rid, cid, used.KeyID)
 		return fiber.StatusConflict, form, nil
-	case errors.As(err, &errs):
-		form.Errors = errs.Map()
+	case form.refused(err):
 		return fiber.StatusUnprocessableEntity, form, nil
-	case errors.Is(err, clients.ErrKeyLimit):
+	case errors.Is(err, clients.ErrKeyLimit): // the API says it of a client; this form says it to the key's owner
 		form.Error = fmt.Sprintf("You already have %d active API keys, the most allowed. Revoke a key you no longer use, then create the new one.", store.MaxActiveAPIKeys)
 		return fiber.StatusConflict, form, nil
 	case err != nil:
@@ -164,9 +161,9 @@ func (a *App) formUsedMessage(rid, cid, keyID uint64) string {
 // with it is refused. Another client's or reseller's key is not found.
 func (a *App) revokeClientAPIKey(c *fiber.Ctx) error {
 	tenant, user := tenantOf(c), userOf(c)
-	id, err := strconv.ParseUint(c.Params("id"), 10, 64)
+	id, err := idParam(c)
 	if err != nil {
-		return fiber.ErrNotFound
+		return err
 	}
 	key, revoked, err := a.clients.RevokeKey(tenant.ID, user.ClientID, id, a.actor(c)) // scope: the session's client
 	if err != nil {

@@ -10,13 +10,14 @@ import (
 	"portico/app/access"
 	"portico/app/calls"
 	"portico/app/clients"
+	"portico/app/fault"
 	"portico/store"
 )
 
 // Settings tabs of the calls feature: Qualified Calls (the usage module:
 // it decides what the usage figures count, so whoever may edit usage and
 // reporting may change it) and Blocked Callers (the settings module:
-// owners and admins, ../shared/DESIGN.md §1).
+// owners and admins; docs/roles.md).
 
 const (
 	qualifiedTabURL = "/settings?tab=qualified-calls"
@@ -70,9 +71,7 @@ func (a *App) saveQualifiedThreshold(c *fiber.Ctx) error {
 		seconds = -1 // the service explains the range
 	}
 	_, err = a.calls.SetQualifiedThreshold(tenant, user.ClientID, seconds, a.actor(c)) // scope: the session's client
-	var errs clients.Errors
-	if errors.As(err, &errs) {
-		form.Errors = errs.Map()
+	if form.refused(err) {
 		form.Error = "Nothing was saved. Please correct the field marked below."
 		data, err := a.qualifiedTab(c, form)
 		if err != nil {
@@ -124,11 +123,9 @@ func (a *App) addBlockedCaller(c *fiber.Ctx) error {
 	form := newForm()
 	form.Values["number"], form.Values["note"] = number, note
 	b, err := a.calls.Block(tenant, user.ClientID, number, note, a.actor(c)) // scope: the session's client
-	var errs clients.Errors
 	switch {
-	case errors.As(err, &errs):
-		form.Errors = errs.Map()
-	case errors.Is(err, calls.ErrAlreadyBlocked):
+	case form.refused(err):
+	case errors.Is(err, calls.ErrAlreadyBlocked): // beside the field, in the form's words
 		form.Errors["number"] = "This number is already blocked."
 	case err != nil:
 		return err
@@ -151,7 +148,7 @@ func (a *App) unblockCaller(c *fiber.Ctx) error {
 	number := c.FormValue("number")
 	err := a.calls.Unblock(tenant, user.ClientID, number, a.actor(c)) // scope: the session's client
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case fault.Is(err, fault.NotFound):
 		a.setFlash(c, "info", truncate(number, 40)+" was not blocked.")
 	case err != nil:
 		return err

@@ -7,19 +7,16 @@ package app
 import (
 	"errors"
 	"image"
-	"net/mail"
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
-	"portico/app/auth"
-	"portico/app/clients"
-	"portico/app/textfield"
+	"portico/app/account"
+	"portico/app/fault"
 	"portico/store"
 )
 
@@ -29,9 +26,7 @@ const (
 	// it is shown, for sharp high-density screens.
 	avatarSize = 256
 	// avatarDigest is how many hex digits of an avatar's SHA-256 its URL carries.
-	avatarDigest = 16
-	// emailChangeLifetime is how long a mailed confirmation link works.
-	emailChangeLifetime = 24 * time.Hour
+	avatarDigest = account.AvatarDigest
 )
 
 // profileRoutes lists the Profile tab's routes, the avatar images and the
@@ -49,68 +44,6 @@ func (a *App) profileRoutes(f *fiber.App, settings fiber.Router) {
 	// mail scanner that follows links changes nothing.
 	f.Get("/email/confirm", a.showEmailConfirm)
 	f.Post("/email/confirm", a.confirmEmailChange)
-}
-
-// profileInput is what the Profile form submits.
-type profileInput struct {
-	FirstName, LastName, Phone, Company, JobTitle, Address string
-}
-
-// profileFields are the form's inputs with their length limits, in the
-// order of the page.
-var profileFields = []struct {
-	name  string
-	limit int
-}{{"first_name", 100}, {"last_name", 100}, {"phone", 40}, {"company", 200}, {"job_title", 100}, {"address", 300}}
-
-func (in *profileInput) field(name string) *string {
-	switch name {
-	case "first_name":
-		return &in.FirstName
-	case "last_name":
-		return &in.LastName
-	case "phone":
-		return &in.Phone
-	case "company":
-		return &in.Company
-	case "job_title":
-		return &in.JobTitle
-	case "address":
-		return &in.Address
-	}
-	panic("app: no profile field " + name)
-}
-
-// validateProfile trims the input, checks every field and turns the phone
-// into E.164; a national number is read as one of region (the client's
-// country). It returns the cleaned input and the message of each field in
-// error.
-func validateProfile(in profileInput, region string) (profileInput, map[string]string) {
-	errs := map[string]string{}
-	for _, f := range profileFields {
-		p := in.field(f.name)
-		*p = strings.TrimSpace(*p)
-		switch {
-		case textfield.SingleLine(*p) != "":
-			errs[f.name] = textfield.SingleLineMessage
-		case utf8.RuneCountInString(*p) > f.limit:
-			errs[f.name] = "Use at most " + strconv.Itoa(f.limit) + " characters."
-		}
-	}
-	if in.FirstName == "" && errs["first_name"] == "" {
-		errs["first_name"] = "Enter your first name."
-	}
-	if in.LastName == "" && errs["last_name"] == "" {
-		errs["last_name"] = "Enter your last name."
-	}
-	if in.Phone != "" && errs["phone"] == "" {
-		if e164, ok := clients.NormalizePhone(in.Phone, region); ok {
-			in.Phone = e164
-		} else {
-			errs["phone"] = "Enter a valid phone number, such as +14155550100."
-		}
-	}
-	return in, errs
 }
 
 // profileTabData is the Data of views/settings/profile.html.
@@ -167,73 +100,23 @@ func (a *App) renderProfileForms(c *fiber.Ctx, form, avatarForm, emailForm *Form
 // saveProfile saves the name and contact details, or shows them again
 // with 422 and nothing saved.
 func (a *App) saveProfile(c *fiber.Ctx) error {
-	tenant, user := tenantOf(c), userOf(c)
-	var in profileInput
-	form := newForm()
-	for _, f := range profileFields {
-		*in.field(f.name) = strings.Clone(c.FormValue(f.name)) // Fiber reuses the request's memory
+	var in account.Profile
+	for _, f := range account.ProfileFields {
+		*in.Field(f.Name) = strings.Clone(c.FormValue(f.Name)) // Fiber reuses the request's memory
 	}
-	region, err := a.userRegion(user)
-	if err != nil {
-		return err
-	}
-	in, form.Errors = validateProfile(in, region)
-	for _, f := range profileFields {
-		form.Values[f.name] = *in.field(f.name)
-	}
-	if form.invalid() {
+	in, err := a.account.SaveProfile(tenantOf(c), actorOf(c), in)
+	if form := newForm(); form.refused(err) {
+		for _, f := range account.ProfileFields {
+			form.Values[f.Name] = *in.Field(f.Name)
+		}
 		form.Error = "Nothing was saved. Please correct the fields marked below."
 		return a.renderProfileForms(c, form, nil, nil)
 	}
-	err = a.store.Update(func(tx *store.Tx) error {
-		u, err := tx.User(tenant.ID, user.ID) // tenant scope: the signed-in user on this reseller
-		if err != nil {
-			return err
-		}
-		var changed []string
-		for _, f := range []struct {
-			label string
-			dst   *string
-			value string
-		}{{"first name", &u.FirstName, in.FirstName}, {"last name", &u.LastName, in.LastName}, {"phone", &u.Phone, in.Phone},
-			{"company", &u.Company, in.Company}, {"job title", &u.JobTitle, in.JobTitle}, {"address", &u.Address, in.Address}} {
-			if *f.dst != f.value {
-				*f.dst = f.value
-				changed = append(changed, f.label)
-			}
-		}
-		if len(changed) == 0 {
-			return nil
-		}
-		u.Name = strings.TrimSpace(u.FirstName + " " + u.LastName)
-		if err := tx.UpdateUser(u); err != nil {
-			return err
-		}
-		return tx.AddAudit(&store.AuditEvent{ResellerID: tenant.ID, ClientID: u.ClientID, Actor: u.Email, Action: "profile.update",
-			Target: strings.Join(changed, ", "), IP: c.IP()})
-	})
 	if err != nil {
 		return err
 	}
 	a.setFlash(c, "success", "Your profile is saved.")
 	return c.Redirect(profileTabURL, fiber.StatusSeeOther)
-}
-
-// userRegion is the country national phone numbers are read in: the
-// client's, or none for staff.
-func (a *App) userRegion(u *store.User) (string, error) {
-	if u.Staff() {
-		return "", nil
-	}
-	var region string
-	err := a.store.View(func(tx *store.Tx) error {
-		cl, err := tx.Client(u.ResellerID, u.ClientID)
-		if err == nil {
-			region = cl.Country
-		}
-		return err
-	})
-	return region, err
 }
 
 // Avatars.
@@ -302,7 +185,6 @@ func initials(u *store.User) string {
 
 // saveAvatar replaces the user's avatar with the uploaded image.
 func (a *App) saveAvatar(c *fiber.Ctx) error {
-	tenant, user := tenantOf(c), userOf(c)
 	data, err := uploadedImage(c, a.decodes, "avatar", processAvatar)
 	var refusal imageError
 	switch {
@@ -317,15 +199,7 @@ func (a *App) saveAvatar(c *fiber.Ctx) error {
 		form.Errors["avatar"] = "Choose an image file first."
 		return a.renderProfileForms(c, nil, form, nil)
 	}
-	err = a.store.Update(func(tx *store.Tx) error {
-		u, err := tx.SetAvatar(tenant.ID, user.ID, data) // tenant scope: the signed-in user on this reseller
-		if err != nil {
-			return err
-		}
-		return tx.AddAudit(&store.AuditEvent{ResellerID: tenant.ID, ClientID: u.ClientID, Actor: u.Email, Action: "profile.avatar",
-			Target: u.AvatarSHA256[:avatarDigest], IP: c.IP()})
-	})
-	if err != nil {
+	if err := a.account.SetAvatar(tenantOf(c), actorOf(c), data); err != nil {
 		return err
 	}
 	a.setFlash(c, "success", "Your picture is saved.")
@@ -334,14 +208,7 @@ func (a *App) saveAvatar(c *fiber.Ctx) error {
 
 // removeAvatar deletes the user's avatar; their initials show instead.
 func (a *App) removeAvatar(c *fiber.Ctx) error {
-	tenant, user := tenantOf(c), userOf(c)
-	var had bool
-	err := a.store.Update(func(tx *store.Tx) (err error) {
-		if had, err = tx.RemoveAvatar(tenant.ID, user.ID); err != nil || !had {
-			return err
-		}
-		return tx.AddAudit(&store.AuditEvent{ResellerID: tenant.ID, ClientID: user.ClientID, Actor: user.Email, Action: "profile.avatar_removed", IP: c.IP()})
-	})
+	had, err := a.account.RemoveAvatar(tenantOf(c), actorOf(c))
 	if err != nil {
 		return err
 	}
@@ -391,86 +258,26 @@ func (a *App) showAvatar(c *fiber.Ctx) error {
 
 // Email change.
 
-// validEmail reports whether s is a bare address such as name@example.com.
-func validEmail(s string) bool {
-	addr, err := mail.ParseAddress(s)
-	return err == nil && addr.Address == s && len(s) <= 254
-}
-
 // requestEmailChange checks the current password (failures count against
 // the account like failed sign-ins), then mails a single-use link to the
 // new address and tells the old one. Nothing changes until the link is
 // used.
 func (a *App) requestEmailChange(c *fiber.Ctx) error {
 	tenant, user := tenantOf(c), userOf(c)
-	accountKey := passwordGuesses(c, tenant.ID, user.Email) // the sign-in form's budget of guesses from this address
-	if blocked, wait := a.limits.perAccount.blocked(accountKey); blocked {
-		return &errRateLimited{wait: wait}
+	guesses := passwordGuesses(c, tenant.ID, user.Email) // the sign-in form's budget of guesses from this address
+	if err := a.limits.perAccount.refuse(guesses); err != nil {
+		return err
 	}
-	form := newForm()
 	newEmail := strings.TrimSpace(strings.Clone(c.FormValue("email")))
-	current := c.FormValue("current")
-	form.Values["email"] = newEmail
-	switch {
-	case !validEmail(newEmail):
-		form.Errors["email"] = "Enter an email address such as name@example.com."
-	case store.NormalizeEmail(newEmail) == user.Email:
-		form.Errors["email"] = "This is your sign-in email already."
-	}
-	if current == "" {
-		form.Errors["current"] = "Enter your current password."
-	} else if err := auth.CheckPassword(user.PasswordHash, current); errors.Is(err, auth.ErrBusy) {
-		return err // not checked: no failure to count
-	} else if err != nil {
-		a.limits.perAccount.allow(accountKey)
-		a.audit(c, user.ClientID, user.Email, "email.change_failed", "")
-		form.Errors["current"] = "The current password is incorrect."
-	}
-	if form.invalid() {
-		return a.renderProfileForms(c, nil, nil, form)
-	}
-	token, hash := auth.NewToken()
-	brand := a.brandOf(tenant)
-	change := &store.EmailChange{Hash: hash, ResellerID: tenant.ID, UserID: user.ID, NewEmail: newEmail}
-	err := a.store.Update(func(tx *store.Tx) error {
-		change.ExpiresAt = tx.Now().Add(emailChangeLifetime)
-		if err := tx.CreateEmailChange(change); err != nil {
-			return err
-		}
-		link, err := a.mailLink(tx, tenant, "/email/confirm?token="+token) // security: never the request's Host
-		if err != nil {
-			return err
-		}
-		if err := a.mail.Enqueue(tx, &store.MailMessage{
-			ResellerID: tenant.ID, FromName: a.senderName(tenant), To: change.NewEmail,
-			Subject: "Confirm your new " + brand.Name + " sign-in email",
-			Text: "You asked to sign in to " + brand.Name + " with this address (" + change.NewEmail + ") instead of " + change.OldEmail + ".\n\n" +
-				"To confirm, open this link within 24 hours. It works once:\n\n" + link + "\n\n" +
-				"If you did not ask for this, ignore this email; nothing changes.\n",
-		}); err != nil {
-			return err
-		}
-		if err := a.mail.Enqueue(tx, &store.MailMessage{
-			ResellerID: tenant.ID, FromName: a.senderName(tenant), To: change.OldEmail,
-			Subject: "Your " + brand.Name + " sign-in email is being changed",
-			Text: "Someone signed in to your " + brand.Name + " account (" + change.OldEmail + ") from the address " + c.IP() +
-				" asked to sign in with " + change.NewEmail + " from now on.\n\n" +
-				"The change happens only when the link we sent to " + change.NewEmail + " is opened. " +
-				"If this was not you, change your password at once and tell your administrator.\n",
-		}); err != nil {
-			return err
-		}
-		return tx.AddAudit(&store.AuditEvent{ResellerID: tenant.ID, ClientID: user.ClientID, Actor: user.Email,
-			Action: "email.change_requested", Target: change.NewEmail, IP: c.IP()})
-	})
-	if errors.Is(err, store.ErrConflict) {
-		form.Errors["email"] = "Another account of " + brand.Name + " already signs in with this email. Choose another address."
+	change, err := a.account.RequestEmailChange(tenant, actorOf(c), newEmail, c.FormValue("current"))
+	countGuess(err, a.limits.perAccount, guesses)
+	if form := newForm(); form.refused(err) {
+		form.Values["email"] = newEmail
 		return a.renderProfileForms(c, nil, nil, form)
 	}
 	if err != nil {
 		return err
 	}
-	a.mail.Wake()
 	a.setFlash(c, "success", "We have sent a confirmation link to "+change.NewEmail+". Your sign-in email changes when you open it, within 24 hours; until then, keep signing in with "+change.OldEmail+".")
 	return c.Redirect(profileTabURL, fiber.StatusSeeOther)
 }
@@ -486,14 +293,9 @@ type emailConfirmData struct {
 // showEmailConfirm shows what a valid link would change, with a button
 // that changes it; an unknown, used or expired link is 404.
 func (a *App) showEmailConfirm(c *fiber.Ctx) error {
-	tenant := tenantOf(c)
 	data := emailConfirmData{Token: c.Query("token")}
-	var change *store.EmailChange
-	err := a.store.View(func(tx *store.Tx) (err error) {
-		change, err = tx.EmailChange(tenant.ID, auth.HashToken(data.Token)) // tenant scope: links of this reseller only
-		return err
-	})
-	if errors.Is(err, store.ErrNotFound) {
+	change, err := a.account.EmailChange(tenantOf(c), data.Token)
+	if fault.Is(err, fault.NotFound) {
 		return a.render(c, fiber.StatusNotFound, "auth/email-confirm", "Confirm your new email", data)
 	}
 	if err != nil {
@@ -506,44 +308,21 @@ func (a *App) showEmailConfirm(c *fiber.Ctx) error {
 // confirmEmailChange spends the link and moves the account to the new
 // address, telling the old one. An address taken meanwhile is explained.
 func (a *App) confirmEmailChange(c *fiber.Ctx) error {
-	tenant := tenantOf(c)
-	if ok, wait := a.limits.perIP.allow(c.IP()); !ok {
-		return &errRateLimited{wait: wait}
+	ip := clientIP(c).String()
+	if err := a.limits.perIP.spend(ip); err != nil {
+		return err
 	}
 	data := emailConfirmData{Token: c.FormValue("token")}
-	brand := a.brandOf(tenant)
-	var change *store.EmailChange
-	err := a.store.Update(func(tx *store.Tx) error {
-		var u *store.User
-		var err error
-		change, u, err = tx.UseEmailChange(tenant.ID, auth.HashToken(data.Token)) // tenant scope: links of this reseller only
-		if err != nil {
-			return err
-		}
-		if err := a.mail.Enqueue(tx, &store.MailMessage{
-			ResellerID: tenant.ID, FromName: a.senderName(tenant), To: change.OldEmail,
-			Subject: "Your " + brand.Name + " sign-in email was changed",
-			Text: "Your " + brand.Name + " account no longer signs in with " + change.OldEmail + ": from now on it signs in with " +
-				change.NewEmail + ".\n\nIf you did not make this change, contact your administrator at once.\n",
-		}); err != nil {
-			return err
-		}
-		return tx.AddAudit(&store.AuditEvent{ResellerID: tenant.ID, ClientID: u.ClientID, Actor: change.NewEmail,
-			Action: "email.changed", Target: change.OldEmail + " → " + change.NewEmail, IP: c.IP()})
-	})
+	change, err := a.account.ConfirmEmailChange(tenantOf(c), data.Token, ip)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case fault.Is(err, fault.NotFound):
 		return a.render(c, fiber.StatusNotFound, "auth/email-confirm", "Confirm your new email", data)
-	case errors.Is(err, store.ErrConflict):
-		data.Valid, data.OldEmail, data.NewEmail = true, change.OldEmail, change.NewEmail
-		data.Error = "Another account of " + brand.Name + " started signing in with " + change.NewEmail +
-			" after you asked for this change, so it cannot be yours too. Your sign-in email stays " + change.OldEmail +
-			". Ask for the change again with another address."
+	case fault.Is(err, fault.Conflict):
+		data.Valid, data.OldEmail, data.NewEmail, data.Error = true, change.OldEmail, change.NewEmail, messageOf(err)
 		return a.render(c, fiber.StatusConflict, "auth/email-confirm", "Confirm your new email", data)
 	case err != nil:
 		return err
 	}
-	a.mail.Wake()
 	a.setFlash(c, "success", "Your sign-in email is now "+change.NewEmail+". Use it the next time you sign in.")
 	if u := userOf(c); u != nil && u.ID == change.UserID {
 		return c.Redirect(profileTabURL, fiber.StatusSeeOther)

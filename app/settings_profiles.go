@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"portico/app/access"
+	"portico/app/fault"
 	"portico/app/team"
 	"portico/store"
 )
@@ -106,46 +107,46 @@ func (a *App) permissionsTab(c *fiber.Ctx, form *Form, levels access.Map) (*perm
 	return data, err
 }
 
-// profileForm reads the name and a level per module (access_<module>).
+// profileForm reads the name and a level per module (access_<module>);
+// a level that is none of none, view or edit is refused (fault.Fields).
 // Modules without pages are not in the form, so they are saved as none
 // and chosen when their pages land.
-func profileForm(c *fiber.Ctx) (team.ProfileInput, *Form) {
+func profileForm(c *fiber.Ctx) (team.ProfileInput, *Form, error) {
 	form := newForm()
 	in := team.ProfileInput{Name: strings.TrimSpace(c.FormValue("name")), Levels: access.Map{}}
 	form.Values["name"] = in.Name
+	var errs fault.Fields
 	for _, m := range access.Modules {
 		raw := c.FormValue("access_" + string(m))
 		l, ok := access.ParseLevel(raw)
 		if !ok && raw != "" {
-			form.Errors["access_"+string(m)] = "Choose none, view or edit."
+			errs.Add("access_"+string(m), "Choose none, view or edit.")
 		}
 		in.Levels[m] = l
 	}
-	return in, form
+	return in, form, errs.Err()
 }
 
 // savePermissionProfile creates a profile, or updates :id.
 func (a *App) savePermissionProfile(c *fiber.Ctx) error {
 	tenant, user := tenantOf(c), userOf(c)
-	in, form := profileForm(c)
+	in, form, err := profileForm(c)
 	var p *store.PermissionProfile
-	var err error
 	var editing *store.PermissionProfile
-	if form.invalid() {
-		err = team.Errors(form.Errors)
-	} else if c.Params("id") == "" {
-		p, err = a.team.CreateProfile(tenant.ID, user.ClientID, in, a.teamActor(c))
-	} else {
-		pid, perr := strconv.ParseUint(c.Params("id"), 10, 64)
+	switch {
+	case err != nil: // a bad level: the name is not checked yet
+	case c.Params("id") == "":
+		p, err = a.team.CreateProfile(tenant.ID, user.ClientID, in, a.actor(c))
+	default:
+		pid, perr := idParam(c)
 		if perr != nil {
-			return fiber.ErrNotFound
+			return perr
 		}
 		editing = &store.PermissionProfile{ID: pid}
-		p, err = a.team.UpdateProfile(tenant.ID, user.ClientID, pid, in, a.teamActor(c))
+		p, err = a.team.UpdateProfile(tenant.ID, user.ClientID, pid, in, a.actor(c))
 	}
-	var errs team.Errors
-	if errors.As(err, &errs) {
-		form.Errors, form.Error = errs, "Please correct the fields marked below."
+	if form.refused(err) {
+		form.Error = "Please correct the fields marked below."
 		data, err := a.permissionsTab(c, form, in.Levels)
 		if err != nil {
 			return err
@@ -170,11 +171,11 @@ func (a *App) savePermissionProfile(c *fiber.Ctx) error {
 // has it, so the admin can move them first.
 func (a *App) removePermissionProfile(c *fiber.Ctx) error {
 	tenant, user := tenantOf(c), userOf(c)
-	pid, err := strconv.ParseUint(c.Params("id"), 10, 64)
+	pid, err := idParam(c)
 	if err != nil {
-		return fiber.ErrNotFound
+		return err
 	}
-	p, err := a.team.DeleteProfile(tenant.ID, user.ClientID, pid, a.teamActor(c))
+	p, err := a.team.DeleteProfile(tenant.ID, user.ClientID, pid, a.actor(c))
 	var inUse *team.InUseError
 	if errors.As(err, &inUse) {
 		data, err := a.permissionsTab(c, newForm(), nil)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"portico/app/account"
 	"portico/app/auth"
 	"portico/store"
 )
@@ -68,7 +69,7 @@ func (ts *testServer) sessionIDFor(slug, email, ua string) string {
 		sessions, err := tx.UserSessions(u.ResellerID, u.ID)
 		for _, s := range sessions {
 			if s.UserAgent == ua {
-				id = sessionID(s.Hash)
+				id = account.SessionID(s.Hash)
 			}
 		}
 		return err
@@ -501,25 +502,6 @@ func TestRevokeSessionOfOthersIsNotFound(t *testing.T) {
 	}
 	if got := ts.auditActions("session.revoke"); len(got) != 0 {
 		t.Errorf("refused revokes audited: %q", got)
-	}
-}
-
-func TestDeviceOf(t *testing.T) {
-	t.Parallel()
-	for ua, want := range map[string]string{
-		uaFirefoxLinux: "Firefox on Linux",
-		uaChromeIPhone: "Chrome on iPhone",
-		uaSafariMac:    "Safari on macOS",
-		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0": "Edge on Windows",
-		"Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36":         "Chrome on Android",
-		"curl/8.5.0":            "curl",
-		"":                      "Unknown device",
-		"SomeBot 1.0":           "SomeBot 1.0",
-		strings.Repeat("x", 80): strings.Repeat("x", 60) + "…",
-	} {
-		if got := deviceOf(ua); got != want {
-			t.Errorf("deviceOf(%.40q) = %q, want %q", ua, got, want)
-		}
 	}
 }
 

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"portico/app/fault"
 	"portico/app/team"
 	"portico/store"
 )
@@ -117,7 +117,7 @@ func (a *App) teamTab(c *fiber.Ctx, form *Form) (*teamTabData, error) {
 			if u.Status == store.UserInvited {
 				if inv, err := tx.UserInvitation(tenant.ID, u.ID); err == nil {
 					row.Invitation, row.InvitationExpires = inv.State(now), inv.ExpiresAt
-				} else if !errors.Is(err, store.ErrNotFound) {
+				} else if !fault.Is(err, fault.NotFound) {
 					return err
 				}
 			}
@@ -166,8 +166,6 @@ func (d *teamTabData) selectMember(id string, form *Form) error {
 	return nil
 }
 
-func (a *App) teamActor(c *fiber.Ctx) team.Actor { return team.Actor{User: userOf(c), IP: c.IP()} }
-
 // memberForm reads the add and edit forms.
 func memberForm(c *fiber.Ctx) (team.Member, *Form) {
 	form := newForm()
@@ -186,7 +184,7 @@ func (a *App) addMember(c *fiber.Ctx) error {
 	in, form := memberForm(c)
 	if in.Invite {
 		if ok, wait := a.limits.perIP.allow(c.IP()); !ok { // invitations send mail: limited like password resets
-			return &errRateLimited{wait: wait}
+			return fault.Limited(wait, "")
 		}
 	}
 	var link string
@@ -194,10 +192,9 @@ func (a *App) addMember(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	u, err := a.team.Add(tenant, user.ClientID, in, a.teamActor(c), invite)
-	var errs team.Errors
-	if errors.As(err, &errs) {
-		form.Errors, form.Error = errs, "Please correct the fields marked below."
+	u, err := a.team.Add(tenant, user.ClientID, in, a.actor(c), invite)
+	if form.refused(err) {
+		form.Error = "Please correct the fields marked below."
 		data, err := a.teamTab(c, form)
 		if err != nil {
 			return err
@@ -219,39 +216,16 @@ func (a *App) addMember(c *fiber.Ctx) error {
 	return c.Redirect(teamTabURL, fiber.StatusSeeOther)
 }
 
-// memberID reads :id.
-func memberID(c *fiber.Ctx) (uint64, error) {
-	id, err := strconv.ParseUint(c.Params("id"), 10, 64)
-	if err != nil {
-		return 0, fiber.ErrNotFound
-	}
-	return id, nil
-}
-
-// teamRefusal turns the team's rule refusals into 403 pages that say why;
-// other errors pass through (store.ErrNotFound is 404).
-func teamRefusal(err error) error {
-	var na *team.NotAllowedError
-	if errors.As(err, &na) {
-		return fiber.NewError(fiber.StatusForbidden, na.Reason)
-	}
-	if errors.Is(err, team.ErrNotInvited) {
-		return fiber.NewError(fiber.StatusConflict, "This person has already joined; there is no invitation to send or withdraw.")
-	}
-	return err
-}
-
 // updateMember saves a member's name, role, profile and status.
 func (a *App) updateMember(c *fiber.Ctx) error {
-	uid, err := memberID(c)
+	uid, err := idParam(c)
 	if err != nil {
 		return err
 	}
 	in, form := memberForm(c)
-	u, err := a.team.Update(tenantOf(c).ID, userOf(c).ClientID, uid, in, a.teamActor(c))
-	var errs team.Errors
-	if errors.As(err, &errs) {
-		form.Errors, form.Error = errs, "Please correct the fields marked below."
+	u, err := a.team.Update(tenantOf(c).ID, userOf(c).ClientID, uid, in, a.actor(c))
+	if form.refused(err) {
+		form.Error = "Please correct the fields marked below."
 		data, err := a.teamTab(c, newForm())
 		if err != nil {
 			return err
@@ -262,7 +236,7 @@ func (a *App) updateMember(c *fiber.Ctx) error {
 		return a.renderSettingsTab(c, fiber.StatusUnprocessableEntity, "team", data)
 	}
 	if err != nil {
-		return teamRefusal(err)
+		return err // the team's rules refuse with 403 and say why
 	}
 	msg := "Saved " + u.DisplayName() + "."
 	if u.Status == store.UserDisabled {
@@ -274,13 +248,13 @@ func (a *App) updateMember(c *fiber.Ctx) error {
 
 // removeMember deletes a member for good.
 func (a *App) removeMember(c *fiber.Ctx) error {
-	uid, err := memberID(c)
+	uid, err := idParam(c)
 	if err != nil {
 		return err
 	}
-	u, err := a.team.Remove(tenantOf(c).ID, userOf(c).ClientID, uid, a.teamActor(c))
+	u, err := a.team.Remove(tenantOf(c).ID, userOf(c).ClientID, uid, a.actor(c))
 	if err != nil {
-		return teamRefusal(err)
+		return err
 	}
 	a.setFlash(c, "success", u.DisplayName()+" ("+u.Email+") has been removed and signed out.")
 	return c.Redirect(teamTabURL, fiber.StatusSeeOther)
@@ -289,26 +263,26 @@ func (a *App) removeMember(c *fiber.Ctx) error {
 // resendInvitation mails a new link; the old one stops working.
 func (a *App) resendInvitation(c *fiber.Ctx) error {
 	tenant := tenantOf(c)
-	uid, err := memberID(c)
+	uid, err := idParam(c)
 	if err != nil {
 		return err
 	}
 	if ok, wait := a.limits.perIP.allow(c.IP()); !ok {
-		return &errRateLimited{wait: wait}
+		return fault.Limited(wait, "")
 	}
 	// per invited person, like reset requests per account: a mailbox is
 	// not flooded however many admins press the button
 	if ok, wait := a.limits.perAccount.allow("invite/" + strconv.FormatUint(tenant.ID, 10) + "/" + strconv.FormatUint(uid, 10)); !ok {
-		return &errRateLimited{wait: wait}
+		return fault.Limited(wait, "")
 	}
 	var link string
 	invite, err := a.inviteMail(c, &link)
 	if err != nil {
 		return err
 	}
-	u, err := a.team.Resend(tenant.ID, userOf(c).ClientID, uid, a.teamActor(c), invite)
+	u, err := a.team.Resend(tenant.ID, userOf(c).ClientID, uid, a.actor(c), invite)
 	if err != nil {
-		return teamRefusal(err)
+		return err // not invited (any more): 409
 	}
 	if !a.mail.Delivers() {
 		return a.renderOutboxInvite(c, u, link)
@@ -320,13 +294,13 @@ func (a *App) resendInvitation(c *fiber.Ctx) error {
 
 // revokeInvitation withdraws a pending invitation.
 func (a *App) revokeInvitation(c *fiber.Ctx) error {
-	uid, err := memberID(c)
+	uid, err := idParam(c)
 	if err != nil {
 		return err
 	}
-	u, revoked, err := a.team.Revoke(tenantOf(c).ID, userOf(c).ClientID, uid, a.teamActor(c))
+	u, revoked, err := a.team.Revoke(tenantOf(c).ID, userOf(c).ClientID, uid, a.actor(c))
 	if err != nil {
-		return teamRefusal(err)
+		return err
 	}
 	if revoked {
 		a.setFlash(c, "success", "The invitation of "+u.Email+" is withdrawn; its link no longer works. You can invite them again or remove them.")
@@ -342,25 +316,24 @@ func (a *App) transferOwnership(c *fiber.Ctx) error {
 	tenant, user := tenantOf(c), userOf(c)
 	accountKey := passwordGuesses(c, tenant.ID, user.Email) // the sign-in form's budget of guesses from this address
 	if blocked, wait := a.limits.perAccount.blocked(accountKey); blocked {
-		return &errRateLimited{wait: wait}
+		return fault.Limited(wait, "")
 	}
 	to, _ := strconv.ParseUint(c.FormValue("to"), 10, 64)
-	newOwner, err := a.team.TransferOwnership(tenant.ID, user.ClientID, to, c.FormValue("password"), a.teamActor(c))
-	var errs team.Errors
-	if errors.As(err, &errs) {
-		if errs["password"] != "" {
+	newOwner, err := a.team.TransferOwnership(tenant.ID, user.ClientID, to, c.FormValue("password"), a.actor(c))
+	if transfer := newForm(); transfer.refused(err) {
+		if transfer.Errors["password"] != "" {
 			a.limits.perAccount.allow(accountKey)
 		}
 		data, err := a.teamTab(c, newForm())
 		if err != nil {
 			return err
 		}
-		data.TransferForm.Errors, data.TransferForm.Error = errs, "Ownership was not handed over."
-		data.TransferForm.Values["to"] = c.FormValue("to")
+		transfer.Error, transfer.Values["to"] = "Ownership was not handed over.", c.FormValue("to")
+		data.TransferForm = transfer
 		return a.renderSettingsTab(c, fiber.StatusUnprocessableEntity, "team", data)
 	}
 	if err != nil {
-		return teamRefusal(err)
+		return err // only the owner hands over ownership: 403
 	}
 	a.setFlash(c, "success", newOwner.DisplayName()+" now owns the business. You are an admin.")
 	return c.Redirect(teamTabURL, fiber.StatusSeeOther)

@@ -1,9 +1,6 @@
 package app
 
 import (
-	"errors"
-	"strconv"
-
 	"github.com/gofiber/fiber/v2"
 
 	"portico/app/tenancy"
@@ -46,19 +43,18 @@ func (a *App) listStaff(c *fiber.Ctx) error {
 func (a *App) addStaff(c *fiber.Ctx) error {
 	in := tenancy.StaffInput{Name: c.FormValue("name"), Email: c.FormValue("email"), Role: c.FormValue("role"),
 		Password: c.FormValue("password"), Confirm: c.FormValue("confirm")}
-	problems, err := tenancy.AddStaff(a.store, tenantOf(c), in, userOf(c).Email, c.IP())
-	if err != nil {
-		return err
-	}
-	if len(problems) > 0 {
-		form := newForm()
+	err := tenancy.AddStaff(a.store, tenantOf(c), in, a.actor(c))
+	if form := newForm(); form.refused(err) {
 		form.Values["name"], form.Values["email"], form.Values["role"] = in.Name, in.Email, in.Role
-		form.Errors, form.Error = problems, "Please correct the fields marked below."
+		form.Error = "Please correct the fields marked below."
 		data, err := a.staffData(c, form)
 		if err != nil {
 			return err
 		}
 		return a.render(c, fiber.StatusUnprocessableEntity, "staff/list", "Staff", data)
+	}
+	if err != nil {
+		return err
 	}
 	a.setFlash(c, "success", in.Email+" can now sign in as "+in.Role+".")
 	return c.Redirect("/reseller/staff", fiber.StatusSeeOther)
@@ -66,18 +62,13 @@ func (a *App) addStaff(c *fiber.Ctx) error {
 
 // updateStaff changes a staff member's role or status.
 func (a *App) updateStaff(c *fiber.Ctx) error {
-	uid, err := strconv.ParseUint(c.Params("id"), 10, 64)
+	uid, err := idParam(c)
 	if err != nil {
-		return fiber.ErrNotFound
-	}
-	u, err := tenancy.UpdateStaff(a.store, tenantOf(c).ID, uid, userOf(c).ID, c.FormValue("role"), c.FormValue("status"), userOf(c).Email, c.IP())
-	switch {
-	case errors.Is(err, tenancy.ErrNotAllowed):
-		return fiber.NewError(fiber.StatusForbidden, "The owner and your own account cannot be changed here.")
-	case errors.Is(err, tenancy.ErrInput):
-		return fiber.NewError(fiber.StatusBadRequest, "Unknown role or status.")
-	case err != nil:
 		return err
+	}
+	u, err := tenancy.UpdateStaff(a.store, tenantOf(c).ID, uid, c.FormValue("role"), c.FormValue("status"), a.actor(c))
+	if err != nil {
+		return err // the owner and oneself: 403; a role or status not offered: 422
 	}
 	a.setFlash(c, "success", u.Email+" is now "+u.Role+" ("+u.Status+").")
 	return c.Redirect("/reseller/staff", fiber.StatusSeeOther)

@@ -55,8 +55,16 @@ func TestStaffManagement(t *testing.T) {
 		t.Errorf("disabled staff still signed in: %d", r.status)
 	}
 	ownerPath := "/reseller/staff/" + strconv.FormatUint(ownerID, 10)
-	if r := owner.post(acmeHost, "/reseller/staff", ownerPath, url.Values{"role": {"admin"}, "status": {"active"}}); r.status != http.StatusForbidden {
+	if r := owner.post(acmeHost, "/reseller/staff", ownerPath, url.Values{"role": {"admin"}, "status": {"active"}}); r.status != http.StatusForbidden ||
+		!strings.Contains(r.body, "The owner and your own account cannot be changed here.") {
 		t.Errorf("owner demoted: %d", r.status)
+	}
+	// a role or status the page does not offer is refused by field, and
+	// the page says which and that nothing changed
+	r = owner.post(acmeHost, "/reseller/staff", billPath, url.Values{"role": {"owner"}, "status": {"gone"}})
+	if r.status != http.StatusUnprocessableEntity ||
+		!strings.Contains(r.body, "Role: Choose admin, billing or support. Status: Choose active or disabled. Nothing was changed.") {
+		t.Errorf("unknown role and status: %d\n%s", r.status, r.body)
 	}
 	globex := ts.browser()
 	globex.login(globexHost, "owner@globex.example", "/reseller")

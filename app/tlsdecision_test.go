@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"portico/app/tenancy"
 	"portico/store"
 )
 
@@ -34,6 +35,7 @@ func TestAllowCertificate(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	allow := tenancy.CertificateDecision(ts.store, ts.cfg.Server.BaseDomain)
 	for _, tc := range []struct {
 		name, host string
 		allowed    bool
@@ -58,7 +60,7 @@ func TestAllowCertificate(t *testing.T) {
 		{"wildcard", "*.test.portico", false, "not a valid host name"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := ts.app.AllowCertificate(context.Background(), tc.host)
+			err := allow(context.Background(), tc.host)
 			if tc.allowed {
 				if err != nil {
 					t.Fatalf("AllowCertificate(%q) refused: %v", tc.host, err)
@@ -87,8 +89,9 @@ func TestAllowCertificateIDN(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	allow := tenancy.CertificateDecision(ts.store, ts.cfg.Server.BaseDomain)
 	for _, host := range []string{"bücher.example", "xn--bcher-kva.example", "BÜCHER.example."} {
-		if err := ts.app.AllowCertificate(context.Background(), host); err != nil {
+		if err := allow(context.Background(), host); err != nil {
 			t.Errorf("AllowCertificate(%q) refused: %v", host, err)
 		}
 	}

@@ -8,12 +8,13 @@ package app
 import (
 	"errors"
 	"html/template"
-	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
-	"portico/app/auth"
+	"portico/app/access"
+	"portico/app/account"
+	"portico/app/fault"
 	"portico/store"
 )
 
@@ -64,7 +65,7 @@ func (a *App) twoFactorSettingsRoutes(settings, reseller fiber.Router) {
 		r.group.Post(r.prefix+"/disable", r.guard, a.disableTwoFactor(r.s))
 	}
 	reseller.Get("/security", a.showResellerSecurity)
-	reseller.Post("/security/require-2fa", a.requireStaffArea("security"), a.saveRequire2FA)
+	reseller.Post("/security/require-2fa", a.requireStaffArea(access.AreaSecurity), a.saveRequire2FA)
 }
 
 // twoFactorPanel is the view of the user's two-factor sign-in.
@@ -116,18 +117,8 @@ func (a *App) renderTwoFactor(c *fiber.Ctx, s twoFactorSurface, status int, u *s
 // the first code confirms it.
 func (a *App) startTwoFactor(s twoFactorSurface) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		tenant, user := tenantOf(c), userOf(c)
-		secret, err := newTOTPSecret(a.brandOf(tenant).Name, user.Email)
-		if err != nil {
-			return err
-		}
-		err = a.store.Update(func(tx *store.Tx) error {
-			if err := tx.StartTOTPEnrolment(tenant.ID, user.ID, secret); err != nil { // tenant scope: the signed-in user
-				return err
-			}
-			return tx.AddAudit(&store.AuditEvent{ResellerID: tenant.ID, ClientID: user.ClientID, Actor: user.Email, Action: "2fa.enrol_started", IP: c.IP()})
-		})
-		if errors.Is(err, store.ErrConflict) {
+		err := a.account.StartTOTP(tenantOf(c), actorOf(c))
+		if errors.Is(err, account.ErrTwoFactorOn) {
 			a.setFlash(c, "info", "Two-factor sign-in is on already.")
 			return c.Redirect(s.back, fiber.StatusSeeOther)
 		}
@@ -141,8 +132,7 @@ func (a *App) startTwoFactor(s twoFactorSurface) fiber.Handler {
 // cancelTwoFactor drops an enrolment begun.
 func (a *App) cancelTwoFactor(s twoFactorSurface) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		tenant, user := tenantOf(c), userOf(c)
-		if err := a.store.Update(func(tx *store.Tx) error { return tx.CancelTOTPEnrolment(tenant.ID, user.ID) }); err != nil {
+		if err := a.account.CancelTOTP(tenantOf(c), actorOf(c)); err != nil {
 			return err
 		}
 		a.setFlash(c, "info", "Two-factor sign-in was not turned on.")
@@ -155,39 +145,21 @@ func (a *App) cancelTwoFactor(s twoFactorSurface) fiber.Handler {
 func (a *App) confirmTwoFactor(s twoFactorSurface) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		tenant, user := tenantOf(c), userOf(c)
-		accountKey := strconv.FormatUint(tenant.ID, 10) + "/" + store.NormalizeEmail(user.Email) // one budget of guesses with sign-in
-		if blocked, wait := a.limits.perAccount.blocked(accountKey); blocked {
-			return &errRateLimited{wait: wait}
+		guesses := codeGuesses(tenant.ID, user.Email) // one budget of guesses with sign-in
+		if err := a.limits.perAccount.refuse(guesses); err != nil {
+			return err
 		}
-		if user.TwoFactorOn() || user.TwoFactor.PendingSecret == "" {
-			return c.Redirect(s.back, fiber.StatusSeeOther)
-		}
-		form := newForm()
-		kind, code := parseCode(c.FormValue("code"))
-		step, ok := matchTOTP(user.TwoFactor.PendingSecret, code, a.now())
-		if kind != codeTOTP || !ok {
-			a.limits.perAccount.allow(accountKey)
-			form.Errors["code"] = "The code is incorrect. Type the 6-digit code your app shows for this account now."
+		updated, codes, err := a.account.ConfirmTOTP(tenant, actorOf(c), c.FormValue("code"))
+		countGuess(err, a.limits.perAccount, guesses)
+		if form := newForm(); form.refused(err) {
 			return a.renderTwoFactor(c, s, fiber.StatusUnprocessableEntity, user, form, nil)
 		}
-		codes, hashes := newRecoveryCodes()
-		var updated *store.User
-		err := a.store.Update(func(tx *store.Tx) (err error) {
-			if updated, err = tx.EnableTOTP(tenant.ID, user.ID, user.TwoFactor.PendingSecret, step, hashes); err != nil {
-				return err
-			}
-			if err := a.mailTwoFactorChanged(tx, tenant, updated.Email, true, c.IP()); err != nil {
-				return err
-			}
-			return tx.AddAudit(&store.AuditEvent{ResellerID: tenant.ID, ClientID: user.ClientID, Actor: user.Email, Action: "2fa.enable", IP: c.IP()})
-		})
-		if errors.Is(err, store.ErrConflict) {
+		if errors.Is(err, account.ErrNoEnrolment) {
 			return c.Redirect(s.back, fiber.StatusSeeOther)
 		}
 		if err != nil {
 			return err
 		}
-		a.mail.Wake()
 		c.Locals(keyUser, updated) // the page below shows the user as they are now
 		return a.renderTwoFactor(c, s, fiber.StatusOK, updated, newForm(), codes)
 	}
@@ -199,76 +171,27 @@ func (a *App) confirmTwoFactor(s twoFactorSurface) fiber.Handler {
 func (a *App) disableTwoFactor(s twoFactorSurface) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		tenant, user := tenantOf(c), userOf(c)
-		accountKey := strconv.FormatUint(tenant.ID, 10) + "/" + store.NormalizeEmail(user.Email)
-		if blocked, wait := a.limits.perAccount.blocked(accountKey); blocked {
-			return &errRateLimited{wait: wait}
-		}
-		if !user.TwoFactorOn() {
-			return c.Redirect(s.back, fiber.StatusSeeOther)
-		}
-		form := newForm()
-		if tenant.Require2FA {
-			form.Error = a.brandOf(tenant).Name + " requires two-factor sign-in for every account, so it cannot be turned off."
-			return a.renderTwoFactor(c, s, fiber.StatusConflict, user, form, nil)
-		}
-		password := c.FormValue("password")
-		if password == "" {
-			form.Errors["password"] = "Enter your password."
-		} else if err := auth.CheckPassword(user.PasswordHash, password); errors.Is(err, auth.ErrBusy) {
-			return err // not checked: no failure to count
-		} else if err != nil {
-			a.limits.perAccount.allow(accountKey)
-			a.audit(c, user.ClientID, user.Email, "2fa.disable_failed", "wrong password")
-			form.Errors["password"] = "The password is incorrect."
-		}
-		if form.invalid() {
-			return a.renderTwoFactor(c, s, fiber.StatusUnprocessableEntity, user, form, nil)
-		}
-		err := a.store.Update(func(tx *store.Tx) error {
-			u, err := tx.User(tenant.ID, user.ID) // tenant scope: the signed-in user
-			if err != nil {
-				return err
-			}
-			if _, _, err := a.spendCode(tx, u, c.FormValue("code")); err != nil {
-				return err
-			}
-			if _, err := tx.DisableTOTP(tenant.ID, user.ID); err != nil {
-				return err
-			}
-			if err := a.mailTwoFactorChanged(tx, tenant, u.Email, false, c.IP()); err != nil {
-				return err
-			}
-			return tx.AddAudit(&store.AuditEvent{ResellerID: tenant.ID, ClientID: user.ClientID, Actor: user.Email, Action: "2fa.disable", IP: c.IP()})
-		})
-		var refused codeError
-		if errors.As(err, &refused) {
-			a.limits.perAccount.allow(accountKey)
-			a.audit(c, user.ClientID, user.Email, "2fa.disable_failed", "wrong code")
-			form.Errors["code"] = refused.Error()
-			return a.renderTwoFactor(c, s, fiber.StatusUnprocessableEntity, user, form, nil)
-		}
-		if err != nil {
+		guesses := codeGuesses(tenant.ID, user.Email)
+		if err := a.limits.perAccount.refuse(guesses); err != nil {
 			return err
 		}
-		a.mail.Wake()
+		err := a.account.DisableTOTP(tenant, actorOf(c), c.FormValue("password"), c.FormValue("code"))
+		countGuess(err, a.limits.perAccount, guesses)
+		form := newForm()
+		switch {
+		case form.refused(err):
+			return a.renderTwoFactor(c, s, fiber.StatusUnprocessableEntity, user, form, nil)
+		case errors.Is(err, account.ErrTwoFactorOff):
+			return c.Redirect(s.back, fiber.StatusSeeOther)
+		case fault.Is(err, fault.Conflict): // the reseller requires it
+			form.Error = messageOf(err)
+			return a.renderTwoFactor(c, s, fiber.StatusConflict, user, form, nil)
+		case err != nil:
+			return err
+		}
 		a.setFlash(c, "success", "Two-factor sign-in is off. Your password alone now signs you in.")
 		return c.Redirect(s.back, fiber.StatusSeeOther)
 	}
-}
-
-// mailTwoFactorChanged tells the account's owner, in the same transaction
-// as the change.
-func (a *App) mailTwoFactorChanged(tx *store.Tx, tenant *store.Reseller, email string, on bool, ip string) error {
-	name := a.brandOf(tenant).Name
-	subject, text := "Two-factor sign-in is on for your "+name+" account",
-		"Two-factor sign-in was turned on for your "+name+" account ("+email+") from the address "+ip+". "+
-			"From now on, signing in needs your password and a code from your authenticator app.\n"
-	if !on {
-		subject, text = "Two-factor sign-in was turned off for your "+name+" account",
-			"Two-factor sign-in was turned off for your "+name+" account ("+email+") from the address "+ip+". "+
-				"Your password alone now signs you in.\n\nIf this was not you, change your password at once and tell your administrator.\n"
-	}
-	return a.mail.Enqueue(tx, &store.MailMessage{ResellerID: tenant.ID, FromName: a.senderName(tenant), To: email, Subject: subject, Text: text})
 }
 
 // The reseller's security page.
@@ -283,7 +206,7 @@ type resellerSecurityData struct {
 }
 
 func (a *App) renderResellerSecurity(c *fiber.Ctx, status int, panel twoFactorPanel, form *Form) error {
-	data := resellerSecurityData{TwoFactor: panel, MayRequire: staffMay(userOf(c), "security"), Required: tenantOf(c).Require2FA, Form: form}
+	data := resellerSecurityData{TwoFactor: panel, MayRequire: access.StaffMay(userOf(c), access.AreaSecurity), Required: tenantOf(c).Require2FA, Form: form}
 	return a.render(c, status, "security/reseller", "Security", data)
 }
 
@@ -302,50 +225,15 @@ func (a *App) showResellerSecurity(c *fiber.Ctx) error {
 // out) and signs out every user without it: they set it up at their next
 // sign-in, before any page opens.
 func (a *App) saveRequire2FA(c *fiber.Ctx) error {
-	tenant, user := tenantOf(c), userOf(c)
 	require := c.FormValue("require") == "on"
-	if require && !user.TwoFactorOn() {
-		form := newForm()
-		form.Error = "Turn on two-factor sign-in for your own account first (above), so that requiring it cannot lock you out."
-		panel, err := a.twoFactorPanel(c, staffTwoFactor, user, newForm())
+	changed, signedOut, err := a.account.RequireTOTP(tenantOf(c), actorOf(c), require)
+	if form := newForm(); form.refused(err) {
+		panel, err := a.twoFactorPanel(c, staffTwoFactor, userOf(c), newForm())
 		if err != nil {
 			return err
 		}
 		return a.renderResellerSecurity(c, fiber.StatusUnprocessableEntity, panel, form)
 	}
-	var changed bool
-	var signedOut int
-	err := a.store.Update(func(tx *store.Tx) error {
-		r, err := tx.Reseller(tenant.ID) // tenant scope: the reseller comes from the host
-		if err != nil || r.Require2FA == require {
-			return err
-		}
-		changed, r.Require2FA = true, require
-		if err := tx.UpdateReseller(r); err != nil {
-			return err
-		}
-		target := "off"
-		if require {
-			users, err := tx.Users(r.ID)
-			if err != nil {
-				return err
-			}
-			for _, u := range users {
-				if u.TwoFactorOn() {
-					continue
-				}
-				n, err := tx.DeleteUserSessions(r.ID, u.ID)
-				if err != nil {
-					return err
-				}
-				if n > 0 {
-					signedOut++
-				}
-			}
-			target = "on, " + plural(signedOut, "user") + " without it signed out"
-		}
-		return tx.AddAudit(&store.AuditEvent{ResellerID: r.ID, Actor: user.Email, Action: "reseller.require_2fa", Target: target, IP: c.IP()})
-	})
 	if err != nil {
 		return err
 	}
@@ -354,7 +242,7 @@ func (a *App) saveRequire2FA(c *fiber.Ctx) error {
 	case !changed:
 		a.setFlash(c, "info", "Nothing changed.")
 	case require:
-		a.setFlash(c, "success", "Two-factor sign-in is now required. "+plural(signedOut, "signed-in user")+" without it "+
+		a.setFlash(c, "success", "Two-factor sign-in is now required. "+account.Plural(signedOut, "signed-in user")+" without it "+
 			map[bool]string{true: "was", false: "were"}[signedOut == 1]+" signed out; everyone without it sets it up at their next sign-in.")
 	default:
 		a.setFlash(c, "success", "Two-factor sign-in is no longer required. Users who have it keep it.")

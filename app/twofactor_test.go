@@ -10,64 +10,9 @@ import (
 
 	"github.com/pquerna/otp/totp"
 
+	"portico/app/account"
 	"portico/store"
 )
-
-func TestParseCode(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string][2]string{
-		"123456":       {codeTOTP, "123456"},
-		" 123 456 ":    {codeTOTP, "123456"},
-		"123-456":      {codeTOTP, "123456"},
-		"abcde-fghjk":  {codeRecovery, "abcdefghjk"},
-		"ABCDE FGHJK":  {codeRecovery, "abcdefghjk"},
-		"abcdefghjk":   {codeRecovery, "abcdefghjk"},
-		"12345":        {"", ""},
-		"1234567":      {"", ""},
-		"abcde-fghil":  {"", ""}, // i and l are not in the alphabet
-		"١٢٣٤٥٦":       {"", ""}, // other digits
-		"":             {"", ""},
-		"12345６":       {"", ""},
-		"abcde-fghjkm": {"", ""},
-	} {
-		if kind, code := parseCode(in); kind != want[0] || code != want[1] {
-			t.Errorf("parseCode(%q) = %q %q, want %q %q", in, kind, code, want[0], want[1])
-		}
-	}
-	codes, hashes := newRecoveryCodes()
-	if len(codes) != 10 || len(hashes) != 10 {
-		t.Fatalf("%d codes", len(codes))
-	}
-	seen := map[string]bool{}
-	for i, c := range codes {
-		kind, code := parseCode(c)
-		if kind != codeRecovery || string(recoveryHash(code)) != string(hashes[i]) || seen[c] {
-			t.Errorf("code %q: %s", c, kind)
-		}
-		seen[c] = true
-	}
-}
-
-func TestMatchTOTP(t *testing.T) {
-	t.Parallel()
-	secret, err := newTOTPSecret("Acme Voice", "a@example.com")
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Date(2026, 11, 2, 10, 0, 10, 0, time.UTC)
-	for _, tc := range []struct {
-		at   time.Duration // when the code was made, relative to now
-		ok   bool
-		step int64
-	}{{0, true, now.Unix() / 30}, {-30 * time.Second, true, now.Unix()/30 - 1}, {30 * time.Second, true, now.Unix()/30 + 1},
-		{-60 * time.Second, false, 0}, {90 * time.Second, false, 0}} {
-		code, _ := totp.GenerateCode(secret, now.Add(tc.at))
-		step, ok := matchTOTP(secret, code, now)
-		if ok != tc.ok || step != tc.step {
-			t.Errorf("code from %v: %v %d, want %v %d", tc.at, ok, step, tc.ok, tc.step)
-		}
-	}
-}
 
 var secretPattern = regexp.MustCompile(`<span class="secret" id="totp-secret">([A-Z2-7 ]+)</span>`)
 var recoveryPattern = regexp.MustCompile(`<li><code>([a-z2-9]{5}-[a-z2-9]{5})</code></li>`)
@@ -188,7 +133,7 @@ func TestTOTPEnrolAndSignIn(t *testing.T) {
 	// a pending sign-in expires
 	late := ts.browser()
 	late.post(acmeHost, "/login", "/login", url.Values{"email": {"client@acme.example"}, "password": {testPassword}})
-	ts.clock.Advance(loginChallengeLifetime)
+	ts.clock.Advance(account.ChallengeLifetime)
 	code, _ = totp.GenerateCode(secret, ts.clock.Now())
 	if r := late.post(acmeHost, "/login", "/login/code", url.Values{"code": {code}}); r.status != http.StatusSeeOther || r.header.Get("Location") != "/login" {
 		t.Errorf("expired pending sign-in: %d %q", r.status, r.header.Get("Location"))

@@ -22,6 +22,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	bolt "go.etcd.io/bbolt" // only for the raw-bbolt baseline; Portico itself reaches bbolt through store
 
+	"portico/app/actor"
 	"portico/app/calls"
 	"portico/app/clients"
 	"portico/app/config"
@@ -288,8 +289,8 @@ func seedCalls(path string, n int) (*callsSeed, error) {
 	if err := s.View(func(tx *store.Tx) (err error) { r, err = tx.ResellerBySlug(config.DefaultSlug); return err }); err != nil {
 		return nil, err
 	}
-	actor := clients.Actor{Name: "bench"}
-	if _, err := calls.New(s, nil).ImportRates(r, []byte("prefix,description,rate_per_minute,increment\n1,USA,0.0100,60/60\n44,UK,0.02,1/1\n"), actor); err != nil {
+	seedActor := actor.Actor{Name: "bench"}
+	if _, err := calls.New(s).ImportRates(r, []byte("prefix,description,rate_per_minute,increment\n1,USA,0.0100,60/60\n44,UK,0.02,1/1\n"), seedActor); err != nil {
 		return nil, err
 	}
 	seed := &callsSeed{}
@@ -305,7 +306,7 @@ func seedCalls(path string, n int) (*callsSeed, error) {
 		if err != nil {
 			return nil, err
 		}
-		key, err := clients.New(s).CreateKey(r.ID, c.ID, "bench", actor)
+		key, err := clients.New(s).CreateKey(r.ID, c.ID, "bench", seedActor)
 		if err != nil {
 			return nil, err
 		}

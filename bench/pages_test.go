@@ -144,8 +144,10 @@ func realApp(b *testing.B) (*app.App, string) {
 		b.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := app.New(app.Deps{Config: cfg, Store: s, Mail: mail.NewQueue(s, nil, log), Metrics: m, Log: log,
-		Views: os.DirFS("../views"), Static: os.DirFS("../static"), Version: "bench"})
+	queue := mail.NewQueue(s, nil, log)
+	a, err := app.New(app.Deps{Config: cfg, Store: s, Mail: queue, Metrics: m, Log: log,
+		Views: os.DirFS("../views"), Static: os.DirFS("../static"), Version: "bench",
+		Services: app.NewServices(app.ServiceDeps{Config: cfg, Store: s, Mail: queue, Log: log})})
 	if err != nil {
 		b.Fatal(err)
 	}

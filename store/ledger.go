@@ -11,16 +11,13 @@ import (
 	"portico/app/money"
 )
 
-// Ledger entry kinds.
+// Ledger entry kinds: the movements that exist today. Billing adds its
+// own (payments, invoices, refunds) with the code that posts them.
 const (
 	KindGrant       = "grant"
-	KindTopUp       = "top-up"
-	KindPayment     = "payment"
 	KindUsage       = "usage"
 	KindReservation = "reservation"
 	KindRelease     = "release"
-	KindInvoice     = "invoice"
-	KindRefund      = "refund"
 	KindAdjustment  = "adjustment"
 )
 

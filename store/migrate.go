@@ -142,9 +142,6 @@ var migrations = []func(*bolt.Tx) error{
 	},
 }
 
-// SchemaVersion is the version this binary writes.
-func SchemaVersion() int { return len(migrations) }
-
 func (s *Store) migrate(backupDir string) error {
 	var version int
 	err := s.db.Update(func(tx *bolt.Tx) error {

@@ -123,7 +123,7 @@ func levels(l Level, mods ...Module) Map {
 	return out
 }
 
-// Ceiling is the most a client role may ever do (../shared/DESIGN.md §1):
+// Ceiling is the most a client role may ever do (docs/roles.md):
 // owner and admin everything; manager operations and support tickets (no
 // billing, API keys, users or settings); user operations only (never
 // billing: payment methods, invoices, transactions); publisher payouts

@@ -2,13 +2,14 @@ package calls
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
-	"portico/app/clients"
+	"portico/app/fault"
 	"portico/store"
 )
 
-// Reasons an authorisation is refused (API.md).
+// Reasons an authorisation is refused (docs/api.md).
 const (
 	ReasonAccountDisabled       = "account_disabled"
 	ReasonAccountPaused         = "account_paused"
@@ -39,7 +40,9 @@ type Authorization struct {
 	MaxDurationS  int
 	RatePerMinute int64
 	Reserved      int64
-	// Package names the included package that covers the call.
+	// Package names the included package that covered the call (a
+	// replayed authorisation of a call whose CDR says so). Packages come
+	// with billing; until then no call is covered.
 	Package string
 }
 
@@ -58,9 +61,9 @@ func validCallID(id string) bool {
 
 // validate checks the request and normalises its numbers, with cl's
 // country as the region of national numbers.
-func (req *AuthorizeRequest) validate(cl *store.Client) clients.Errors {
-	var errs clients.Errors
-	add := func(field, msg string) { errs = append(errs, clients.FieldError{Field: field, Message: msg}) }
+func (req *AuthorizeRequest) validate(cl *store.Client) fault.Fields {
+	var errs fault.Fields
+	add := errs.Add
 	if !validCallID(req.CallID) {
 		add("call_id", "Send the PBX's call id: 1 to 128 visible ASCII characters.")
 	}
@@ -102,14 +105,15 @@ func statusReason(c store.ClientCallState, direction string) string {
 // by the reseller's maximum call length) in the same durable commit; the
 // same call id again gets the same reservation. An inbound call writes
 // nothing unless its caller is blocked (the refusal is counted). Invalid
-// input is clients.Errors; another reseller's or a deleted client is
-// store.ErrNotFound.
+// input is fault.Fields; another reseller's or a deleted client is a
+// fault.NotFound.
 func (s *Service) Authorize(r *store.Reseller, cl *store.Client, req AuthorizeRequest, actor string) (*Authorization, error) {
 	if errs := req.validate(cl); len(errs) > 0 {
-		return nil, errs
+		return nil, fmt.Errorf("invalid call request: %w", errs)
 	}
 	if req.Direction == store.Inbound {
-		return s.authorizeInbound(r, cl.ID, req)
+		out, err := s.authorizeInbound(r, cl.ID, req)
+		return out, noClient(err)
 	}
 	out := &Authorization{}
 	err := s.withDeck(r.ID, func(d *Deck) error {
@@ -122,7 +126,7 @@ func (s *Service) Authorize(r *store.Reseller, cl *store.Client, req AuthorizeRe
 		})
 	})
 	if err != nil {
-		return nil, err
+		return nil, noClient(err)
 	}
 	return out, nil
 }
@@ -163,12 +167,6 @@ func (s *Service) authorizeOutbound(tx *store.Tx, r *store.Reseller, cid uint64,
 		return nil
 	}
 	maxCall := r.MaxCallLength()
-	if s.packages != nil {
-		if name, covered := s.packages.Covers(r.ID, cid, Call{Direction: store.Outbound, From: req.From, To: req.To, Rate: rate}); covered {
-			out.Allow, out.MaxDurationS, out.Package = true, maxCall, name // covered: costs nothing, reserves nothing
-			return nil
-		}
-	}
 	available := tx.Balance(store.WalletOf(r.ID, cid))
 	duration, amount, ok := MaxAffordable(rate, available, maxCall)
 	if !ok { // no positive balance, or not enough for the first increment

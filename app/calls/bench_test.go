@@ -63,7 +63,7 @@ func BenchmarkDashboard1M(b *testing.B) {
 	start := time.Now()
 	fillCDRs(b, s, rid, c.ID, 1_000_000, t0)
 	b.Logf("filled 1,000,000 CDRs in %s", time.Since(start).Round(time.Millisecond))
-	svc := New(s, nil)
+	svc := New(s)
 	b.ResetTimer()
 	for b.Loop() {
 		d, err := svc.Dashboard(rid, c.ID, t0)
@@ -102,7 +102,7 @@ func BenchmarkAuthorize(b *testing.B) {
 		_, _, err := tx.GrantCredit(r.ID, c.ID, 1e15, "", "", "b", "")
 		return err
 	})
-	svc := New(s, nil)
+	svc := New(s)
 	if _, err := svc.ImportRates(r, []byte(deckCSV), staff); err != nil {
 		b.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func BenchmarkIngest(b *testing.B) {
 	}); err != nil {
 		b.Fatal(err)
 	}
-	svc := New(s, nil)
+	svc := New(s)
 	if _, err := svc.ImportRates(r, []byte(deckCSV), staff); err != nil {
 		b.Fatal(err)
 	}

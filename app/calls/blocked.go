@@ -6,7 +6,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"portico/app/clients"
+	"portico/app/actor"
+	"portico/app/fault"
 	"portico/app/textfield"
 	"portico/store"
 )
@@ -40,17 +41,17 @@ func (s *Service) BlockedCallers(rid, cid uint64, now time.Time) ([]BlockedView,
 		}
 		return nil
 	})
-	return out, err
+	return out, noClient(err)
 }
 
-// ErrAlreadyBlocked means the number is on the list already.
-var ErrAlreadyBlocked = errors.New("calls: number already blocked")
+// ErrAlreadyBlocked means the number is on the list already (a conflict).
+var ErrAlreadyBlocked error = &fault.Error{Kind: fault.Conflict, Message: "This number is blocked already."}
 
 // Block adds a number to the client's blocked list. The number is read
 // with the client's country for national forms and must be a valid
-// number (clients.Errors explains otherwise); a number already blocked is
+// number (fault.Fields explains otherwise); a number already blocked is
 // ErrAlreadyBlocked.
-func (s *Service) Block(r *store.Reseller, cid uint64, number, note string, by clients.Actor) (*store.BlockedCaller, error) {
+func (s *Service) Block(r *store.Reseller, cid uint64, number, note string, by actor.Actor) (*store.BlockedCaller, error) {
 	note = strings.TrimSpace(note)
 	var b *store.BlockedCaller
 	err := s.store.Update(func(tx *store.Tx) error {
@@ -58,18 +59,18 @@ func (s *Service) Block(r *store.Reseller, cid uint64, number, note string, by c
 		if err != nil {
 			return err
 		}
-		var errs clients.Errors
+		var errs fault.Fields
 		e164, numErr := NormalizeBlockedNumber(number, c.Country)
 		if numErr != nil {
-			errs = append(errs, clients.FieldError{Field: "number", Message: "Enter a valid phone number, in international form such as +14155550100 or as dialled in the account's country."})
+			errs.Add("number", "Enter a valid phone number, in international form such as +14155550100 or as dialled in the account's country.")
 		}
 		if msg := textfield.SingleLine(note); msg != "" {
-			errs = append(errs, clients.FieldError{Field: "note", Message: msg})
+			errs.Add("note", msg)
 		} else if utf8.RuneCountInString(note) > maxBlockedNote {
-			errs = append(errs, clients.FieldError{Field: "note", Message: "Use at most 200 characters."})
+			errs.Add("note", "Use at most 200 characters.")
 		}
-		if len(errs) > 0 {
-			return errs
+		if err := errs.Err(); err != nil {
+			return err
 		}
 		b = &store.BlockedCaller{ResellerID: r.ID, ClientID: cid, Number: e164, Note: note, CreatedBy: by.Name}
 		if err := tx.BlockCaller(b); err != nil {
@@ -81,15 +82,15 @@ func (s *Service) Block(r *store.Reseller, cid uint64, number, note string, by c
 		return tx.AddAudit(&store.AuditEvent{ResellerID: r.ID, ClientID: cid, Actor: by.Name, Action: "caller.block", Target: e164, IP: by.IP})
 	})
 	if err != nil {
-		return nil, err
+		return nil, noClient(err)
 	}
 	return b, nil
 }
 
 // Unblock removes a number (in any form Block accepts) from the client's
-// list; store.ErrNotFound when it is not on it.
-func (s *Service) Unblock(r *store.Reseller, cid uint64, number string, by clients.Actor) error {
-	return s.store.Update(func(tx *store.Tx) error {
+// list; a fault.NotFound when it is not on it (or the client is gone).
+func (s *Service) Unblock(r *store.Reseller, cid uint64, number string, by actor.Actor) error {
+	err := s.store.Update(func(tx *store.Tx) error {
 		c, err := tx.Client(r.ID, cid) // tenant scope
 		if err != nil {
 			return err
@@ -103,4 +104,8 @@ func (s *Service) Unblock(r *store.Reseller, cid uint64, number string, by clien
 		}
 		return tx.AddAudit(&store.AuditEvent{ResellerID: r.ID, ClientID: cid, Actor: by.Name, Action: "caller.unblock", Target: e164, IP: by.IP})
 	})
+	if errors.Is(err, store.ErrNotFound) {
+		return fault.Wrap(fault.NotFound, "This number is not blocked.", err)
+	}
+	return err
 }

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"portico/app/fault"
 	"portico/app/money"
 	"portico/app/strictjson"
 	"portico/store"
@@ -34,26 +35,32 @@ type RecordError struct {
 	Message string `json:"message"`
 }
 
-// DecodeError means the batch as a whole cannot be read: Invalid is a
-// well-formed request with wrong content (422), otherwise the body is
-// malformed (400).
-type DecodeError struct {
-	Invalid bool
-	Field   string
-	Message string
+// badBatch refuses a batch whose body cannot be read (fault.BadRequest),
+// naming field when one is at fault.
+func badBatch(field, message string) error {
+	e := &fault.Error{Kind: fault.BadRequest, Message: message}
+	if field != "" {
+		e.Fields = fault.Fields{{Field: field, Message: message}}
+	}
+	return e
 }
 
-func (e *DecodeError) Error() string { return "calls: cdr batch: " + e.Message }
+// invalidBatch refuses a well-formed batch with the wrong content
+// (fault.Invalid).
+func invalidBatch(field, message string) error {
+	return &fault.Error{Kind: fault.Invalid, Message: message, Fields: fault.Fields{{Field: field, Message: message}}}
+}
 
 // DecodeCDRs reads a POST /cdrs body, {"records": [...]}, strictly
 // (app/strictjson): an unknown field anywhere, a field name in another
-// case or given twice in one object, or a malformed body is a DecodeError;
+// case or given twice in one object, or a malformed body is a
+// fault.BadRequest, no records or too many a fault.Invalid;
 // a record whose field has the wrong JSON type is reported by index while
 // the others are returned for validation. It never panics on any input.
 func DecodeCDRs(body []byte) ([]CDRInput, []RecordError, error) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 || body[0] != '{' {
-		return nil, nil, &DecodeError{Message: "The body must be a JSON object."}
+		return nil, nil, badBatch("", "The body must be a JSON object.")
 	}
 	// Fast path: a batch in the plain form PBXs send (cdrjson.go).
 	if records, ok := decodeFast(body); ok {
@@ -84,11 +91,11 @@ func decodeByRecord(body []byte) ([]CDRInput, []RecordError, error) {
 		return nil, nil, decodeProblem(err, "")
 	}
 	if envelope.Records == nil {
-		return nil, nil, &DecodeError{Invalid: true, Field: "records", Message: "Send the CDRs as records: [...]."}
+		return nil, nil, invalidBatch("records", "Send the CDRs as records: [...].")
 	}
 	raw := *envelope.Records
 	if len(raw) > MaxBatch {
-		return nil, nil, &DecodeError{Invalid: true, Field: "records", Message: fmt.Sprintf("Send at most %d records per request.", MaxBatch)}
+		return nil, nil, invalidBatch("records", fmt.Sprintf("Send at most %d records per request.", MaxBatch))
 	}
 	records := make([]CDRInput, 0, len(raw))
 	var errs []RecordError
@@ -118,13 +125,13 @@ func decodeProblem(err error, at string) error {
 	p := strictjson.Explain(err)
 	switch p.Kind {
 	case strictjson.Unknown:
-		return &DecodeError{Field: at + p.Path, Message: "The body has a field this endpoint does not accept: " + at + p.Path + " (field names are case-sensitive)."}
+		return badBatch(at+p.Path, "The body has a field this endpoint does not accept: "+at+p.Path+" (field names are case-sensitive).")
 	case strictjson.Duplicate:
-		return &DecodeError{Field: at + p.Path, Message: "The body gives a field more than once: " + at + p.Path + "."}
+		return badBatch(at+p.Path, "The body gives a field more than once: "+at+p.Path+".")
 	case strictjson.WrongType:
-		return &DecodeError{Field: "records", Message: "records must be a JSON array of objects."}
+		return badBatch("records", "records must be a JSON array of objects.")
 	}
-	return &DecodeError{Message: fmt.Sprintf("The body is not valid JSON (near byte %d).", p.Offset)}
+	return badBatch("", fmt.Sprintf("The body is not valid JSON (near byte %d).", p.Offset))
 }
 
 // IngestResult is the reply to a batch.
@@ -166,7 +173,7 @@ func (s *Service) Ingest(r *store.Reseller, cl *store.Client, records []CDRInput
 		index = append(index, records[i].Index)
 	}
 	err := s.withDeck(r.ID, func(d *Deck) error {
-		rated, ratedIndex, rateErrs := s.rate(cl, valid, index, d, r.Currency)
+		rated, ratedIndex, rateErrs := s.rate(valid, index, d, r.Currency)
 		if len(rated) == 0 {
 			res.Accepted, res.Duplicates, res.Charged = 0, 0, 0
 			res.Errors = append(res.Errors, rateErrs...)
@@ -192,17 +199,16 @@ func (s *Service) Ingest(r *store.Reseller, cl *store.Client, records []CDRInput
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, noClient(err)
 	}
 	sort.SliceStable(res.Errors, func(i, j int) bool { return res.Errors[i].Index < res.Errors[j].Index })
 	return res, nil
 }
 
-// rate prices each CDR with deck d: inbound calls and calls covered by a
-// package cost nothing. It returns the rated CDRs with their records'
-// indexes, and the records refused (currency is the reseller's, for
-// messages).
-func (s *Service) rate(cl *store.Client, cdrs []*store.CDR, index []int, d *Deck, currency string) ([]*store.CDR, []int, []RecordError) {
+// rate prices each CDR with deck d: inbound calls cost nothing. It
+// returns the rated CDRs with their records' indexes, and the records
+// refused (currency is the reseller's, for messages).
+func (s *Service) rate(cdrs []*store.CDR, index []int, d *Deck, currency string) ([]*store.CDR, []int, []RecordError) {
 	out := make([]*store.CDR, 0, len(cdrs))
 	outIndex := make([]int, 0, len(cdrs))
 	var errs []RecordError
@@ -219,13 +225,6 @@ func (s *Service) rate(cl *store.Client, cdrs []*store.CDR, index []int, d *Deck
 			continue
 		}
 		c.RatePrefix, c.RatePerMinute = rate.Prefix, rate.RatePerMinute
-		if s.packages != nil {
-			if name, covered := s.packages.Covers(cl.ResellerID, cl.ID, Call{Direction: c.Direction, From: c.From, To: c.To, Rate: rate}); covered {
-				c.Package, c.BillableS = name, Billable(c.DurationS, rate.First, rate.Next)
-				out, outIndex = append(out, c), append(outIndex, index[i])
-				continue
-			}
-		}
 		var err error
 		if c.BillableS, c.Cost, err = CallCost(rate, c.DurationS); err != nil || c.Cost > MaxCDRCost {
 			errs = append(errs, RecordError{Index: index[i], Field: "duration_s",

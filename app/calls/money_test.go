@@ -23,7 +23,7 @@ const topDeck = "prefix,description,rate_per_minute,increment\n" +
 // client in debt is refused the next call.
 func TestIngestCeilingsAndOverflow(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, nil)
+	f := newFixture(t)
 	if _, err := f.svc.ImportRates(f.r, []byte(topDeck), staff); err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func TestIngestCeilingsAndOverflow(t *testing.T) {
 // the call's CDR is never refused for its cost.
 func TestAuthorizeReservesAtMostMaxCDRCost(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, nil)
+	f := newFixture(t)
 	if _, err := f.svc.ImportRates(f.r, []byte(topDeck), staff); err != nil {
 		t.Fatal(err)
 	}

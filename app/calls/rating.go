@@ -174,20 +174,3 @@ func (d *Deck) Rates(prefix, after string, limit int) (page []store.Rate, more b
 
 // All is every rate, in prefix order (shared: do not modify).
 func (d *Deck) All() []store.Rate { return d.rates }
-
-// Call is what a Packages implementation is asked about.
-type Call struct {
-	Direction string
-	From, To  string
-	Rate      *store.Rate
-}
-
-// Packages decides whether a call is covered by a package included in
-// the client's plan; a covered call costs nothing and reserves nothing.
-// Plans and packages come with billing; until then the service has none.
-type Packages interface {
-	// Covers names the package of the reseller's client that covers the
-	// call, or ok false. It is asked inside the authorising transaction:
-	// it must answer from memory, quickly.
-	Covers(rid, cid uint64, call Call) (name string, ok bool)
-}

@@ -7,8 +7,8 @@ import (
 	"sync"
 	"time"
 
-	"portico/app/clients"
-	"portico/app/money"
+	"portico/app/actor"
+	"portico/app/fault"
 	"portico/store"
 )
 
@@ -20,17 +20,17 @@ const ReleaseGrace = 15 * time.Minute
 // compiled rate deck in memory, checked against the stored version in
 // every write that rates.
 type Service struct {
-	store    *store.Store
-	packages Packages
-	now      func() time.Time
+	store *store.Store
+	now   func() time.Time
 
 	mu    sync.Mutex
 	decks map[uint64]*Deck // reseller → newest compiled deck
 }
 
-// New returns the service; packages may be nil (no call is covered).
-func New(s *store.Store, packages Packages) *Service {
-	return &Service{store: s, packages: packages, now: s.Now, decks: map[uint64]*Deck{}}
+// New returns the service. Build it once (app.NewServices): it caches
+// every reseller's compiled deck.
+func New(s *store.Store) *Service {
+	return &Service{store: s, now: s.Now, decks: map[uint64]*Deck{}}
 }
 
 // errStaleDeck aborts a write that rated with an outdated deck; the
@@ -103,7 +103,7 @@ func (s *Service) withDeck(rid uint64, fn func(*Deck) error) error {
 // ImportRates replaces the reseller's deck with the CSV in data. Nothing
 // is saved when any line is wrong: the error is then RateErrors with
 // every problem by line. It returns the number of rates imported.
-func (s *Service) ImportRates(r *store.Reseller, data []byte, by clients.Actor) (int, error) {
+func (s *Service) ImportRates(r *store.Reseller, data []byte, by actor.Actor) (int, error) {
 	rates, err := ParseRates(data)
 	if err != nil {
 		return 0, err
@@ -154,16 +154,16 @@ func (s *Service) RateDeckInfo(rid uint64) (store.RateDeckInfo, error) {
 // SetQualifiedThreshold sets the seconds from which the client's calls
 // count as qualified (1 to 3600). It applies at once, to past periods
 // too: the figures come from duration histograms.
-func (s *Service) SetQualifiedThreshold(r *store.Reseller, cid uint64, seconds int, by clients.Actor) (*store.Client, error) {
+func (s *Service) SetQualifiedThreshold(r *store.Reseller, cid uint64, seconds int, by actor.Actor) (*store.Client, error) {
 	if seconds < 1 || seconds > store.MaxQualifiedThreshold {
-		return nil, clients.Errors{{Field: "qualified_threshold_s", Message: fmt.Sprintf("Use a whole number of seconds from 1 to %d.", store.MaxQualifiedThreshold)}}
+		return nil, fault.InvalidField("qualified_threshold_s", fmt.Sprintf("Use a whole number of seconds from 1 to %d.", store.MaxQualifiedThreshold))
 	}
 	return s.setCallSettings(r, cid, store.ClientCallSettings{QualifiedThresholdS: &seconds}, "client.qualified_threshold",
 		fmt.Sprintf("%d s", seconds), by)
 }
 
 // SetAllowPremium lets the client call premium destinations, or not.
-func (s *Service) SetAllowPremium(r *store.Reseller, cid uint64, allow bool, by clients.Actor) (*store.Client, error) {
+func (s *Service) SetAllowPremium(r *store.Reseller, cid uint64, allow bool, by actor.Actor) (*store.Client, error) {
 	what := "refused"
 	if allow {
 		what = "allowed"
@@ -171,27 +171,7 @@ func (s *Service) SetAllowPremium(r *store.Reseller, cid uint64, allow bool, by 
 	return s.setCallSettings(r, cid, store.ClientCallSettings{AllowPremium: &allow}, "client.premium", "premium destinations "+what, by)
 }
 
-// SetAutoTopUp saves the client's auto top-up setting: when enabled,
-// amount and threshold must be positive.
-func (s *Service) SetAutoTopUp(r *store.Reseller, cid uint64, top store.AutoTopUp, by clients.Actor) (*store.Client, error) {
-	var errs clients.Errors
-	if top.Threshold < 0 || (top.Enabled && top.Threshold == 0) {
-		errs = append(errs, clients.FieldError{Field: "threshold", Message: "Enter an amount above zero."})
-	}
-	if top.Amount < 0 || (top.Enabled && top.Amount == 0) {
-		errs = append(errs, clients.FieldError{Field: "amount", Message: "Enter an amount above zero."})
-	}
-	if len(errs) > 0 {
-		return nil, errs
-	}
-	target := "off"
-	if top.Enabled {
-		target = fmt.Sprintf("%s when below %s", money.Format(top.Amount, r.Currency), money.Format(top.Threshold, r.Currency))
-	}
-	return s.setCallSettings(r, cid, store.ClientCallSettings{AutoTopUp: &top}, "client.auto_top_up", target, by)
-}
-
-func (s *Service) setCallSettings(r *store.Reseller, cid uint64, cs store.ClientCallSettings, action, target string, by clients.Actor) (*store.Client, error) {
+func (s *Service) setCallSettings(r *store.Reseller, cid uint64, cs store.ClientCallSettings, action, target string, by actor.Actor) (*store.Client, error) {
 	var c *store.Client
 	err := s.store.Update(func(tx *store.Tx) (err error) {
 		if c, err = tx.SetClientCallSettings(r.ID, cid, cs); err != nil {
@@ -200,5 +180,14 @@ func (s *Service) setCallSettings(r *store.Reseller, cid uint64, cs store.Client
 		return tx.AddAudit(&store.AuditEvent{ResellerID: r.ID, ClientID: cid, Actor: by.Name, Action: action,
 			Target: c.Username + ": " + target, IP: by.IP})
 	})
-	return c, err
+	return c, noClient(err)
+}
+
+// noClient describes a client that is not found (another reseller's, or
+// deleted meanwhile) in the words the API and the pages show.
+func noClient(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return fault.Wrap(fault.NotFound, "There is no such client.", err)
+	}
+	return err
 }

@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"portico/app/clients"
+	"portico/app/actor"
+	"portico/app/fault"
 	"portico/app/testkit"
 	"portico/store"
 )
@@ -25,7 +27,7 @@ type fixture struct {
 	c     *store.Client   // acme's client, country US
 }
 
-var staff = clients.Actor{Name: "staff@acme.example", IP: "127.0.0.1"}
+var staff = actor.Actor{Name: "staff@acme.example", IP: "127.0.0.1"}
 
 const deckCSV = "prefix,description,rate_per_minute,increment,premium\n" +
 	"1,USA,0.0100,60/60,false\n" + // 100 units a minute
@@ -33,7 +35,7 @@ const deckCSV = "prefix,description,rate_per_minute,increment,premium\n" +
 	"44,UK,0.0600,1/1,false\n" + // 600 a minute = 10 a second
 	"447,UK mobile,0.0600,30/6,false\n"
 
-func newFixture(t *testing.T, packages Packages) *fixture {
+func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	clock := testkit.NewClock(t0)
 	s, err := store.Open(filepath.Join(t.TempDir(), "p.db"), store.Options{Now: clock.Now, NoSync: true})
@@ -48,7 +50,7 @@ func newFixture(t *testing.T, packages Packages) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, s: s, svc: New(s, packages), clock: clock}
+	f := &fixture{t: t, s: s, svc: New(s), clock: clock}
 	for _, r := range res.NeedOwner {
 		if r.Slug == "acme" {
 			f.r = r
@@ -126,7 +128,7 @@ func cdr(callID, direction, from, to string, started time.Time, duration int64, 
 
 func TestAuthorizeRules(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, nil)
+	f := newFixture(t)
 	// no credit yet
 	if a := f.authorize(f.c, "c0", store.Outbound, "+14155550100", "+442079460958"); a.Allow || a.Reason != ReasonInsufficientCredit {
 		t.Fatalf("no credit: %+v", a)
@@ -219,12 +221,16 @@ func TestAuthorizeRules(t *testing.T) {
 	}
 	// invalid input is every field at fault
 	_, err := f.svc.Authorize(f.r, f.c, AuthorizeRequest{CallID: "has space", Direction: "sideways", From: "x", To: "12"}, "api")
-	var errs clients.Errors
-	if !errors.As(err, &errs) || len(errs) != 4 {
+	var errs fault.Fields
+	if !errors.As(err, &errs) || len(errs) != 4 || !fault.Is(err, fault.Invalid) {
 		t.Errorf("invalid: %v", err)
 	}
-	// another reseller's client is not found
-	if _, err := f.svc.Authorize(f.other, f.c, AuthorizeRequest{CallID: "x", Direction: "outbound", From: "+14155550100", To: "+14155550100"}, "api"); !errors.Is(err, store.ErrNotFound) {
+	if err == nil || !strings.HasPrefix(err.Error(), "invalid call request: ") { // it once said "invalid client"
+		t.Errorf("invalid request described as %q", err)
+	}
+	// another reseller's client is not found, in words for the caller
+	_, err = f.svc.Authorize(f.other, f.c, AuthorizeRequest{CallID: "x", Direction: "outbound", From: "+14155550100", To: "+14155550100"}, "api")
+	if fe := fault.From(err); !errors.Is(err, store.ErrNotFound) || fe.Kind != fault.NotFound || fe.Message != "There is no such client." {
 		t.Errorf("cross-tenant: %v", err)
 	}
 	f.verify()
@@ -234,14 +240,14 @@ func TestAuthorizeRules(t *testing.T) {
 // nothing is written for other inbound calls, and unblocking lets it in.
 func TestInboundBlockedCaller(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, nil)
+	f := newFixture(t)
 	if _, err := f.svc.Block(f.r, f.c.ID, "(415) 555-0199", "spam", staff); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.svc.Block(f.r, f.c.ID, "+14155550199", "", staff); !errors.Is(err, ErrAlreadyBlocked) {
 		t.Fatalf("twice: %v", err)
 	}
-	var errs clients.Errors
+	var errs fault.Fields
 	if _, err := f.svc.Block(f.r, f.c.ID, "12345", "", staff); !errors.As(err, &errs) || errs[0].Field != "number" {
 		t.Fatalf("invalid number: %v", err)
 	}
@@ -281,45 +287,12 @@ func TestInboundBlockedCaller(t *testing.T) {
 	}
 }
 
-// ukPackage covers calls to the UK: a tiny Packages for the seam.
-type ukPackage struct{}
-
-func (ukPackage) Covers(_, _ uint64, call Call) (string, bool) {
-	return "UK unlimited", call.Rate.Prefix == "44" || call.Rate.Prefix == "447"
-}
-
-func TestPackagesSeam(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t, ukPackage{})
-	f.fund(f.c, 1000)
-	a := f.authorize(f.c, "uk", store.Outbound, "+14155550100", "+442079460958")
-	if !a.Allow || a.Reserved != 0 || a.Package != "UK unlimited" || a.MaxDurationS != 4*3600 {
-		t.Fatalf("covered call: %+v", a)
-	}
-	if cr := f.credit(f.c); cr.Reserved != 0 || cr.Available != 1000 {
-		t.Fatalf("covered call reserved: %+v", cr)
-	}
-	res := f.ingest(f.c, cdr("uk", store.Outbound, "+14155550100", "+442079460958", t0, 600, store.Answered),
-		cdr("us", store.Outbound, "+14155550100", "+14155550123", t0, 60, store.Answered))
-	if res.Accepted != 2 || res.Charged != 100 || len(res.Errors) != 0 {
-		t.Fatalf("ingest %+v", res)
-	}
-	f.s.View(func(tx *store.Tx) error {
-		c, _ := tx.CDRByCallID(f.r.ID, f.c.ID, "uk")
-		if c.Cost != 0 || c.Package != "UK unlimited" || c.BillableS != 600 {
-			t.Errorf("covered cdr %+v", c)
-		}
-		return nil
-	})
-	f.verify()
-}
-
 // TestIngestSettlesExactly: authorised calls settle to their exact cost,
 // the rest of each reservation goes back, records are checked one by one,
 // duplicates change nothing, and the usage counts them.
 func TestIngestSettlesExactly(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, nil)
+	f := newFixture(t)
 	f.fund(f.c, 10_0000)                                                   // 10.00
 	f.authorize(f.c, "a", store.Outbound, "+14155550100", "+442079460958") // UK 1/1 at 10/s
 	f.authorize(f.c, "b", store.Outbound, "+14155550100", "+447911123456") // UK mobile 30/6
@@ -377,7 +350,7 @@ func TestIngestSettlesExactly(t *testing.T) {
 	if u, _ := f.svc.Usage(f.r.ID, f.c.ID, t0); u.Qualified != 3 || u.ThresholdS != 31 {
 		t.Fatalf("after lowering the threshold: %+v", u)
 	}
-	var errs clients.Errors
+	var errs fault.Fields
 	if _, err := f.svc.SetQualifiedThreshold(f.r, f.c.ID, 3601, staff); !errors.As(err, &errs) {
 		t.Fatalf("threshold 3601: %v", err)
 	}
@@ -398,7 +371,7 @@ func TestIngestSettlesExactly(t *testing.T) {
 // rest refused for credit, nothing negative; then the CDRs settle.
 func TestConcurrentAuthorizationsNeverOverspend(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, nil)
+	f := newFixture(t)
 	f.svc.ImportRates(f.r, []byte("prefix,description,rate_per_minute,increment\n1,USA,0.0100,60/60\n"), staff)
 	r := *f.r
 	r.MaxCallSeconds = 60 // each call reserves exactly one minute: 100
@@ -451,7 +424,7 @@ func TestConcurrentAuthorizationsNeverOverspend(t *testing.T) {
 
 func TestDashboardFromAggregates(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, nil)
+	f := newFixture(t)
 	f.fund(f.c, 100_0000)
 	var records []CDRInput
 	for i := range 40 { // one call a day for 40 days, 10 s longer each day
@@ -487,7 +460,7 @@ func TestDashboardFromAggregates(t *testing.T) {
 // after the maximum call length and grace, once; old CDR months go.
 func TestReleaseAndRetentionJobs(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, nil)
+	f := newFixture(t)
 	f.fund(f.c, 1000)
 	f.authorize(f.c, "lost", store.Outbound, "+14155550100", "+442079460958")
 	if n, _ := f.svc.ReleaseExpired(t0.Add(4 * time.Hour)); n != 0 {

@@ -1,10 +1,12 @@
 package calls
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"portico/app/fault"
 	"portico/app/money"
 	"portico/store"
 )
@@ -92,7 +94,7 @@ func (s *Service) Usage(rid, cid uint64, month time.Time) (*MonthUsage, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, noClient(err)
 	}
 	return out, nil
 }
@@ -209,7 +211,7 @@ func (s *Service) Dashboard(rid, cid uint64, now time.Time) (*Dashboard, error) 
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, noClient(err)
 	}
 	return d, nil
 }
@@ -258,8 +260,7 @@ const callLogMaxScan = 50_000
 
 // CallLog lists the client's CDRs a page at a time, newest first unless
 // Ascending, with the qualified flag worked out from the current
-// threshold. A cursor from another client or query shape is
-// store.ErrInvalid.
+// threshold. A cursor from another client or query shape is ErrCursor.
 func (s *Service) CallLog(rid, cid uint64, q CallLogQuery) (*CallLogPage, error) {
 	digits := strings.Map(func(r rune) rune {
 		if r >= '0' && r <= '9' {
@@ -293,8 +294,16 @@ func (s *Service) CallLog(rid, cid uint64, q CallLogQuery) (*CallLogPage, error)
 		}
 		return nil
 	})
+	if errors.Is(err, store.ErrInvalid) {
+		return nil, ErrCursor
+	}
 	if err != nil {
-		return nil, err
+		return nil, noClient(err)
 	}
 	return out, nil
 }
+
+// ErrCursor refuses a page cursor that was not given out for this list
+// (another client's, another query's, or made up). Every list of the API
+// refuses a bad cursor in these words.
+var ErrCursor = fault.New(fault.BadRequest, "The cursor is not one this API gave out; start again without it.")

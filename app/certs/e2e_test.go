@@ -61,8 +61,10 @@ func newPortal(t testing.TB) (*app.App, *store.Store) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := app.New(app.Deps{Config: cfg, Store: s, Mail: mail.NewQueue(s, nil, log), Metrics: metrics.New(), Log: log,
-		Views: os.DirFS("../../views"), Static: os.DirFS("../../static"), Version: "test"})
+	queue := mail.NewQueue(s, nil, log)
+	a, err := app.New(app.Deps{Config: cfg, Store: s, Mail: queue, Metrics: metrics.New(), Log: log,
+		Views: os.DirFS("../../views"), Static: os.DirFS("../../static"), Version: "test",
+		Services: app.NewServices(app.ServiceDeps{Config: cfg, Store: s, Mail: queue, Log: log})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,8 +76,8 @@ func newPortal(t testing.TB) (*app.App, *store.Store) {
 // the HTTPS page is the reseller's branded sign-in page, with HSTS; a
 // pending domain and an unknown name get no certificate.
 func TestEndToEnd(t *testing.T) {
-	portal, _ := newPortal(t)
-	e := newEnv(t, portal.AllowCertificate, nil)
+	portal, s := newPortal(t)
+	e := newEnv(t, tenancy.CertificateDecision(s, "test.portico"), nil)
 	go portal.Serve(e.mgr.Listener(e.httpsLn))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -2,6 +2,7 @@ package clients
 
 import (
 	"cmp"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"slices"
@@ -9,7 +10,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"portico/app/actor"
 	"portico/app/auth"
+	"portico/app/fault"
 	"portico/app/textfield"
 	"portico/store"
 )
@@ -18,8 +21,9 @@ import (
 const KeyNameMax = 100
 
 // ErrKeyLimit refuses a key beyond store.MaxActiveAPIKeys active keys of
-// one business. It is a store.ErrConflict too.
-var ErrKeyLimit = fmt.Errorf("clients: at most %d active API keys: %w", store.MaxActiveAPIKeys, store.ErrConflict)
+// one business: a conflict, and a store.ErrConflict too.
+var ErrKeyLimit error = &fault.Error{Kind: fault.Conflict, Err: store.ErrConflict,
+	Message: fmt.Sprintf("This client already has the most active API keys allowed (%d). Revoke one before creating another.", store.MaxActiveAPIKeys)}
 
 // NewKey is an API key just created. Secret is the full key: it is given
 // to whoever asked for it this once and is never stored (the store keeps
@@ -34,20 +38,20 @@ func KeyName(name string) (string, error) {
 	name = strings.TrimSpace(name)
 	switch {
 	case name == "":
-		return "", Errors{{Field: "name", Message: "Enter a name of 1 to 100 characters that says what uses the key, such as “Office PBX”."}}
+		return "", fault.InvalidField("name", "Enter a name of 1 to 100 characters that says what uses the key, such as “Office PBX”.")
 	case textfield.SingleLine(name) != "":
-		return "", Errors{{Field: "name", Message: textfield.SingleLineMessage}}
+		return "", fault.InvalidField("name", textfield.SingleLineMessage)
 	case utf8.RuneCountInString(name) > KeyNameMax:
-		return "", Errors{{Field: "name", Message: fmt.Sprintf("Use at most %d characters.", KeyNameMax)}}
+		return "", fault.InvalidField("name", fmt.Sprintf("Use at most %d characters.", KeyNameMax))
 	}
 	return name, nil
 }
 
 // CreateKey issues an API key that acts for client cid of reseller rid,
-// with its audit event. A wrong name is Errors, a client that already
-// holds store.MaxActiveAPIKeys active keys ErrKeyLimit, and a client not
-// of rid store.ErrNotFound.
-func (s *Service) CreateKey(rid, cid uint64, name string, by Actor) (*NewKey, error) {
+// with its audit event. A wrong name is fault.Fields, a client that
+// already holds store.MaxActiveAPIKeys active keys ErrKeyLimit, and a
+// client not of rid a fault.NotFound.
+func (s *Service) CreateKey(rid, cid uint64, name string, by actor.Actor) (*NewKey, error) {
 	if cid == 0 {
 		return nil, fmt.Errorf("clients: create key: no client: %w", store.ErrNotFound) // reseller keys: CreateResellerKeyOnce
 	}
@@ -57,7 +61,7 @@ func (s *Service) CreateKey(rid, cid uint64, name string, by Actor) (*NewKey, er
 // CreateResellerKeyOnce creates a key of the reseller itself (it acts for
 // the reseller and names clients in its paths), under the same rules as
 // client keys: at most store.MaxActiveAPIKeys active, a one-time form.
-func (s *Service) CreateResellerKeyOnce(rid uint64, name string, formHash []byte, by Actor) (*NewKey, error) {
+func (s *Service) CreateResellerKeyOnce(rid uint64, name string, formHash []byte, by actor.Actor) (*NewKey, error) {
 	if len(formHash) == 0 {
 		return nil, fmt.Errorf("clients: form token required: %w", store.ErrInvalid)
 	}
@@ -80,7 +84,7 @@ const formTokenLifetime = 24 * time.Hour
 // (stored as formHash, its SHA-256): the first submission creates the
 // key, and any resubmission of the same form (a reload, the back button)
 // creates nothing and returns *FormUsed naming the key it made.
-func (s *Service) CreateKeyOnce(rid, cid uint64, name string, formHash []byte, by Actor) (*NewKey, error) {
+func (s *Service) CreateKeyOnce(rid, cid uint64, name string, formHash []byte, by actor.Actor) (*NewKey, error) {
 	if cid == 0 {
 		return nil, fmt.Errorf("clients: create key: no client: %w", store.ErrNotFound)
 	}
@@ -90,7 +94,7 @@ func (s *Service) CreateKeyOnce(rid, cid uint64, name string, formHash []byte, b
 	return s.createKey(rid, cid, name, by, formHash)
 }
 
-func (s *Service) createKey(rid, cid uint64, name string, by Actor, formHash []byte) (*NewKey, error) {
+func (s *Service) createKey(rid, cid uint64, name string, by actor.Actor, formHash []byte) (*NewKey, error) {
 	if formHash != nil {
 		var used *FormUsed
 		_ = s.store.View(func(tx *store.Tx) error {
@@ -139,16 +143,49 @@ func (s *Service) createKey(rid, cid uint64, name string, by Actor, formHash []b
 			Target: keyTarget(cl, key), IP: by.IP})
 	})
 	if err != nil {
-		return nil, err
+		return nil, noClient(err)
 	}
 	return &NewKey{APIKey: key, Secret: secret}, nil
+}
+
+// Authenticate finds reseller rid's active key whose secret is token,
+// with its client as stored now (nil for a reseller key). Every refusal
+// is the same fault.Unauthorized, so a caller cannot tell a revoked key
+// from another reseller's or a made-up one.
+func (s *Service) Authenticate(rid uint64, token string) (*store.APIKey, *store.Client, error) {
+	hash := auth.HashToken(token) // only the SHA-256 of a key is stored
+	var key *store.APIKey
+	var cl *store.Client
+	err := s.store.View(func(tx *store.Tx) (err error) {
+		if key, err = tx.APIKeyByHash(hash); err != nil {
+			return err
+		}
+		if subtle.ConstantTimeCompare(key.Hash, hash) != 1 { // security: compare secrets in constant time
+			return store.ErrNotFound
+		}
+		if key.ResellerID != rid || !key.RevokedAt.IsZero() { // tenant scope: a key works on its own reseller's hosts only
+			return store.ErrNotFound
+		}
+		if key.ClientID == 0 {
+			return nil
+		}
+		cl, err = tx.Client(rid, key.ClientID) // tenant scope: the key's client, within this reseller
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, fault.Wrap(fault.Unauthorized, "The API key is not valid for this site.", err)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return key, cl, nil
 }
 
 // RevokeKey revokes key id of client cid: the next request with it is
 // refused. Another client's or another reseller's key is
 // store.ErrNotFound. Revoking a revoked key changes nothing and records
 // nothing; revoked says whether this call revoked it.
-func (s *Service) RevokeKey(rid, cid, id uint64, by Actor) (key *store.APIKey, revoked bool, err error) {
+func (s *Service) RevokeKey(rid, cid, id uint64, by actor.Actor) (key *store.APIKey, revoked bool, err error) {
 	if cid == 0 {
 		return nil, false, fmt.Errorf("clients: revoke key: no client: %w", store.ErrNotFound) // reseller keys: RevokeResellerKey
 	}
@@ -157,11 +194,11 @@ func (s *Service) RevokeKey(rid, cid, id uint64, by Actor) (key *store.APIKey, r
 
 // RevokeResellerKey revokes the reseller's own key id (a client's key is
 // store.ErrNotFound here).
-func (s *Service) RevokeResellerKey(rid, id uint64, by Actor) (key *store.APIKey, revoked bool, err error) {
+func (s *Service) RevokeResellerKey(rid, id uint64, by actor.Actor) (key *store.APIKey, revoked bool, err error) {
 	return s.revokeKey(rid, 0, id, by)
 }
 
-func (s *Service) revokeKey(rid, cid, id uint64, by Actor) (key *store.APIKey, revoked bool, err error) {
+func (s *Service) revokeKey(rid, cid, id uint64, by actor.Actor) (key *store.APIKey, revoked bool, err error) {
 	err = s.store.Update(func(tx *store.Tx) error {
 		cl, err := ownerOf(tx, rid, cid)
 		if err != nil {

@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"portico/app/actor"
 	"portico/app/auth"
+	"portico/app/fault"
 	"portico/app/testkit"
 	"portico/store"
 )
@@ -48,7 +50,7 @@ func newKeyFixture(t *testing.T) *keyFixture {
 	client := func(r *store.Reseller, username string) *store.Client {
 		in := validInput()
 		in.Username, in.Email = username, username+"@example.com"
-		c, err := f.svc.Create(r, in, Actor{Name: "staff"})
+		c, err := f.svc.Create(r, in, actor.Actor{Name: "staff"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -77,7 +79,7 @@ func (f *keyFixture) keyAudit(t *testing.T, rid uint64) []*store.AuditEvent {
 func TestCreateKeyStoresOnlyTheHash(t *testing.T) {
 	t.Parallel()
 	f := newKeyFixture(t)
-	k, err := f.svc.CreateKey(f.acme.ID, f.ann.ID, "  Office PBX ", Actor{Name: "ann@example.com", IP: "192.0.2.7"})
+	k, err := f.svc.CreateKey(f.acme.ID, f.ann.ID, "  Office PBX ", actor.Actor{Name: "ann@example.com", IP: "192.0.2.7"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,18 +109,18 @@ func TestCreateKeyRules(t *testing.T) {
 	f := newKeyFixture(t)
 	for name, want := range map[string]string{"": "Enter a name", "   ": "Enter a name", strings.Repeat("é", KeyNameMax+1): "at most 100",
 		"pbx\nnext": "control characters", "bad\xffutf8": "control characters"} {
-		_, err := f.svc.CreateKey(f.acme.ID, f.ann.ID, name, Actor{Name: "x"})
-		var errs Errors
+		_, err := f.svc.CreateKey(f.acme.ID, f.ann.ID, name, actor.Actor{Name: "x"})
+		var errs fault.Fields
 		if !errors.As(err, &errs) || errs[0].Field != "name" || !strings.Contains(errs[0].Message, want) {
 			t.Errorf("name %q: %v, want %q", name, err, want)
 		}
 	}
-	if _, err := f.svc.CreateKey(f.acme.ID, f.ann.ID, strings.Repeat("é", KeyNameMax), Actor{Name: "x"}); err != nil {
+	if _, err := f.svc.CreateKey(f.acme.ID, f.ann.ID, strings.Repeat("é", KeyNameMax), actor.Actor{Name: "x"}); err != nil {
 		t.Errorf("100 characters refused: %v", err)
 	}
 	// another reseller's client, an unknown one, and the reseller itself get no key
 	for _, cid := range []uint64{f.gus.ID, 999, 0} {
-		if _, err := f.svc.CreateKey(f.acme.ID, cid, "pbx", Actor{Name: "x"}); !errors.Is(err, store.ErrNotFound) {
+		if _, err := f.svc.CreateKey(f.acme.ID, cid, "pbx", actor.Actor{Name: "x"}); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("client %d: %v, want not found", cid, err)
 		}
 	}
@@ -132,7 +134,7 @@ func TestKeyLimitCountsActiveKeysOnly(t *testing.T) {
 	f := newKeyFixture(t)
 	var first *NewKey
 	for i := range store.MaxActiveAPIKeys {
-		k, err := f.svc.CreateKey(f.acme.ID, f.ann.ID, fmt.Sprint("pbx ", i), Actor{Name: "x"})
+		k, err := f.svc.CreateKey(f.acme.ID, f.ann.ID, fmt.Sprint("pbx ", i), actor.Actor{Name: "x"})
 		if err != nil {
 			t.Fatalf("key %d: %v", i+1, err)
 		}
@@ -140,25 +142,25 @@ func TestKeyLimitCountsActiveKeysOnly(t *testing.T) {
 			first = k
 		}
 	}
-	_, err := f.svc.CreateKey(f.acme.ID, f.ann.ID, "eleventh", Actor{Name: "x"})
+	_, err := f.svc.CreateKey(f.acme.ID, f.ann.ID, "eleventh", actor.Actor{Name: "x"})
 	if !errors.Is(err, ErrKeyLimit) || !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("11th key: %v", err)
 	}
 	// other clients' allowances are their own
-	if _, err := f.svc.CreateKey(f.acme.ID, f.bob.ID, "pbx", Actor{Name: "x"}); err != nil {
+	if _, err := f.svc.CreateKey(f.acme.ID, f.bob.ID, "pbx", actor.Actor{Name: "x"}); err != nil {
 		t.Fatalf("bob's first key: %v", err)
 	}
-	if _, err := f.svc.CreateKey(f.globex.ID, f.gus.ID, "pbx", Actor{Name: "x"}); err != nil {
+	if _, err := f.svc.CreateKey(f.globex.ID, f.gus.ID, "pbx", actor.Actor{Name: "x"}); err != nil {
 		t.Fatalf("gus's first key: %v", err)
 	}
 	// a revoked key frees its place
-	if _, revoked, err := f.svc.RevokeKey(f.acme.ID, f.ann.ID, first.ID, Actor{Name: "x"}); err != nil || !revoked {
+	if _, revoked, err := f.svc.RevokeKey(f.acme.ID, f.ann.ID, first.ID, actor.Actor{Name: "x"}); err != nil || !revoked {
 		t.Fatalf("revoke: %v %v", revoked, err)
 	}
-	if _, err := f.svc.CreateKey(f.acme.ID, f.ann.ID, "eleventh", Actor{Name: "x"}); err != nil {
+	if _, err := f.svc.CreateKey(f.acme.ID, f.ann.ID, "eleventh", actor.Actor{Name: "x"}); err != nil {
 		t.Fatalf("key after a revocation: %v", err)
 	}
-	if _, err := f.svc.CreateKey(f.acme.ID, f.ann.ID, "twelfth", Actor{Name: "x"}); !errors.Is(err, ErrKeyLimit) {
+	if _, err := f.svc.CreateKey(f.acme.ID, f.ann.ID, "twelfth", actor.Actor{Name: "x"}); !errors.Is(err, ErrKeyLimit) {
 		t.Fatalf("past the limit again: %v", err)
 	}
 	keys, err := f.svc.Keys(f.acme.ID, f.ann.ID)
@@ -177,11 +179,11 @@ func TestKeyLimitCountsActiveKeysOnly(t *testing.T) {
 func TestRevokeKeyScopeAndIdempotence(t *testing.T) {
 	t.Parallel()
 	f := newKeyFixture(t)
-	ann, err := f.svc.CreateKey(f.acme.ID, f.ann.ID, "ann pbx", Actor{Name: "x"})
+	ann, err := f.svc.CreateKey(f.acme.ID, f.ann.ID, "ann pbx", actor.Actor{Name: "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	gus, err := f.svc.CreateKey(f.globex.ID, f.gus.ID, "gus pbx", Actor{Name: "x"})
+	gus, err := f.svc.CreateKey(f.globex.ID, f.gus.ID, "gus pbx", actor.Actor{Name: "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +205,7 @@ func TestRevokeKeyScopeAndIdempotence(t *testing.T) {
 		{"no such key", f.acme.ID, f.ann.ID, 999},
 	}
 	for _, tc := range refused {
-		if _, _, err := f.svc.RevokeKey(tc.rid, tc.cid, tc.id, Actor{Name: "x"}); !errors.Is(err, store.ErrNotFound) {
+		if _, _, err := f.svc.RevokeKey(tc.rid, tc.cid, tc.id, actor.Actor{Name: "x"}); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("%s: %v, want not found", tc.name, err)
 		}
 	}
@@ -215,7 +217,7 @@ func TestRevokeKeyScopeAndIdempotence(t *testing.T) {
 		}
 		return nil
 	})
-	by := Actor{Name: "ann@example.com", IP: "192.0.2.8"}
+	by := actor.Actor{Name: "ann@example.com", IP: "192.0.2.8"}
 	for i := range 2 {
 		k, revoked, err := f.svc.RevokeKey(f.acme.ID, f.ann.ID, ann.ID, by)
 		if err != nil || revoked != (i == 0) || k.RevokedAt.IsZero() || k.ID != ann.ID {
@@ -250,11 +252,11 @@ func TestKeysListsOneClient(t *testing.T) {
 	t.Parallel()
 	f := newKeyFixture(t)
 	for _, c := range []*store.Client{f.ann, f.bob} {
-		if _, err := f.svc.CreateKey(f.acme.ID, c.ID, c.Username+" pbx", Actor{Name: "x"}); err != nil {
+		if _, err := f.svc.CreateKey(f.acme.ID, c.ID, c.Username+" pbx", actor.Actor{Name: "x"}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := f.svc.CreateKey(f.globex.ID, f.gus.ID, "gus pbx", Actor{Name: "x"}); err != nil {
+	if _, err := f.svc.CreateKey(f.globex.ID, f.gus.ID, "gus pbx", actor.Actor{Name: "x"}); err != nil {
 		t.Fatal(err)
 	}
 	keys, err := f.svc.Keys(f.acme.ID, f.ann.ID)

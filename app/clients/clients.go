@@ -9,7 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"portico/app/actor"
 	"portico/app/auth"
+	"portico/app/fault"
 	"portico/app/money"
 	"portico/app/tenancy"
 	"portico/app/textfield"
@@ -23,12 +25,6 @@ const Retention = 90 * 24 * time.Hour
 // DefaultMaxRecharge caps one recharge when the reseller sets no maximum:
 // 100,000 currency units.
 const DefaultMaxRecharge = 100_000 * money.Unit
-
-// Actor is who makes a change and from where, for the audit log.
-type Actor struct {
-	Name string // email of a user, or "api:<key prefix>"
-	IP   string
-}
 
 // Service changes clients; every change commits with its audit event.
 type Service struct {
@@ -48,7 +44,7 @@ func DeletionDate(c *store.Client) time.Time {
 
 // Create validates in and creates the client and its owner user, who can
 // sign in at once. Nothing is saved when anything is wrong.
-func (s *Service) Create(r *store.Reseller, in Input, by Actor) (*store.Client, error) {
+func (s *Service) Create(r *store.Reseller, in Input, by actor.Actor) (*store.Client, error) {
 	if errs := in.Validate(tenancy.Policy(r), true); len(errs) > 0 {
 		return nil, errs
 	}
@@ -71,7 +67,7 @@ func (s *Service) Create(r *store.Reseller, in Input, by Actor) (*store.Client, 
 // Update applies edit to the client's current details and saves them
 // (not password, status or credit). The edit runs inside the write
 // transaction, so two concurrent edits of different fields both land.
-func (s *Service) Update(r *store.Reseller, cid uint64, edit func(*Input), by Actor) (*store.Client, error) {
+func (s *Service) Update(r *store.Reseller, cid uint64, edit func(*Input), by actor.Actor) (*store.Client, error) {
 	var c *store.Client
 	err := s.store.Update(func(tx *store.Tx) error {
 		var err error
@@ -108,17 +104,57 @@ func InputOf(c *store.Client) Input {
 // conflictToField turns taken usernames and emails into field errors,
 // every one the store found (both at once when both are taken).
 func conflictToField(err error) error {
-	var errs Errors
+	var errs fault.Fields
 	if errors.Is(err, store.ErrUsernameTaken) {
-		errs = append(errs, FieldError{Field: "username", Message: "This username is taken."})
+		errs.Add("username", "This username is taken.")
 	}
 	if errors.Is(err, store.ErrEmailTaken) {
-		errs = append(errs, FieldError{Field: "email", Message: "This email is used by another client or user."})
+		errs.Add("email", "This email is used by another client or user.")
 	}
 	if errs != nil {
 		return errs
 	}
+	return noClient(err)
+}
+
+// noClient describes a client that is not found (another reseller's, or
+// deleted meanwhile) in the words the API and the pages show.
+func noClient(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return fault.Wrap(fault.NotFound, "There is no such client.", err)
+	}
 	return err
+}
+
+// Client is client cid of reseller rid with its credit; another
+// reseller's client is not found.
+func (s *Service) Client(rid, cid uint64) (*store.Client, store.Credit, error) {
+	return s.find(func(tx *store.Tx) (*store.Client, error) { return tx.Client(rid, cid) })
+}
+
+// ClientByRef is the reseller's client named by ref (an API path's
+// {client}): a numeric id, or else a username. Digits are always an id,
+// so a path never means one client today and another tomorrow.
+func (s *Service) ClientByRef(rid uint64, ref string) (*store.Client, store.Credit, error) {
+	return s.find(func(tx *store.Tx) (*store.Client, error) {
+		if id, err := strconv.ParseUint(ref, 10, 64); err == nil {
+			return tx.Client(rid, id) // tenant scope: rid comes from the host, never the request
+		}
+		return tx.ClientByUsername(rid, ref) // tenant scope: usernames are looked up within rid only
+	})
+}
+
+func (s *Service) find(get func(tx *store.Tx) (*store.Client, error)) (*store.Client, store.Credit, error) {
+	var c *store.Client
+	var credit store.Credit
+	err := s.store.View(func(tx *store.Tx) (err error) {
+		if c, err = get(tx); err != nil {
+			return err
+		}
+		credit = tx.Credit(c)
+		return nil
+	})
+	return c, credit, noClient(err)
 }
 
 // Recharge is the outcome of a credit recharge.
@@ -134,7 +170,7 @@ type Recharge struct {
 // recharge once; the same key with another amount or note is a conflict.
 // An amount that would take the reseller's pool or the client's balances
 // past what an amount holds is refused (field amount).
-func (s *Service) Recharge(r *store.Reseller, cid uint64, amount, note, key string, by Actor) (*Recharge, error) {
+func (s *Service) Recharge(r *store.Reseller, cid uint64, amount, note, key string, by actor.Actor) (*Recharge, error) {
 	v, err := money.Parse(amount)
 	note = strings.TrimSpace(note)
 	maxAmount := r.MaxRecharge
@@ -143,17 +179,17 @@ func (s *Service) Recharge(r *store.Reseller, cid uint64, amount, note, key stri
 	}
 	switch {
 	case err != nil:
-		return nil, Errors{{Field: "amount", Message: "Enter an amount such as 25.00."}}
+		return nil, fault.InvalidField("amount", "Enter an amount such as 25.00.")
 	case v <= 0:
-		return nil, Errors{{Field: "amount", Message: "Enter an amount above zero."}}
+		return nil, fault.InvalidField("amount", "Enter an amount above zero.")
 	case v > maxAmount:
-		return nil, Errors{{Field: "amount", Message: "At most " + money.Format(maxAmount, r.Currency) + " at once."}}
+		return nil, fault.InvalidField("amount", "At most "+money.Format(maxAmount, r.Currency)+" at once.")
 	case money.Round(v, r.Currency) != v:
-		return nil, Errors{{Field: "amount", Message: fmt.Sprintf("Use at most %d decimals.", money.Digits(r.Currency))}}
+		return nil, fault.InvalidField("amount", fmt.Sprintf("Use at most %d decimals.", money.Digits(r.Currency)))
 	case len(note) > 500:
-		return nil, Errors{{Field: "note", Message: "Use at most 500 characters."}}
+		return nil, fault.InvalidField("note", "Use at most 500 characters.")
 	case textfield.SingleLine(note) != "":
-		return nil, Errors{{Field: "note", Message: textfield.SingleLineMessage}}
+		return nil, fault.InvalidField("note", textfield.SingleLineMessage)
 	}
 	sum := sha256.Sum256([]byte(strconv.FormatUint(cid, 10) + "\x00" + strconv.FormatInt(v, 10) + "\x00" + note))
 	fingerprint := hex.EncodeToString(sum[:])
@@ -177,25 +213,26 @@ func (s *Service) Recharge(r *store.Reseller, cid uint64, amount, note, key stri
 		return tx.AddAudit(&store.AuditEvent{ResellerID: r.ID, ClientID: cid, Actor: by.Name, Action: "client.recharge",
 			Target: out.Client.Username + " " + money.Decimal(v, r.Currency) + " " + r.Currency, IP: by.IP})
 	})
-	if errors.Is(err, store.ErrCreditLimit) {
-		return nil, Errors{{Field: "amount", Message: "This recharge would pass your credit limit of " + money.Format(r.CreditLimit, r.Currency) + "."}}
-	}
-	if errors.Is(err, money.ErrOverflow) { // nothing moved: the grant's transaction rolled back
-		return nil, Errors{{Field: "amount", Message: "This recharge would take a balance past the largest amount Portico can hold."}}
-	}
-	if err != nil {
-		return nil, err
+	switch {
+	case errors.Is(err, store.ErrCreditLimit):
+		return nil, fault.InvalidField("amount", "This recharge would pass your credit limit of "+money.Format(r.CreditLimit, r.Currency)+".")
+	case errors.Is(err, money.ErrOverflow): // nothing moved: the grant's transaction rolled back
+		return nil, fault.InvalidField("amount", "This recharge would take a balance past the largest amount Portico can hold.")
+	case errors.Is(err, store.ErrConflict): // the key's first use was for another client, amount or note
+		return nil, fault.Wrap(fault.Conflict, "This Idempotency-Key was already used for a different request.", err)
+	case err != nil:
+		return nil, noClient(err)
 	}
 	return out, nil
 }
 
 // SetStatus disables or enables a client; see store.SetClientStatus.
-func (s *Service) SetStatus(r *store.Reseller, cid uint64, status string, restrictAPI bool, note string, by Actor) (*store.Client, error) {
+func (s *Service) SetStatus(r *store.Reseller, cid uint64, status string, restrictAPI bool, note string, by actor.Actor) (*store.Client, error) {
 	if status != store.ClientActive && status != store.ClientDisabled {
-		return nil, Errors{{Field: "status", Message: "Use active or disabled."}}
+		return nil, fault.InvalidField("status", "Use active or disabled.")
 	}
 	if msg := textfield.SingleLine(strings.TrimSpace(note)); msg != "" {
-		return nil, Errors{{Field: "note", Message: msg}}
+		return nil, fault.InvalidField("note", msg)
 	}
 	var c *store.Client
 	err := s.store.Update(func(tx *store.Tx) error {
@@ -216,7 +253,7 @@ func (s *Service) SetStatus(r *store.Reseller, cid uint64, status string, restri
 		}
 		return tx.AddAudit(&store.AuditEvent{ResellerID: r.ID, ClientID: cid, Actor: by.Name, Action: action, Target: c.Username, IP: by.IP})
 	})
-	return c, err
+	return c, noClient(err)
 }
 
 // Cleanup deletes every client disabled for Retention or longer at now,

@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"portico/app/actor"
 	"portico/app/auth"
+	"portico/app/fault"
 	"portico/app/testkit"
 	"portico/store"
 )
@@ -86,7 +88,7 @@ func newService(t *testing.T) (*Service, *store.Store, *store.Reseller, *testkit
 func TestCreateAndConflicts(t *testing.T) {
 	t.Parallel()
 	svc, s, r, _ := newService(t)
-	c, err := svc.Create(r, validInput(), Actor{Name: "staff@acme.example", IP: "127.0.0.1"})
+	c, err := svc.Create(r, validInput(), actor.Actor{Name: "staff@acme.example", IP: "127.0.0.1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,13 +98,13 @@ func TestCreateAndConflicts(t *testing.T) {
 	in := validInput()
 	in.Username = "ANN.LEE"
 	in.Email = "other@example.com"
-	var errs Errors
-	if _, err := svc.Create(r, in, Actor{}); !errors.As(err, &errs) || errs[0].Field != "username" {
+	var errs fault.Fields
+	if _, err := svc.Create(r, in, actor.Actor{}); !errors.As(err, &errs) || errs[0].Field != "username" {
 		t.Fatalf("duplicate username: %v", err)
 	}
 	in = validInput()
 	in.Username = "other"
-	if _, err := svc.Create(r, in, Actor{}); !errors.As(err, &errs) || errs[0].Field != "email" {
+	if _, err := svc.Create(r, in, actor.Actor{}); !errors.As(err, &errs) || errs[0].Field != "email" {
 		t.Fatalf("duplicate email: %v", err)
 	}
 	s.View(func(tx *store.Tx) error {
@@ -126,30 +128,30 @@ func TestCreateAndConflicts(t *testing.T) {
 func TestRechargeRules(t *testing.T) {
 	t.Parallel()
 	svc, _, r, _ := newService(t)
-	c, err := svc.Create(r, validInput(), Actor{Name: "staff"})
+	c, err := svc.Create(r, validInput(), actor.Actor{Name: "staff"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for amount, want := range map[string]string{"": "Enter an amount", "abc": "Enter an amount", "0": "above zero",
 		"-5": "Enter an amount", "100000.01": "At most 100,000.00 USD", "1.005": "at most 2 decimals"} {
-		_, err := svc.Recharge(r, c.ID, amount, "", "", Actor{Name: "staff"})
-		var errs Errors
+		_, err := svc.Recharge(r, c.ID, amount, "", "", actor.Actor{Name: "staff"})
+		var errs fault.Fields
 		if !errors.As(err, &errs) || errs[0].Field != "amount" || !strings.Contains(errs[0].Message, want) {
 			t.Errorf("amount %q: %v, want %q", amount, err, want)
 		}
 	}
-	res, err := svc.Recharge(r, c.ID, "100.00", "welcome", "form-1", Actor{Name: "staff"})
+	res, err := svc.Recharge(r, c.ID, "100.00", "welcome", "form-1", actor.Actor{Name: "staff"})
 	if err != nil || res.Replayed || res.Credit.Available != 100*10000 || res.Credit.Assigned != 100*10000 {
 		t.Fatalf("recharge: %+v %v", res, err)
 	}
-	again, err := svc.Recharge(r, c.ID, "100.00", "welcome", "form-1", Actor{Name: "staff"})
+	again, err := svc.Recharge(r, c.ID, "100.00", "welcome", "form-1", actor.Actor{Name: "staff"})
 	if err != nil || !again.Replayed || again.Entry.ID != res.Entry.ID || again.Credit.Available != 100*10000 {
 		t.Fatalf("double submit: %+v %v", again, err)
 	}
-	if _, err := svc.Recharge(r, c.ID, "50.00", "welcome", "form-1", Actor{Name: "staff"}); !errors.Is(err, store.ErrConflict) {
+	if _, err := svc.Recharge(r, c.ID, "50.00", "welcome", "form-1", actor.Actor{Name: "staff"}); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("same key, other amount: %v", err)
 	}
-	if _, err := svc.Recharge(r, c.ID+99, "1", "", "", Actor{}); !errors.Is(err, store.ErrNotFound) {
+	if _, err := svc.Recharge(r, c.ID+99, "1", "", "", actor.Actor{}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown client: %v", err)
 	}
 }
@@ -159,14 +161,14 @@ func TestRechargeRules(t *testing.T) {
 func TestCleanupAfter90Days(t *testing.T) {
 	t.Parallel()
 	svc, s, r, clock := newService(t)
-	c, err := svc.Create(r, validInput(), Actor{Name: "staff"})
+	c, err := svc.Create(r, validInput(), actor.Actor{Name: "staff"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Recharge(r, c.ID, "10", "", "", Actor{Name: "staff"}); err != nil {
+	if _, err := svc.Recharge(r, c.ID, "10", "", "", actor.Actor{Name: "staff"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.SetStatus(r, c.ID, store.ClientDisabled, false, "", Actor{Name: "staff"}); err != nil {
+	if _, err := svc.SetStatus(r, c.ID, store.ClientDisabled, false, "", actor.Actor{Name: "staff"}); err != nil {
 		t.Fatal(err)
 	}
 	disabledAt := clock.Now()
@@ -204,17 +206,17 @@ func TestCleanupAfter90Days(t *testing.T) {
 func TestConcurrentEditsBothLand(t *testing.T) {
 	t.Parallel()
 	svc, s, r, _ := newService(t)
-	c, err := svc.Create(r, validInput(), Actor{Name: "staff"})
+	c, err := svc.Create(r, validInput(), actor.Actor{Name: "staff"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 2)
 	go func() {
-		_, err := svc.Update(r, c.ID, func(in *Input) { in.City = "Oakland" }, Actor{Name: "a"})
+		_, err := svc.Update(r, c.ID, func(in *Input) { in.City = "Oakland" }, actor.Actor{Name: "a"})
 		done <- err
 	}()
 	go func() {
-		_, err := svc.Update(r, c.ID, func(in *Input) { in.Company = "Lee Holdings" }, Actor{Name: "b"})
+		_, err := svc.Update(r, c.ID, func(in *Input) { in.Company = "Lee Holdings" }, actor.Actor{Name: "b"})
 		done <- err
 	}()
 	for range 2 {
@@ -229,7 +231,7 @@ func TestConcurrentEditsBothLand(t *testing.T) {
 		}
 		return nil
 	})
-	if _, err := svc.Update(r, c.ID, func(in *Input) { in.Email = "bad" }, Actor{}); !errors.As(err, new(Errors)) {
+	if _, err := svc.Update(r, c.ID, func(in *Input) { in.Email = "bad" }, actor.Actor{}); !errors.As(err, new(fault.Fields)) {
 		t.Errorf("invalid edit saved: %v", err)
 	}
 }
@@ -240,7 +242,7 @@ func TestConcurrentEditsBothLand(t *testing.T) {
 func TestConcurrentRechargesThroughService(t *testing.T) {
 	t.Parallel()
 	svc, s, r, _ := newService(t)
-	c, err := svc.Create(r, validInput(), Actor{Name: "staff"})
+	c, err := svc.Create(r, validInput(), actor.Actor{Name: "staff"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +252,7 @@ func TestConcurrentRechargesThroughService(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := svc.Recharge(r, c.ID, "1", "", "key-"+strconv.Itoa(i%100), Actor{Name: "api"})
+			res, err := svc.Recharge(r, c.ID, "1", "", "key-"+strconv.Itoa(i%100), actor.Actor{Name: "api"})
 			if err != nil {
 				t.Error(err)
 				return

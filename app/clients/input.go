@@ -18,6 +18,7 @@ import (
 	"golang.org/x/text/language/display"
 
 	"portico/app/auth"
+	"portico/app/fault"
 	"portico/app/textfield"
 )
 
@@ -40,32 +41,6 @@ type Input struct {
 	Confirm   string `json:"-"`
 }
 
-// FieldError says what is wrong with one field.
-type FieldError struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
-}
-
-// Errors is every field problem of one submission, in field order.
-type Errors []FieldError
-
-func (e Errors) Error() string {
-	parts := make([]string, len(e))
-	for i, f := range e {
-		parts[i] = f.Field + ": " + f.Message
-	}
-	return "invalid client: " + strings.Join(parts, "; ")
-}
-
-// Map is the errors by field, for forms.
-func (e Errors) Map() map[string]string {
-	m := make(map[string]string, len(e))
-	for _, f := range e {
-		m[f.Field] = f.Message
-	}
-	return m
-}
-
 var usernamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{2,31}$`)
 
 // fieldLimits caps free-text fields (characters).
@@ -83,10 +58,10 @@ func (in *Input) Normalize() {
 
 // Validate checks a new client (with password) or an edit (without) and
 // turns the phone number into E.164. Every problem is reported at once.
-func (in *Input) Validate(policy auth.Policy, withPassword bool) Errors {
+func (in *Input) Validate(policy auth.Policy, withPassword bool) fault.Fields {
 	in.Normalize()
-	var errs Errors
-	add := func(field, msg string) { errs = append(errs, FieldError{Field: field, Message: msg}) }
+	var errs fault.Fields
+	add := errs.Add
 	if !usernamePattern.MatchString(in.Username) {
 		add("username", "Use 3–32 letters, digits, dots, hyphens or underscores, starting with a letter or digit.")
 	}

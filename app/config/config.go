@@ -351,10 +351,7 @@ func setKey(cfg *Config, key, value string) error {
 	return nil
 }
 
-var (
-	slugPattern  = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$`)
-	colorPattern = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
-)
+var slugPattern = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$`)
 
 // Validate lists every problem, each prefixed with its key.
 func (c *Config) Validate() Problems {
@@ -501,7 +498,7 @@ func (c *Config) validateResellers(base string) Problems {
 			add("owner_email", "must be set: the reseller's first owner signs in with it")
 		}
 		for _, color := range []struct{ field, value string }{{"primary_color", r.PrimaryColor}, {"accent_color", r.AccentColor}} {
-			if color.value != "" && !colorPattern.MatchString(color.value) {
+			if color.value != "" && !ValidColor(color.value) {
 				add(color.field, "%q is not a colour such as #2457d6", color.value)
 			}
 		}

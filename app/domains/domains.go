@@ -23,7 +23,9 @@ import (
 
 	"golang.org/x/net/publicsuffix"
 
+	"portico/app/actor"
 	"portico/app/config"
+	"portico/app/fault"
 	"portico/store"
 )
 
@@ -43,19 +45,11 @@ const JobActor = "domain check"
 
 // ErrDeclared: the domain is declared in config.toml; only the operator
 // can remove it.
-var ErrDeclared = errors.New("domains: declared by the operator")
+var ErrDeclared = fault.New(fault.Forbidden, "This domain is declared by the operator in config.toml; only the operator can remove it.")
 
-// Actor is who makes a change and from where, for the audit log.
-type Actor struct {
-	Name string
-	IP   string
-}
-
-// InputError says what is wrong with a domain a reseller typed, in words
-// for the form.
-type InputError struct{ Message string }
-
-func (e *InputError) Error() string { return "domains: " + e.Message }
+// badHost says what is wrong with a domain a reseller typed, in words for
+// the form's host field.
+func badHost(message string) error { return fault.InvalidField("host", message) }
 
 // Config is what a Service needs.
 type Config struct {
@@ -69,6 +63,18 @@ type Config struct {
 	// OnVerified, when set, is told after a commit that made a domain
 	// verified (e.g. to drop cached Host → reseller answers).
 	OnVerified func(host string)
+	// Certificates are automatic HTTPS's certificates; nil when it is
+	// off.
+	Certificates Certificates
+}
+
+// Certificates are the certificates automatic HTTPS obtained for hosts
+// (certs.Manager).
+type Certificates interface {
+	// Info tells host's certificate, if one was issued.
+	Info(host string) (issued bool, issuer string, notAfter time.Time)
+	// Remove forgets host's certificate, in memory and in storage.
+	Remove(host string) error
 }
 
 // Service adds, verifies and removes custom domains; every change
@@ -79,6 +85,7 @@ type Service struct {
 	baseDomain string
 	log        *slog.Logger
 	onVerified func(host string)
+	certs      Certificates
 }
 
 // New returns the service.
@@ -93,8 +100,11 @@ func New(c Config) *Service {
 		c.OnVerified = func(string) {}
 	}
 	return &Service{store: c.Store, verifier: NewVerifier(c.Resolver, c.BaseDomain, c.CheckTimeout),
-		baseDomain: c.BaseDomain, log: c.Log, onVerified: c.OnVerified}
+		baseDomain: c.BaseDomain, log: c.Log, onVerified: c.OnVerified, certs: c.Certificates}
 }
+
+// Certificates are automatic HTTPS's certificates, nil when it is off.
+func (s *Service) Certificates() Certificates { return s.certs }
 
 // ValidateHost turns what a reseller typed (a name, or a pasted address
 // such as https://Portal.Example.com/) into a normalised host: lower
@@ -110,23 +120,23 @@ func ValidateHost(input, baseDomain, slug string) (string, error) {
 		s = s[:i]
 	}
 	if s == "" {
-		return "", &InputError{"Enter a domain name such as portal.example.com."}
+		return "", badHost("Enter a domain name such as portal.example.com.")
 	}
 	if _, err := netip.ParseAddr(strings.Trim(s, "[]")); err == nil {
-		return "", &InputError{"Enter a domain name, not an IP address."}
+		return "", badHost("Enter a domain name, not an IP address.")
 	}
 	host, err := config.NormalizeHost(s)
 	if err != nil || !validLengths(host) {
-		return "", &InputError{"This is not a valid domain name: use letters, digits, hyphens and dots, such as portal.example.com."}
+		return "", badHost("This is not a valid domain name: use letters, digits, hyphens and dots, such as portal.example.com.")
 	}
 	switch suffix, _ := publicsuffix.PublicSuffix(host); {
 	case !strings.Contains(host, "."):
-		return "", &InputError{"Enter a full domain name such as portal.example.com."}
+		return "", badHost("Enter a full domain name such as portal.example.com.")
 	case host == baseDomain || strings.HasSuffix(host, "."+baseDomain):
-		return "", &InputError{fmt.Sprintf("Names under %s belong to this service: your portal is at %s already. Add a domain of your own.",
-			baseDomain, CNAMETarget(slug, baseDomain))}
+		return "", badHost(fmt.Sprintf("Names under %s belong to this service: your portal is at %s already. Add a domain of your own.",
+			baseDomain, CNAMETarget(slug, baseDomain)))
 	case suffix == host:
-		return "", &InputError{fmt.Sprintf("%s is a public suffix that nobody owns; add a domain under it, such as portal.%s.", host, host)}
+		return "", badHost(fmt.Sprintf("%s is a public suffix that nobody owns; add a domain under it, such as portal.%s.", host, host))
 	}
 	return strings.Clone(host), nil // the input may alias a request buffer
 }
@@ -162,7 +172,7 @@ func newToken() string {
 // domain with a fresh token, or restarts its own expired claim (same
 // token). Another reseller's pending claim does not stop it; a domain
 // another reseller has proved is refused without naming it.
-func (s *Service) Add(r *store.Reseller, input string, by Actor) (*store.Domain, error) {
+func (s *Service) Add(r *store.Reseller, input string, by actor.Actor) (*store.Domain, error) {
 	host, err := ValidateHost(input, s.baseDomain, r.Slug)
 	if err != nil {
 		return nil, err
@@ -186,7 +196,7 @@ func (s *Service) Add(r *store.Reseller, input string, by Actor) (*store.Domain,
 			}
 		}
 		if added >= MaxDomains {
-			return &InputError{fmt.Sprintf("You have %d domains already, the most a portal may have. Remove one first.", added)}
+			return badHost(fmt.Sprintf("You have %d domains already, the most a portal may have. Remove one first.", added))
 		}
 		if err := tx.AddDomain(d); err != nil {
 			return err
@@ -196,9 +206,9 @@ func (s *Service) Add(r *store.Reseller, input string, by Actor) (*store.Domain,
 	switch {
 	case errors.Is(err, store.ErrDomainTaken):
 		// never say whose it is: that would reveal another reseller's customer
-		return nil, &InputError{"This domain is already used by another portal."}
+		return nil, badHost("This domain is already used by another portal.")
 	case errors.Is(err, store.ErrDomainExists):
-		return nil, &InputError{"This domain is on your list already."}
+		return nil, badHost("This domain is on your list already.")
 	case err != nil:
 		return nil, err
 	}
@@ -228,9 +238,11 @@ func lookupHost(host string) (string, error) {
 	return strings.Clone(h), nil // the caller's string may alias a request buffer
 }
 
-// Remove deletes one of the reseller's own domains. A config domain is
-// ErrDeclared; another reseller's is store.ErrNotFound.
-func (s *Service) Remove(r *store.Reseller, host string, by Actor) (*store.Domain, error) {
+// Remove deletes one of the reseller's own domains and, after the commit,
+// its certificate: the TLS decision is not asked again for a cached
+// certificate. A config domain is ErrDeclared; another reseller's is
+// store.ErrNotFound.
+func (s *Service) Remove(r *store.Reseller, host string, by actor.Actor) (*store.Domain, error) {
 	host, err := lookupHost(host)
 	if err != nil {
 		return nil, err
@@ -251,6 +263,11 @@ func (s *Service) Remove(r *store.Reseller, host string, by Actor) (*store.Domai
 	if err != nil {
 		return nil, err
 	}
+	if s.certs != nil {
+		if err := s.certs.Remove(host); err != nil { // the domain is gone; a stale certificate is only logged
+			s.log.Error("domains: forget the removed domain's certificate", "host", host, "err", err)
+		}
+	}
 	return d, nil
 }
 
@@ -258,18 +275,22 @@ func (s *Service) Remove(r *store.Reseller, host string, by Actor) (*store.Domai
 // outcome; a verified domain, an expired claim and one another reseller
 // took are returned as they are, without a check. The DNS lookups run
 // outside any transaction.
-func (s *Service) Verify(ctx context.Context, r *store.Reseller, host string, by Actor) (*store.Domain, error) {
+func (s *Service) Verify(ctx context.Context, r *store.Reseller, host string, by actor.Actor) (*store.Domain, error) {
 	d, err := s.Domain(r, host)
 	if err != nil || d.Status != store.DomainPending {
 		return d, err
 	}
-	return s.check(ctx, r, d, by)
+	d, err = s.check(ctx, r, d, by)
+	if errors.Is(err, store.ErrDomainChanged) {
+		return nil, fault.Wrap(fault.Conflict, "The domain changed while it was checked. Try again.", err)
+	}
+	return d, err
 }
 
 // check runs one DNS check of d and commits its outcome with an audit
 // event (a passing check by the job is audited too: it changes what the
 // domain serves).
-func (s *Service) check(ctx context.Context, r *store.Reseller, d *store.Domain, by Actor) (*store.Domain, error) {
+func (s *Service) check(ctx context.Context, r *store.Reseller, d *store.Domain, by actor.Actor) (*store.Domain, error) {
 	res := s.verifier.Check(ctx, d.Host, d.Token, r.Slug)
 	var verified bool
 	err := s.store.Update(func(tx *store.Tx) error {
@@ -351,7 +372,7 @@ func (s *Service) CheckPending(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer func() { <-slots; wg.Done() }()
-			got, err := s.check(ctx, resellers[d.ResellerID], d, Actor{Name: JobActor})
+			got, err := s.check(ctx, resellers[d.ResellerID], d, actor.Job(JobActor))
 			mu.Lock()
 			defer mu.Unlock()
 			switch {

@@ -26,16 +26,17 @@ type Kind uint8
 
 // The kinds, each answered with one HTTP status by the error handler.
 const (
-	Internal     Kind = iota // 500: our fault; logged, never described
-	BadRequest               // 400: the request could not be read
-	Unauthorized             // 401: no or bad credentials
-	Forbidden                // 403: known caller, not allowed
-	NotFound                 // 404: no such thing in the caller's scope
-	Conflict                 // 409: the state forbids it (duplicate, limit reached)
-	TooLarge                 // 413: more than the route accepts
-	Invalid                  // 422: the input has faults, listed by field
-	RateLimited              // 429: too many attempts; Retry says when to come back
-	Unavailable              // 503: busy; Retry says when to come back
+	Internal         Kind = iota // 500: our fault; logged, never described
+	BadRequest                   // 400: the request could not be read
+	Unauthorized                 // 401: no or bad credentials
+	Forbidden                    // 403: known caller, not allowed
+	NotFound                     // 404: no such thing in the caller's scope
+	Conflict                     // 409: the state forbids it (duplicate, limit reached)
+	TooLarge                     // 413: more than the route accepts
+	Invalid                      // 422: the input has faults, listed by field
+	RateLimited                  // 429: too many attempts; Retry says when to come back
+	Unavailable                  // 503: busy; Retry says when to come back
+	UnsupportedMedia             // 415: a body of a media type the route does not read
 )
 
 // Field is one problem with one input field, in words for people.
@@ -186,6 +187,7 @@ var kindNames = [...]string{
 	Internal: "internal error", BadRequest: "bad request", Unauthorized: "unauthorized",
 	Forbidden: "forbidden", NotFound: "not found", Conflict: "conflict", TooLarge: "too large",
 	Invalid: "invalid", RateLimited: "rate limited", Unavailable: "unavailable",
+	UnsupportedMedia: "unsupported media type",
 }
 
 func (k Kind) String() string {

@@ -18,6 +18,7 @@ import (
 	"portico/app/calls"
 	"portico/app/clients"
 	"portico/app/config"
+	"portico/app/domains"
 	"portico/store"
 )
 
@@ -28,18 +29,22 @@ type Scheduler struct {
 	cron      *cron.Cron
 	backupDir string
 	keep      int
+	svc       Services
 	// OnRun, when set, is told every run's outcome (metrics).
 	OnRun func(job string, err error)
-	// Domains checks pending custom domains; set it before Start.
-	Domains DomainChecker
 }
 
-// DomainChecker checks pending custom domains (domains.Service).
-type DomainChecker interface{ CheckPending(context.Context) error }
+// Services are the services the jobs call: the web app's own instances
+// (app.NewServices), so that caches stay one.
+type Services struct {
+	Clients *clients.Service
+	Calls   *calls.Service
+	Domains *domains.Service
+}
 
 // New builds the scheduler; a spec of "" or "off" disables that job.
-func New(cfg config.Jobs, s *store.Store, backupDir string, log *slog.Logger) (*Scheduler, error) {
-	sch := &Scheduler{store: s, log: log, backupDir: backupDir, keep: cfg.BackupKeep,
+func New(cfg config.Jobs, s *store.Store, svc Services, backupDir string, log *slog.Logger) (*Scheduler, error) {
+	sch := &Scheduler{store: s, svc: svc, log: log, backupDir: backupDir, keep: cfg.BackupKeep,
 		// Money and clean-up jobs run in UTC: local time zones skip or
 		// repeat hours at daylight-saving changes.
 		cron: cron.New(cron.WithLocation(time.UTC), cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger)))}
@@ -131,7 +136,7 @@ func (s *Scheduler) CleanupSessions(context.Context) error {
 
 // CleanupClients deletes clients disabled for 90 days or more.
 func (s *Scheduler) CleanupClients(context.Context) error {
-	n, err := clients.New(s.store).Cleanup(s.store.Now())
+	n, err := s.svc.Clients.Cleanup(s.store.Now())
 	if err != nil {
 		return fmt.Errorf("jobs: client clean-up: %w", err)
 	}
@@ -142,7 +147,7 @@ func (s *Scheduler) CleanupClients(context.Context) error {
 // ReleaseReservations returns the credit held for calls whose CDR did not
 // come within the reseller's maximum call length and grace.
 func (s *Scheduler) ReleaseReservations(context.Context) error {
-	n, err := calls.New(s.store, nil).ReleaseExpired(s.store.Now())
+	n, err := s.svc.Calls.ReleaseExpired(s.store.Now())
 	if err != nil {
 		return fmt.Errorf("jobs: release reservations: %w", err)
 	}
@@ -155,7 +160,7 @@ func (s *Scheduler) ReleaseReservations(context.Context) error {
 // ApplyCDRRetention deletes months of CDRs older than each reseller
 // keeps, and old blocked-caller counters.
 func (s *Scheduler) ApplyCDRRetention(context.Context) error {
-	res, err := calls.New(s.store, nil).ApplyRetention(s.store.Now())
+	res, err := s.svc.Calls.ApplyRetention(s.store.Now())
 	if err != nil {
 		return fmt.Errorf("jobs: cdr retention: %w", err)
 	}
@@ -166,10 +171,7 @@ func (s *Scheduler) ApplyCDRRetention(context.Context) error {
 // CheckDomains checks every due pending domain and verifies those whose
 // DNS proves them.
 func (s *Scheduler) CheckDomains(ctx context.Context) error {
-	if s.Domains == nil {
-		return nil
-	}
-	return s.Domains.CheckPending(ctx)
+	return s.svc.Domains.CheckPending(ctx)
 }
 
 // backupPrefix names the daily backups; only these are pruned.

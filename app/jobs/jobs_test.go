@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"portico/app/calls"
+	"portico/app/clients"
 	"portico/app/config"
 	"portico/app/testkit"
 	"portico/store"
@@ -24,7 +26,8 @@ func newScheduler(t *testing.T, keep int) (*Scheduler, *store.Store, *testkit.Cl
 	}
 	t.Cleanup(func() { s.Close() })
 	backups := filepath.Join(dir, "backups")
-	sch, err := New(config.Jobs{SessionCleanup: "@every 1h", Backup: "30 3 * * *", BackupKeep: keep}, s, backups, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	sch, err := New(config.Jobs{SessionCleanup: "@every 1h", Backup: "30 3 * * *", BackupKeep: keep}, s,
+		Services{Clients: clients.New(s), Calls: calls.New(s)}, backups, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +121,7 @@ func TestCleanupSessions(t *testing.T) {
 
 func TestBadSpecRefused(t *testing.T) {
 	t.Parallel()
-	_, err := New(config.Jobs{Backup: "nonsense", BackupKeep: 1}, nil, "", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	_, err := New(config.Jobs{Backup: "nonsense", BackupKeep: 1}, nil, Services{}, "", slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err == nil {
 		t.Fatal("bad spec accepted")
 	}

@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	"portico/app/access"
+	"portico/app/actor"
+	"portico/app/fault"
 	"portico/app/textfield"
 	"portico/store"
 )
@@ -34,16 +36,16 @@ type ProfileInput struct {
 	Levels access.Map
 }
 
-func (in *ProfileInput) validate() (Errors, map[string]string) {
-	errs := Errors{}
+func (in *ProfileInput) validate() (fault.Fields, map[string]string) {
+	var errs fault.Fields
 	in.Name = strings.TrimSpace(in.Name)
 	switch {
 	case in.Name == "":
-		errs["name"] = "Enter a name, such as “Call centre agents”."
+		errs.Add("name", "Enter a name, such as “Call centre agents”.")
 	case textfield.SingleLine(in.Name) != "":
-		errs["name"] = textfield.SingleLineMessage
+		errs.Add("name", textfield.SingleLineMessage)
 	case utf8.RuneCountInString(in.Name) > ProfileNameMax:
-		errs["name"] = fmt.Sprintf("Use at most %d characters.", ProfileNameMax)
+		errs.Add("name", fmt.Sprintf("Use at most %d characters.", ProfileNameMax))
 	}
 	stored := map[string]string{}
 	for _, m := range access.Modules {
@@ -53,7 +55,7 @@ func (in *ProfileInput) validate() (Errors, map[string]string) {
 }
 
 // CreateProfile adds a profile to client cid.
-func (s *Service) CreateProfile(rid, cid uint64, in ProfileInput, by Actor) (*store.PermissionProfile, error) {
+func (s *Service) CreateProfile(rid, cid uint64, in ProfileInput, by actor.Actor) (*store.PermissionProfile, error) {
 	errs, levels := in.validate()
 	if len(errs) > 0 {
 		return nil, errs
@@ -61,7 +63,7 @@ func (s *Service) CreateProfile(rid, cid uint64, in ProfileInput, by Actor) (*st
 	p := &store.PermissionProfile{ResellerID: rid, ClientID: cid, Name: in.Name, Access: levels}
 	err := s.store.Update(func(tx *store.Tx) error {
 		if err := tx.CreateProfile(p); errors.Is(err, store.ErrProfileName) {
-			return Errors{"name": "A profile of this name exists already; choose another name."}
+			return fault.InvalidField("name", "A profile of this name exists already; choose another name.")
 		} else if err != nil {
 			return err
 		}
@@ -72,7 +74,7 @@ func (s *Service) CreateProfile(rid, cid uint64, in ProfileInput, by Actor) (*st
 
 // UpdateProfile renames and re-levels profile pid of client cid; its
 // members' access changes with their next request.
-func (s *Service) UpdateProfile(rid, cid, pid uint64, in ProfileInput, by Actor) (*store.PermissionProfile, error) {
+func (s *Service) UpdateProfile(rid, cid, pid uint64, in ProfileInput, by actor.Actor) (*store.PermissionProfile, error) {
 	errs, levels := in.validate()
 	var p *store.PermissionProfile
 	err := s.store.Update(func(tx *store.Tx) error {
@@ -85,7 +87,7 @@ func (s *Service) UpdateProfile(rid, cid, pid uint64, in ProfileInput, by Actor)
 		}
 		p.Name, p.Access = in.Name, levels
 		if err := tx.UpdateProfile(p); errors.Is(err, store.ErrProfileName) {
-			return Errors{"name": "A profile of this name exists already; choose another name."}
+			return fault.InvalidField("name", "A profile of this name exists already; choose another name.")
 		} else if err != nil {
 			return err
 		}
@@ -96,7 +98,7 @@ func (s *Service) UpdateProfile(rid, cid, pid uint64, in ProfileInput, by Actor)
 
 // DeleteProfile removes profile pid of client cid if nobody has it, else
 // *InUseError naming who does.
-func (s *Service) DeleteProfile(rid, cid, pid uint64, by Actor) (*store.PermissionProfile, error) {
+func (s *Service) DeleteProfile(rid, cid, pid uint64, by actor.Actor) (*store.PermissionProfile, error) {
 	var p *store.PermissionProfile
 	err := s.store.Update(func(tx *store.Tx) error {
 		var err error

@@ -15,7 +15,9 @@ import (
 	"unicode/utf8"
 
 	"portico/app/access"
+	"portico/app/actor"
 	"portico/app/auth"
+	"portico/app/fault"
 	"portico/app/tenancy"
 	"portico/app/textfield"
 	"portico/store"
@@ -51,34 +53,15 @@ type Service struct {
 // New returns the service.
 func New(s *store.Store, m Mailer) *Service { return &Service{store: s, mail: m} }
 
-// Actor is the signed-in user who makes a change, and from where.
-type Actor struct {
-	User *store.User
-	IP   string
-}
+// Every method takes the acting signed-in user as an actor.Actor whose
+// User is set: the rules below are about who acts.
 
-// Errors are problems with a form's fields, by field name.
-type Errors map[string]string
-
-func (e Errors) Error() string {
-	parts := make([]string, 0, len(e))
-	for k, v := range e {
-		parts = append(parts, k+": "+v)
-	}
-	slices.Sort(parts)
-	return "team: " + strings.Join(parts, "; ")
-}
-
-// NotAllowedError refuses an act that the rules of the team forbid (the
-// owner, one's own account); Reason is written for people.
-type NotAllowedError struct{ Reason string }
-
-func (e *NotAllowedError) Error() string { return "team: not allowed: " + e.Reason }
-
-func notAllowed(reason string) error { return &NotAllowedError{Reason: reason} }
+// notAllowed refuses an act that the rules of the team forbid (the owner,
+// one's own account), with the reason for people.
+func notAllowed(reason string) error { return fault.New(fault.Forbidden, reason) }
 
 // ErrNotInvited refuses invitation acts for a user who is not invited.
-var ErrNotInvited = errors.New("team: the user is not waiting for an invitation")
+var ErrNotInvited = fault.New(fault.Conflict, "This person has already joined; there is no invitation to send or withdraw.")
 
 // Member is the form of a new or edited member.
 type Member struct {
@@ -93,31 +76,31 @@ type Member struct {
 	Password, Confirm string
 }
 
-func checkName(errs Errors, field, label, v string, required bool) string {
+func checkName(errs *fault.Fields, field, label, v string, required bool) string {
 	v = strings.TrimSpace(v)
 	switch {
 	case v == "" && required:
-		errs[field] = "Enter the " + label + "."
+		errs.Add(field, "Enter the "+label+".")
 	case textfield.SingleLine(v) != "":
-		errs[field] = textfield.SingleLineMessage
+		errs.Add(field, textfield.SingleLineMessage)
 	case utf8.RuneCountInString(v) > NameMax:
-		errs[field] = fmt.Sprintf("Use at most %d characters.", NameMax)
+		errs.Add(field, fmt.Sprintf("Use at most %d characters.", NameMax))
 	}
 	return v
 }
 
 // checkRoleProfile validates the role and profile inside tx: a profile of
 // another client is store.ErrNotFound.
-func checkRoleProfile(tx *store.Tx, rid, cid uint64, in *Member, errs Errors) error {
+func checkRoleProfile(tx *store.Tx, rid, cid uint64, in *Member, errs *fault.Fields) error {
 	if !slices.Contains(Roles, in.Role) {
-		errs["role"] = "Choose admin, manager, user or publisher."
+		errs.Add("role", "Choose admin, manager, user or publisher.")
 		return nil
 	}
 	if in.ProfileID == 0 {
 		return nil
 	}
 	if !access.TakesProfile(in.Role) {
-		errs["profile"] = "Permission profiles apply to managers and users only; choose “Role defaults”."
+		errs.Add("profile", "Permission profiles apply to managers and users only; choose “Role defaults”.")
 		return nil
 	}
 	_, err := tx.Profile(rid, cid, in.ProfileID) // scope: only this client's profiles
@@ -128,22 +111,22 @@ func checkRoleProfile(tx *store.Tx, rid, cid uint64, in *Member, errs Errors) er
 // must change at first sign-in, or invited with a mailed link (written by
 // mail). Nothing is saved when anything is wrong. An email used by anyone
 // of the reseller (client users and staff) is a field error.
-func (s *Service) Add(r *store.Reseller, cid uint64, in Member, by Actor, mail InviteMail) (*store.User, error) {
-	errs := Errors{}
-	in.FirstName = checkName(errs, "first_name", "first name", in.FirstName, true)
-	in.LastName = checkName(errs, "last_name", "last name", in.LastName, false)
+func (s *Service) Add(r *store.Reseller, cid uint64, in Member, by actor.Actor, mail InviteMail) (*store.User, error) {
+	var errs fault.Fields
+	in.FirstName = checkName(&errs, "first_name", "first name", in.FirstName, true)
+	in.LastName = checkName(&errs, "last_name", "last name", in.LastName, false)
 	in.Email = strings.TrimSpace(in.Email)
 	if addr, err := mailAddress(in.Email); err != nil {
-		errs["email"] = "Enter an email address such as name@example.com."
+		errs.Add("email", "Enter an email address such as name@example.com.")
 	} else {
 		in.Email = addr
 	}
 	var hash string
 	if !in.Invite {
 		if problem := tenancy.Policy(r).Check(in.Password); problem != "" {
-			errs["password"] = problem
+			errs.Add("password", problem)
 		} else if in.Confirm != in.Password {
-			errs["confirm"] = "The two passwords differ."
+			errs.Add("confirm", "The two passwords differ.")
 		}
 	}
 	if !in.Invite && len(errs) == 0 {
@@ -161,14 +144,14 @@ func (s *Service) Add(r *store.Reseller, cid uint64, in Member, by Actor, mail I
 		if err != nil {
 			return err
 		}
-		if err := checkRoleProfile(tx, r.ID, cid, &in, errs); err != nil {
+		if err := checkRoleProfile(tx, r.ID, cid, &in, &errs); err != nil {
 			return err
 		}
-		if _, err := tx.UserByEmail(r.ID, in.Email); err == nil && errs["email"] == "" {
-			errs["email"] = "Someone with this email already has an account here. Each person signs in with their own email."
+		if _, err := tx.UserByEmail(r.ID, in.Email); err == nil && !errs.Has("email") {
+			errs.Add("email", emailTaken)
 		}
-		if len(errs) > 0 {
-			return errs
+		if err := errs.Err(); err != nil {
+			return err
 		}
 		if in.Invite {
 			u.Status = store.UserInvited
@@ -176,8 +159,7 @@ func (s *Service) Add(r *store.Reseller, cid uint64, in Member, by Actor, mail I
 			u.PasswordHash, u.MustChangePassword = hash, true
 		}
 		if err := tx.CreateUser(u); errors.Is(err, store.ErrConflict) {
-			errs["email"] = "Someone with this email already has an account here. Each person signs in with their own email."
-			return errs
+			return fault.InvalidField("email", emailTaken)
 		} else if err != nil {
 			return err
 		}
@@ -188,7 +170,7 @@ func (s *Service) Add(r *store.Reseller, cid uint64, in Member, by Actor, mail I
 				return err
 			}
 		}
-		return tx.AddAudit(&store.AuditEvent{ResellerID: r.ID, ClientID: cid, Actor: by.User.Email, Action: action,
+		return tx.AddAudit(&store.AuditEvent{ResellerID: r.ID, ClientID: cid, Actor: by.Name, Action: action,
 			Target: u.Email + " (" + u.Role + ")", IP: by.IP})
 	})
 	if err != nil {
@@ -197,12 +179,16 @@ func (s *Service) Add(r *store.Reseller, cid uint64, in Member, by Actor, mail I
 	return u, nil
 }
 
+// emailTaken refuses a new member's email that someone of the reseller
+// already signs in with.
+const emailTaken = "Someone with this email already has an account here. Each person signs in with their own email."
+
 // invite stores a fresh invitation for u (revoking any older one) and
 // queues its mail, in tx.
-func (s *Service) invite(tx *store.Tx, u *store.User, cl *store.Client, by Actor, mail InviteMail) error {
+func (s *Service) invite(tx *store.Tx, u *store.User, cl *store.Client, by actor.Actor, mail InviteMail) error {
 	token, hash := auth.NewToken() // only the hash is stored; the token travels in the mail only
 	if err := tx.CreateInvitation(&store.Invitation{Hash: hash, ResellerID: u.ResellerID, ClientID: u.ClientID, UserID: u.ID,
-		InvitedBy: by.User.Email, ExpiresAt: tx.Now().Add(InvitationLifetime)}); err != nil {
+		InvitedBy: by.Name, ExpiresAt: tx.Now().Add(InvitationLifetime)}); err != nil {
 		return err
 	}
 	return s.mail.Enqueue(tx, mail(token, u, cl, by.User))
@@ -226,10 +212,10 @@ func member(tx *store.Tx, rid, cid, uid uint64) (*store.User, error) {
 // their own role or status, so an admin cannot lock themselves out or
 // demote themselves by accident. Disabling signs the member out
 // everywhere. Invited members keep their status until they accept.
-func (s *Service) Update(rid, cid, uid uint64, in Member, by Actor) (*store.User, error) {
-	errs := Errors{}
-	in.FirstName = checkName(errs, "first_name", "first name", in.FirstName, true)
-	in.LastName = checkName(errs, "last_name", "last name", in.LastName, false)
+func (s *Service) Update(rid, cid, uid uint64, in Member, by actor.Actor) (*store.User, error) {
+	var errs fault.Fields
+	in.FirstName = checkName(&errs, "first_name", "first name", in.FirstName, true)
+	in.LastName = checkName(&errs, "last_name", "last name", in.LastName, false)
 	var u *store.User
 	err := s.store.Update(func(tx *store.Tx) error {
 		var err error
@@ -245,18 +231,18 @@ func (s *Service) Update(rid, cid, uid uint64, in Member, by Actor) (*store.User
 				return notAllowed("The owner keeps the owner role and stays active. The owner can hand over ownership to an admin.")
 			}
 			in.ProfileID = 0
-		} else if err := checkRoleProfile(tx, rid, cid, &in, errs); err != nil {
+		} else if err := checkRoleProfile(tx, rid, cid, &in, &errs); err != nil {
 			return err
 		}
 		status := u.Status
 		if u.Status != store.UserInvited && !fixed {
 			if !slices.Contains(Statuses, in.Status) {
-				errs["status"] = "Choose active or disabled."
+				errs.Add("status", "Choose active or disabled.")
 			}
 			status = in.Status
 		}
-		if len(errs) > 0 {
-			return errs
+		if err := errs.Err(); err != nil {
+			return err
 		}
 		before := *u
 		u.FirstName, u.LastName, u.Role, u.ProfileID, u.Status = in.FirstName, in.LastName, in.Role, in.ProfileID, status
@@ -299,7 +285,7 @@ func describeChange(before, after *store.User) string {
 // Remove deletes member uid for good: sessions revoked, any invitation
 // withdrawn, the email free again. The owner and one's own account cannot
 // be removed.
-func (s *Service) Remove(rid, cid, uid uint64, by Actor) (*store.User, error) {
+func (s *Service) Remove(rid, cid, uid uint64, by actor.Actor) (*store.User, error) {
 	var u *store.User
 	err := s.store.Update(func(tx *store.Tx) error {
 		var err error
@@ -323,7 +309,7 @@ func (s *Service) Remove(rid, cid, uid uint64, by Actor) (*store.User, error) {
 
 // Resend mails member uid a new invitation; the previous link stops
 // working. The member must still be invited.
-func (s *Service) Resend(rid, cid, uid uint64, by Actor, mail InviteMail) (*store.User, error) {
+func (s *Service) Resend(rid, cid, uid uint64, by actor.Actor, mail InviteMail) (*store.User, error) {
 	var u *store.User
 	err := s.store.Update(func(tx *store.Tx) error {
 		var err error
@@ -348,7 +334,7 @@ func (s *Service) Resend(rid, cid, uid uint64, by Actor, mail InviteMail) (*stor
 // Revoke withdraws member uid's pending invitation; the member stays in
 // the list as invited, to be invited again or removed. revoked is false
 // when no invitation was pending.
-func (s *Service) Revoke(rid, cid, uid uint64, by Actor) (u *store.User, revoked bool, err error) {
+func (s *Service) Revoke(rid, cid, uid uint64, by actor.Actor) (u *store.User, revoked bool, err error) {
 	err = s.store.Update(func(tx *store.Tx) error {
 		if u, err = member(tx, rid, cid, uid); err != nil {
 			return err
@@ -388,44 +374,17 @@ func (s *Service) InvitationFor(rid uint64, token string) (*store.Invitation, *s
 	return inv, u, cl, err
 }
 
-// Accept sets the invited user's password (the reseller's policy applies)
-// and makes them active; the invitation is spent. A link that is no longer
-// pending is store.ErrNotFound.
-func (s *Service) Accept(r *store.Reseller, token, password, confirm, ip string) (*store.User, error) {
-	errs := Errors{}
-	if problem := tenancy.Policy(r).Check(password); problem != "" {
-		errs["password"] = problem
-	} else if confirm != password {
-		errs["confirm"] = "The two passwords differ."
-	}
-	if len(errs) > 0 {
-		return nil, errs
-	}
-	hash, err := auth.HashPassword(password)
-	if err != nil {
-		return nil, err
-	}
-	var u *store.User
-	err = s.store.Update(func(tx *store.Tx) error {
-		if u, err = tx.AcceptInvitation(r.ID, auth.HashToken(token), hash); err != nil {
-			return err
-		}
-		return tx.AddAudit(&store.AuditEvent{ResellerID: r.ID, ClientID: u.ClientID, Actor: u.Email, Action: "invitation.accept", Target: u.Email, IP: ip})
-	})
-	return u, err
-}
-
 // TransferOwnership hands the business over from its owner (by, who
 // confirms with their password) to an active admin of the same client; the
 // old owner becomes an admin. Both keep their sessions.
-func (s *Service) TransferOwnership(rid, cid, toUID uint64, password string, by Actor) (*store.User, error) {
+func (s *Service) TransferOwnership(rid, cid, toUID uint64, password string, by actor.Actor) (*store.User, error) {
 	if by.User.Role != store.RoleOwner || by.User.ClientID != cid {
 		return nil, notAllowed("Only the owner can hand over ownership.")
 	}
 	if err := auth.CheckPassword(by.User.PasswordHash, password); errors.Is(err, auth.ErrBusy) {
 		return nil, err // not checked
 	} else if err != nil {
-		return nil, Errors{"password": "The password is incorrect."}
+		return nil, fault.InvalidField("password", "The password is incorrect.")
 	}
 	var to *store.User
 	err := s.store.Update(func(tx *store.Tx) error {
@@ -434,7 +393,7 @@ func (s *Service) TransferOwnership(rid, cid, toUID uint64, password string, by 
 			return err
 		}
 		if to.ID == by.User.ID || to.Role != store.RoleAdmin || to.Status != store.UserActive {
-			return Errors{"to": "Choose an active admin. Make the person an admin first if needed."}
+			return fault.InvalidField("to", "Choose an active admin. Make the person an admin first if needed.")
 		}
 		owner, err := tx.User(rid, by.User.ID)
 		if err != nil {

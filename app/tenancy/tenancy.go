@@ -1,7 +1,8 @@
 // Package tenancy owns the operator's side of tenants: reconciling the
 // resellers declared in config.toml with the store, creating their first
-// owners, and the staff users and reseller API keys that the CLI creates.
-// It never imports Fiber.
+// owners, the staff users and reseller API keys that the CLI creates, and
+// the one rule of which reseller a host serves (hosts.go), used by the
+// tenant middleware and the TLS decision. It never imports Fiber.
 package tenancy
 
 import (
@@ -11,8 +12,10 @@ import (
 	"slices"
 	"strings"
 
+	"portico/app/actor"
 	"portico/app/auth"
 	"portico/app/config"
+	"portico/app/fault"
 	"portico/app/money"
 	"portico/app/textfield"
 	"portico/store"
@@ -91,24 +94,21 @@ func Reconcile(s *store.Store, cfg *config.Config) (*store.ReconcileResult, []Fi
 // StaffRoles are the roles a reseller's own staff can hold.
 var StaffRoles = []string{store.RoleOwner, store.RoleAdmin, store.RoleBilling, store.RoleSupport}
 
-// ErrInput marks a problem with what the operator typed.
-var ErrInput = errors.New("invalid input")
-
 // CreateStaffUser adds a reseller staff user after checking the role, the
 // email and the reseller's password policy.
 func CreateStaffUser(s *store.Store, slug, email, role, password string) (*store.User, error) {
 	if !slices.Contains(StaffRoles, role) {
-		return nil, fmt.Errorf("role %q: must be one of %v: %w", role, StaffRoles, ErrInput)
+		return nil, fault.InvalidField("role", fmt.Sprintf("%q must be one of %v", role, StaffRoles))
 	}
 	if a, err := mail.ParseAddress(email); err != nil || a.Name != "" {
-		return nil, fmt.Errorf("email %q is not an email address: %w", email, ErrInput)
+		return nil, fault.InvalidField("email", fmt.Sprintf("%q is not an email address", email))
 	}
 	var r *store.Reseller
 	if err := s.View(func(tx *store.Tx) (err error) { r, err = tx.ResellerBySlug(slug); return err }); err != nil {
 		return nil, fmt.Errorf("reseller %q: %w", slug, err)
 	}
 	if problem := Policy(r).Check(password); problem != "" {
-		return nil, fmt.Errorf("password: %s: %w", problem, ErrInput)
+		return nil, fault.InvalidField("password", problem)
 	}
 	hash, err := auth.HashPassword(password)
 	if err != nil {
@@ -131,10 +131,10 @@ func CreateStaffUser(s *store.Store, slug, email, role, password string) (*store
 // shown again (only its hash is kept).
 func CreateResellerAPIKey(s *store.Store, slug, name, actor string) (string, error) {
 	if name == "" {
-		return "", fmt.Errorf("name must not be empty: %w", ErrInput)
+		return "", fault.InvalidField("name", "must not be empty")
 	}
 	if msg := textfield.SingleLine(name); msg != "" {
-		return "", fmt.Errorf("name: %s: %w", msg, ErrInput)
+		return "", fault.InvalidField("name", msg)
 	}
 	key, prefix, hash := auth.NewAPIKey()
 	err := s.Update(func(tx *store.Tx) error {
@@ -172,55 +172,62 @@ type StaffInput struct {
 var AssignableStaffRoles = []string{store.RoleAdmin, store.RoleBilling, store.RoleSupport}
 
 // AddStaff validates and creates a staff user of r; problems come back
-// by field name. actor and ip are recorded in the audit log.
-func AddStaff(s *store.Store, r *store.Reseller, in StaffInput, actor, ip string) (map[string]string, error) {
-	problems := map[string]string{}
+// as fault.Fields; by is recorded in the audit log.
+func AddStaff(s *store.Store, r *store.Reseller, in StaffInput, by actor.Actor) error {
+	var problems fault.Fields
 	in.Name, in.Email = strings.TrimSpace(in.Name), strings.TrimSpace(in.Email)
 	if in.Name == "" || len(in.Name) > 100 {
-		problems["name"] = "Enter a name of at most 100 characters."
+		problems.Add("name", "Enter a name of at most 100 characters.")
 	} else if msg := textfield.SingleLine(in.Name); msg != "" {
-		problems["name"] = msg
+		problems.Add("name", msg)
 	}
 	if a, err := mail.ParseAddress(in.Email); err != nil || a.Address != in.Email {
-		problems["email"] = "Enter an email address such as name@example.com."
+		problems.Add("email", "Enter an email address such as name@example.com.")
 	}
 	if !slices.Contains(AssignableStaffRoles, in.Role) {
-		problems["role"] = "Choose admin, billing or support."
+		problems.Add("role", "Choose admin, billing or support.")
 	}
 	if p := Policy(r).Check(in.Password); p != "" {
-		problems["password"] = p
+		problems.Add("password", p)
 	} else if in.Confirm != in.Password {
-		problems["confirm"] = "The two passwords differ."
+		problems.Add("confirm", "The two passwords differ.")
 	}
-	if len(problems) > 0 {
-		return problems, nil
+	if err := problems.Err(); err != nil {
+		return err
 	}
 	hash, err := auth.HashPassword(in.Password)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	err = s.Update(func(tx *store.Tx) error {
 		u := &store.User{ResellerID: r.ID, Email: in.Email, Name: in.Name, Role: in.Role, PasswordHash: hash}
 		if err := tx.CreateUser(u); err != nil {
 			return err
 		}
-		return tx.AddAudit(&store.AuditEvent{ResellerID: r.ID, Actor: actor, Action: "user.create", Target: u.Email + " (" + u.Role + ")", IP: ip})
+		return tx.AddAudit(&store.AuditEvent{ResellerID: r.ID, Actor: by.Name, Action: "user.create", Target: u.Email + " (" + u.Role + ")", IP: by.IP})
 	})
 	if errors.Is(err, store.ErrConflict) {
-		return map[string]string{"email": "Another user of this portal already has this email."}, nil
+		return fault.InvalidField("email", "Another user of this portal already has this email.")
 	}
-	return nil, err
+	return err
 }
 
 // ErrNotAllowed refuses a change to the owner or to oneself.
-var ErrNotAllowed = errors.New("not allowed")
+var ErrNotAllowed = fault.New(fault.Forbidden, "The owner and your own account cannot be changed here.")
 
 // UpdateStaff changes a staff member's role and status. The owner, and the
-// acting user's own account, cannot be changed here (no lock-out by
-// mistake); another reseller's user is not found.
-func UpdateStaff(s *store.Store, rid, uid, actorID uint64, role, status, actor, ip string) (*store.User, error) {
-	if !slices.Contains(AssignableStaffRoles, role) || status != store.UserActive && status != store.UserDisabled {
-		return nil, fmt.Errorf("role %q, status %q: %w", role, status, ErrInput)
+// acting user's own account (by.User), cannot be changed here (no
+// lock-out by mistake); another reseller's user is not found.
+func UpdateStaff(s *store.Store, rid, uid uint64, role, status string, by actor.Actor) (*store.User, error) {
+	var problems fault.Fields
+	if !slices.Contains(AssignableStaffRoles, role) {
+		problems.Add("role", "Choose admin, billing or support.")
+	}
+	if status != store.UserActive && status != store.UserDisabled {
+		problems.Add("status", "Choose active or disabled.")
+	}
+	if err := problems.Err(); err != nil {
+		return nil, err
 	}
 	var u *store.User
 	err := s.Update(func(tx *store.Tx) error {
@@ -231,7 +238,7 @@ func UpdateStaff(s *store.Store, rid, uid, actorID uint64, role, status, actor, 
 		if !u.Staff() {
 			return fmt.Errorf("user %d: %w", uid, store.ErrNotFound)
 		}
-		if u.Role == store.RoleOwner || u.ID == actorID {
+		if u.Role == store.RoleOwner || u.ID == by.User.ID {
 			return ErrNotAllowed
 		}
 		if u.Role == role && u.Status == status {
@@ -246,7 +253,7 @@ func UpdateStaff(s *store.Store, rid, uid, actorID uint64, role, status, actor, 
 				return err
 			}
 		}
-		return tx.AddAudit(&store.AuditEvent{ResellerID: rid, Actor: actor, Action: "user.update", Target: u.Email + " (" + role + ", " + status + ")", IP: ip})
+		return tx.AddAudit(&store.AuditEvent{ResellerID: rid, Actor: by.Name, Action: "user.update", Target: u.Email + " (" + role + ", " + status + ")", IP: by.IP})
 	})
 	return u, err
 }
