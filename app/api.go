@@ -25,7 +25,7 @@ import (
 func (a *App) apiRoutes(api fiber.Router) {
 	api.Get("/openapi.json", a.showOpenAPI) // public: describes the API, reveals no tenant data
 
-	api.Use(a.authenticateAPIKey) // everything below needs a key of this host's reseller
+	api.Use(a.authenticateAPIKey, a.readBigBody) // everything below needs a key of this host's reseller; PUT /rates reads its deck after it
 
 	// Client endpoints: a client key acts for its own client.
 	api.Get("/account", a.requireClientKey, a.showAPIAccount)

@@ -620,8 +620,9 @@ func TestAPIRoutesMatchOpenAPI(t *testing.T) {
 }
 
 // TestAPIBodyTooLarge: a body over 1 MiB is refused with 413 problem+json
-// before the key is looked at. The request goes over a raw connection that
-// writes the whole body before reading the answer.
+// before the key is looked at (and before the body is read: the server
+// answers from the declared length and closes). The request goes over a
+// raw connection that offers the whole body beside reading the answer.
 func TestAPIBodyTooLarge(t *testing.T) {
 	t.Parallel()
 	f := newAPIFixture(t)

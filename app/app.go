@@ -23,6 +23,7 @@ import (
 	"portico/app/clients"
 	"portico/app/config"
 	"portico/app/domains"
+	"portico/app/gate"
 	"portico/app/mail"
 	"portico/app/metrics"
 	"portico/app/team"
@@ -67,7 +68,8 @@ type App struct {
 	tenants     *tenancy.Hosts
 	touches     *sessionTouches
 	limits      *authLimits
-	api         *apiState // API keys' rate limits and last-used times
+	api         *apiState  // API keys' rate limits and last-used times
+	decodes     *gate.Gate // image decodes at once (images.go)
 	metricsFrom []netip.Prefix
 	// trustedProxies may set X-Forwarded-For (clientip.go).
 	trustedProxies []netip.Prefix
@@ -80,8 +82,8 @@ type App struct {
 
 // BodyLimit is the largest request body accepted (413 beyond), except on
 // the routes that take image uploads, which allow UploadLimit, and the
-// rate deck upload page, which allows RateUploadLimit (uploadRoutes in
-// middleware.go).
+// rate deck uploads, which allow RateUploadLimit (page) and RatesLimit
+// (API), each to a sender who may use the route (bigBodies in limits.go).
 const (
 	BodyLimit   = 1 << 20
 	UploadLimit = 5 << 20
@@ -113,6 +115,7 @@ func New(d Deps) (*App, error) {
 		touches: newSessionTouches(),
 		limits:  newAuthLimits(d.Now),
 		api:     newAPIState(d.Config.API, d.Now),
+		decodes: gate.New(decodeSlots, decodeWait),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
@@ -129,18 +132,24 @@ func New(d Deps) (*App, error) {
 	a.fiber = fiber.New(fiber.Config{
 		AppName:               "portico",
 		DisableStartupMessage: true,
-		BodyLimit:             RateUploadLimit, // the smaller limits are enforced per route by limitBody
-		ReadTimeout:           30 * time.Second,
-		WriteTimeout:          60 * time.Second,
-		IdleTimeout:           120 * time.Second,
-		ReadBufferSize:        16 << 10,
-		ErrorHandler:          a.handleError,
+		// Bodies are streamed and read by readBody and readBigBody, each
+		// held to its route's limit while reading (limits.go).
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true, // else fasthttp reads a whole multipart body before any limit applies
+		BodyLimit:                    BodyLimit,
+		Concurrency:                  MaxConnections,
+		ReadTimeout:                  readTimeout,
+		WriteTimeout:                 60 * time.Second,
+		IdleTimeout:                  120 * time.Second,
+		ReadBufferSize:               headerLimit,
+		ErrorHandler:                 a.handleError,
 		// Security: only the listed proxies may set X-Forwarded-*; without
 		// this Fiber trusts every client's forwarded headers.
 		EnableTrustedProxyCheck: true,
 		TrustedProxies:          d.Config.Server.TrustedProxies,
 		ProxyHeader:             proxyHeader(d.Config.Server.TrustedProxies),
 	})
+	a.fiber.Server().HeaderReceived = a.requestConfig // per-route body limits before the body is read
 	a.routes()
 	go a.flushTouches()
 	return a, nil

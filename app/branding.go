@@ -22,6 +22,7 @@ import (
 	"portico/app/branding"
 	"portico/app/config"
 	"portico/app/fault"
+	"portico/app/gate"
 	"portico/store"
 )
 
@@ -84,7 +85,7 @@ func fitWithin(src image.Image, maxW, maxH int) *image.RGBA {
 	if w == b.Dx() && h == b.Dy() {
 		draw.Copy(dst, image.Point{}, src, b, draw.Src, nil)
 	} else {
-		draw.CatmullRom.Scale(dst, dst.Bounds(), src, b, draw.Src, nil)
+		scaleInto(dst, dst.Bounds(), src, b)
 	}
 	return dst
 }
@@ -98,7 +99,7 @@ func fitSquare(src image.Image, side int) *image.RGBA {
 	h := min(side, max(1, int(math.Round(float64(b.Dy())*scale))))
 	dst := image.NewRGBA(image.Rect(0, 0, side, side))
 	at := image.Pt((side-w)/2, (side-h)/2)
-	draw.CatmullRom.Scale(dst, image.Rectangle{Min: at, Max: at.Add(image.Pt(w, h))}, src, b, draw.Src, nil)
+	scaleInto(dst, image.Rectangle{Min: at, Max: at.Add(image.Pt(w, h))}, src, b)
 	return dst
 }
 
@@ -319,7 +320,7 @@ func (a *App) showBranding(c *fiber.Ctx) error {
 // carry the new brand.
 func (a *App) saveBranding(c *fiber.Ctx) error {
 	tenant := tenantOf(c)
-	in, err := readBranding(c)
+	in, err := readBranding(c, a.decodes)
 	if err != nil {
 		return err
 	}
@@ -359,7 +360,7 @@ func brandingForm(in branding.Input) *Form {
 // readBranding reads every field and image of the form; images are
 // decoded and re-encoded here, and an upload that is not a usable image
 // is one of in.Refused. Only an unexpected failure is an error.
-func readBranding(c *fiber.Ctx) (branding.Input, error) {
+func readBranding(c *fiber.Ctx, decodes *gate.Gate) (branding.Input, error) {
 	field := func(name string) string { return strings.Clone(c.FormValue(name)) } // Fiber reuses the request's memory
 	in := branding.Input{Brand: store.Brand{ProductName: field("product_name"), PrimaryColor: field("primary_color"),
 		AccentColor: field("accent_color"), SupportEmail: field("support_email"), SupportURL: field("support_url"),
@@ -369,7 +370,7 @@ func readBranding(c *fiber.Ctx) (branding.Input, error) {
 		if c.FormValue("remove_"+name) == "on" {
 			in.Remove[name] = true
 		}
-		data, err := uploadedImage(c, name, func(filename string, data []byte) ([]byte, error) {
+		data, err := uploadedImage(c, decodes, name, func(filename string, data []byte) ([]byte, error) {
 			return processBrandImage(name, filename, data)
 		})
 		var refusal imageError

@@ -40,6 +40,7 @@ var errorText = map[int][2]string{
 	409: {"Conflict", "This cannot be done in the current state of things."},
 	422: {"Invalid input", "Some of what you sent is not valid."},
 	429: {"Too many attempts", "There have been too many attempts from you or for this account."},
+	415: {"Not accepted", "Send the request without Content-Encoding; compressed request bodies are not accepted."},
 	500: {"Something went wrong", "We could not complete your request. The error has been logged."},
 	503: {"Busy", "The server is busy just now; please try again in a moment."},
 }

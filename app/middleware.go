@@ -63,6 +63,7 @@ func (a *App) observe(c *fiber.Ctx) error {
 			_ = c.SendStatus(fiber.StatusInternalServerError)
 		}
 	}
+	closeUnreadBody(c)
 	status := c.Response().StatusCode()
 	route := strings.Clone(c.Route().Path) // Fiber reuses its buffers; metrics keep the label
 
@@ -100,26 +101,6 @@ func (a *App) securityHeaders(c *fiber.Ctx) error {
 	c.Set("Cross-Origin-Opener-Policy", "same-origin")
 	if c.Protocol() == "https" {
 		c.Set("Strict-Transport-Security", "max-age=31536000")
-	}
-	return c.Next()
-}
-
-// uploadRoutes are the POST routes that may carry bodies above BodyLimit,
-// with their limit: images up to UploadLimit, a rate deck CSV up to
-// RateUploadLimit. Every other route, the API included, BodyLimit.
-var uploadRoutes = map[string]int{"/reseller/branding": UploadLimit, "/settings/avatar": UploadLimit, "/reseller/rates": RateUploadLimit}
-
-// limitBody answers 413 for a body over the route's limit.
-func (a *App) limitBody(c *fiber.Ctx) error {
-	limit := BodyLimit
-	if l, ok := uploadRoutes[strings.TrimSuffix(c.Path(), "/")]; ok && c.Method() == fiber.MethodPost {
-		limit = l
-	}
-	if c.Method() == fiber.MethodPut && strings.TrimSuffix(c.Path(), "/") == "/api/v1/rates" {
-		limit = RatesLimit
-	}
-	if len(c.Request().Body()) > limit {
-		return fiber.ErrRequestEntityTooLarge
 	}
 	return c.Next()
 }

@@ -14,7 +14,7 @@ import (
 // routes lists every route on one screen.
 func (a *App) routes() {
 	f := a.fiber
-	f.Use(a.observe, recover.New(), a.securityHeaders, a.limitBody)
+	f.Use(a.observe, recover.New(), a.securityHeaders, a.readBody) // limits.go: 1 MiB unless a bigBodies route
 
 	// Operations and assets answer on any host, before tenant resolution.
 	f.Get("/healthz", a.showHealth)
@@ -33,7 +33,7 @@ func (a *App) routes() {
 	a.apiRoutes(f.Group("/api/v1"))
 
 	// Browser pages: session cookie and CSRF tokens.
-	f.Use(a.loadSession, a.checkCSRF, a.enforcePasswordChange)
+	f.Use(a.loadSession, a.readBigBody, a.checkCSRF, a.enforcePasswordChange)
 	f.Get("/brand.css", a.showBrandCSS)
 	f.Get("/", a.showHome)
 

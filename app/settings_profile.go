@@ -14,7 +14,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
-	"golang.org/x/image/draw"
 
 	"portico/app/account"
 	"portico/app/fault"
@@ -141,7 +140,7 @@ func cropSquare(src image.Image, side int) *image.RGBA {
 	at := image.Pt(b.Min.X+(b.Dx()-edge)/2, b.Min.Y+(b.Dy()-edge)/2)
 	square := image.Rectangle{Min: at, Max: at.Add(image.Pt(edge, edge))}
 	dst := image.NewRGBA(image.Rect(0, 0, side, side))
-	draw.CatmullRom.Scale(dst, dst.Bounds(), src, square, draw.Src, nil)
+	scaleInto(dst, dst.Bounds(), src, square)
 	return dst
 }
 
@@ -186,7 +185,7 @@ func initials(u *store.User) string {
 
 // saveAvatar replaces the user's avatar with the uploaded image.
 func (a *App) saveAvatar(c *fiber.Ctx) error {
-	data, err := uploadedImage(c, "avatar", processAvatar)
+	data, err := uploadedImage(c, a.decodes, "avatar", processAvatar)
 	var refusal imageError
 	switch {
 	case errors.As(err, &refusal):

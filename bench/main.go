@@ -64,6 +64,13 @@ func main() {
 		}
 		return
 	}
+	// `bench memory`: RSS under parallel uploads, bodies and hashes (memory.go).
+	if len(os.Args) > 1 && os.Args[1] == "memory" {
+		if err := mainMemory(os.Args[2:]); err != nil {
+			fatalf("%v", err)
+		}
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == ceilingCommand {
 		if err := serveCeiling(os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, "bench ceiling:", err)

@@ -94,7 +94,9 @@ func (s *Service) auditAlone(u *store.User, ip, action, target string) error {
 // checkPassword reports whether password is u's. A wrong one is audited
 // as action (with target) and is fault-free: the caller adds the field.
 func (s *Service) checkPassword(u *store.User, password, ip, action, target string) (bool, error) {
-	if err := auth.CheckPassword(u.PasswordHash, password); err != nil {
+	if err := auth.CheckPassword(u.PasswordHash, password); errors.Is(err, auth.ErrBusy) {
+		return false, err // not checked (503): no failure to audit or count
+	} else if err != nil {
 		return false, s.auditAlone(u, ip, action, target)
 	}
 	return true, nil

@@ -103,8 +103,12 @@ func (s *Service) SetOwnPassword(r *store.Reseller, by Actor, session []byte, pa
 	user := by.User
 	var fields fault.Fields
 	checkNewPassword(r, password, confirm, &fields)
-	if len(fields) == 0 && auth.CheckPassword(user.PasswordHash, password) == nil {
-		fields.Add("password", "Choose a password different from the one you were given.")
+	if len(fields) == 0 {
+		if err := auth.CheckPassword(user.PasswordHash, password); err == nil {
+			fields.Add("password", "Choose a password different from the one you were given.")
+		} else if errors.Is(err, auth.ErrBusy) {
+			return err
+		}
 	}
 	if err := fields.Err(); err != nil {
 		return err

@@ -75,12 +75,17 @@ func (s *Service) SignIn(r *store.Reseller, in SignIn) (*Entry, error) {
 	err := s.store.View(func(tx *store.Tx) (err error) { user, err = tx.UserByEmail(r.ID, in.Email); return err })
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		auth.BurnPasswordCheck(in.Password)
+		if busy := auth.BurnPasswordCheck(in.Password); busy != nil {
+			return nil, busy // 503, as for an account that exists
+		}
 		user = nil
 	case err != nil:
 		return nil, err
 	default:
-		err = auth.CheckPassword(user.PasswordHash, in.Password) // an invited user's empty hash costs a dummy check
+		// an invited user's empty hash costs a dummy check
+		if err = auth.CheckPassword(user.PasswordHash, in.Password); errors.Is(err, auth.ErrBusy) {
+			return nil, err // not checked: neither a failure nor a success
+		}
 	}
 	if err != nil {
 		if err := s.signInFailed(r, user, in); err != nil {

@@ -17,10 +17,13 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
+
+	"portico/app/gate"
 )
 
 // Argon2id parameters: OWASP's recommended minimum (19 MiB, 2 passes, 1
@@ -33,17 +36,32 @@ const (
 	argonSaltLen = 16
 )
 
-// argonSlots bounds how many argon2id computations run at once. Each
-// holds 19 MiB while it runs, so a burst of sign-ins from many addresses
-// (which per-IP limits do not cap) would otherwise grow memory without
-// bound; extra callers wait their turn. It is process-wide on purpose:
-// memory is.
-var argonSlots = make(chan struct{}, 4)
+// Hasher is the one bounded hasher: every argon2id computation, hashing
+// a new password (client create, team add, invitation accept, password
+// change and reset, the CLI) or checking one (sign-in, re-authentication),
+// runs in one of its slots. Each holds argonMemory KiB while it runs, so a
+// burst from many addresses or API keys (which per-address and per-key
+// limits do not cap) would otherwise grow memory without bound. Two slots
+// keep two cores busy; a caller waits up to hashWait for one and then gets
+// ErrBusy (503 with Retry-After on the web). It is process-wide on
+// purpose: memory is.
+var Hasher = gate.New(2, hashWait)
 
-func argonKey(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
-	argonSlots <- struct{}{}
-	defer func() { <-argonSlots }()
-	return argon2.IDKey(password, salt, time, memory, threads, keyLen)
+// hashWait is how long a caller waits for a hashing slot: on an idle
+// 2-core machine, a queue of over a hundred hashes.
+const hashWait = 5 * time.Second
+
+// ErrBusy is returned when every hashing slot stayed taken for hashWait;
+// nothing was checked or hashed. Callers must not treat it as a wrong
+// password.
+var ErrBusy = gate.ErrBusy
+
+func argonKey(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) ([]byte, error) {
+	var key []byte
+	err := Hasher.Do(int64(memory)<<10, func() {
+		key = argon2.IDKey(password, salt, time, memory, threads, keyLen)
+	})
+	return key, err
 }
 
 // ErrMismatch is returned when a password does not match its hash.
@@ -55,27 +73,38 @@ func HashPassword(password string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key := argonKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	key, err := argonKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	if err != nil {
+		return "", err
+	}
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
 		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
 // CheckPassword compares a password with an encoded hash in constant time,
-// using the parameters recorded in the hash. Every call costs one argon2id
-// derivation, whatever the hash: an empty one (an invited user who has
-// not chosen a password yet) or a damaged one is answered only after the
-// dummy hash has been checked, so that no branch of a sign-in answers
-// sooner than another and timing cannot tell the accounts apart.
+// using the parameters recorded in the hash. It returns ErrMismatch for a
+// wrong password and ErrBusy when it could not check at all. Every call
+// costs one argon2id derivation, whatever the hash: an empty one (an
+// invited user who has not chosen a password yet) or a damaged one is
+// answered only after the dummy hash has been checked, so that no branch
+// of a sign-in answers sooner than another and timing cannot tell the
+// accounts apart.
 func CheckPassword(encoded, password string) error {
 	h, err := parseHash(encoded)
 	if err != nil {
-		if dummy, derr := parseHash(dummyHash()); derr == nil {
-			_ = verifyHash(password, dummy)
+		if dummy, derr := parseHash(dummyHash); derr == nil {
+			if _, busy := verifyHash(password, dummy); busy != nil {
+				return busy // as a known account's check would
+			}
 		}
 		return err
 	}
-	if !verifyHash(password, h) {
+	ok, err := verifyHash(password, h)
+	if err != nil {
+		return err
+	}
+	if !ok {
 		return ErrMismatch
 	}
 	return nil
@@ -117,12 +146,15 @@ func parseHash(encoded string) (parsedHash, error) {
 	return h, nil
 }
 
-// verifyHash derives the key of password under h's parameters and
-// compares it with h's key in constant time.
-func verifyHash(password string, h parsedHash) bool {
+// verifyHash derives the key of password under h's parameters, in a slot
+// of the hasher, and compares it with h's key in constant time.
+func verifyHash(password string, h parsedHash) (bool, error) {
+	got, err := argonKey([]byte(password), h.salt, h.iterations, h.memory, h.threads, uint32(len(h.key)))
+	if err != nil {
+		return false, err
+	}
 	verifications.Add(1)
-	got := argonKey([]byte(password), h.salt, h.iterations, h.memory, h.threads, uint32(len(h.key)))
-	return subtle.ConstantTimeCompare(got, h.key) == 1
+	return subtle.ConstantTimeCompare(got, h.key) == 1, nil
 }
 
 // verifications counts password checks that ran argon2id, for tests that
@@ -135,13 +167,19 @@ func Verifications() uint64 { return verifications.Load() }
 
 // dummyHash is checked against when an account does not exist or has no
 // usable hash, so that a wrong email takes as long as a wrong password.
-var dummyHash = sync.OnceValue(func() string {
-	h, _ := HashPassword("not-a-real-password")
-	return h
-})
+// It is a constant, with the parameters HashPassword uses, so that it
+// never needs a hashing slot of its own (of a password nobody knows).
+const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$bm90LWEtcmVhbC1zYWx0$0y3yHqK9m2y4oN1sV8o0m1W3d9s2ZbS4w6B7c0E5f1Q"
 
-// BurnPasswordCheck spends the time a real password check would.
-func BurnPasswordCheck(password string) { _ = CheckPassword(dummyHash(), password) }
+// BurnPasswordCheck spends the time a real password check would. Like
+// CheckPassword it returns ErrBusy when no slot was free, so that a caller
+// answers an unknown account exactly as it answers a known one.
+func BurnPasswordCheck(password string) error {
+	if err := CheckPassword(dummyHash, password); errors.Is(err, ErrBusy) {
+		return err
+	}
+	return nil
+}
 
 // Policy is a password rule; see store.PasswordPolicy, of which it is a copy
 // so that this package does not import the store.

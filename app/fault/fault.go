@@ -6,8 +6,8 @@
 // Errors of no kind are internal: logged with the request id and never
 // shown.
 //
-// It imports only the store, for its two sentinels, so that every layer of
-// app/ can use it.
+// It imports only the store, for its two sentinels, and app/gate, for its
+// one, so that every layer of app/ can use it.
 package fault
 
 import (
@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"portico/app/gate"
 	"portico/store"
 )
 
@@ -139,8 +140,9 @@ func Busy(wait time.Duration, message string) error {
 }
 
 // From describes err as an *Error: itself when it is one (the outermost in
-// its chain), a Fields list as Invalid, the store's sentinels as NotFound
-// and Conflict, anything else as Internal with err as its cause.
+// its chain), a Fields list as Invalid, gate.ErrBusy as Unavailable, the
+// store's sentinels as NotFound and Conflict, anything else as Internal
+// with err as its cause.
 func From(err error) *Error {
 	var fe *Error
 	if errors.As(err, &fe) {
@@ -151,6 +153,8 @@ func From(err error) *Error {
 		return &Error{Kind: Invalid, Fields: fields, Err: err}
 	}
 	switch {
+	case errors.Is(err, gate.ErrBusy): // every password-hashing or image-decoding slot stayed taken
+		return &Error{Kind: Unavailable, Retry: gate.RetryAfter, Err: err}
 	case errors.Is(err, store.ErrNotFound):
 		return &Error{Kind: NotFound, Err: err}
 	case errors.Is(err, store.ErrConflict):

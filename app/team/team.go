@@ -129,6 +129,14 @@ func (s *Service) Add(r *store.Reseller, cid uint64, in Member, by actor.Actor, 
 			errs.Add("confirm", "The two passwords differ.")
 		}
 	}
+	if !in.Invite && len(errs) == 0 {
+		// Hashed before the write transaction: the hash may wait for a slot
+		// of the one hasher, and the store's only writer must not wait with it.
+		var err error
+		if hash, err = auth.HashPassword(in.Password); err != nil {
+			return nil, err
+		}
+	}
 	u := &store.User{ResellerID: r.ID, ClientID: cid, Email: in.Email, FirstName: in.FirstName, LastName: in.LastName,
 		Role: in.Role, ProfileID: in.ProfileID}
 	err := s.store.Update(func(tx *store.Tx) error {
@@ -148,9 +156,6 @@ func (s *Service) Add(r *store.Reseller, cid uint64, in Member, by actor.Actor, 
 		if in.Invite {
 			u.Status = store.UserInvited
 		} else {
-			if hash, err = auth.HashPassword(in.Password); err != nil {
-				return err
-			}
 			u.PasswordHash, u.MustChangePassword = hash, true
 		}
 		if err := tx.CreateUser(u); errors.Is(err, store.ErrConflict) {
@@ -376,7 +381,9 @@ func (s *Service) TransferOwnership(rid, cid, toUID uint64, password string, by 
 	if by.User.Role != store.RoleOwner || by.User.ClientID != cid {
 		return nil, notAllowed("Only the owner can hand over ownership.")
 	}
-	if err := auth.CheckPassword(by.User.PasswordHash, password); err != nil {
+	if err := auth.CheckPassword(by.User.PasswordHash, password); errors.Is(err, auth.ErrBusy) {
+		return nil, err // not checked
+	} else if err != nil {
 		return nil, fault.InvalidField("password", "The password is incorrect.")
 	}
 	var to *store.User
