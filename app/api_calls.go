@@ -15,9 +15,9 @@ import (
 
 	"portico/app/calls"
 	"portico/app/fault"
-	"portico/app/jsonfast"
-	"portico/app/money"
 	"portico/store"
+	"portico/store/jsonfast"
+	"portico/store/money"
 )
 
 // isCallEndpoint: the PBX's per-call requests, with their own rate limit.

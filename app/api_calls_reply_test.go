@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"portico/app/calls"
-	"portico/app/money"
+	"portico/store/money"
 )
 
 // apiAllowed and apiRefused are the two replies of POST /calls/authorize

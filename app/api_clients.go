@@ -9,9 +9,9 @@ import (
 
 	"portico/app/clients"
 	"portico/app/fault"
-	"portico/app/money"
 	"portico/app/tenancy"
 	"portico/store"
+	"portico/store/money"
 )
 
 // List sizes of GET /clients.

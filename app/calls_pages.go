@@ -16,8 +16,8 @@ import (
 	"portico/app/calls"
 	"portico/app/csvx"
 	"portico/app/dates"
-	"portico/app/money"
 	"portico/store"
+	"portico/store/money"
 )
 
 // Client console pages of the calls module: the dashboard (figures from

@@ -18,9 +18,9 @@ import (
 	"portico/app/csvx"
 	"portico/app/dates"
 	"portico/app/fault"
-	"portico/app/money"
 	"portico/app/tenancy"
 	"portico/store"
+	"portico/store/money"
 )
 
 // clientsPageSize is how many clients one page of the list shows.

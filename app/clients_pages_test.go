@@ -13,9 +13,9 @@ import (
 	"portico/app/actor"
 	"portico/app/auth"
 	"portico/app/calls"
-	"portico/app/money"
 	"portico/app/textfield"
 	"portico/store"
+	"portico/store/money"
 )
 
 // cleo returns the seeded acme client.

@@ -15,8 +15,8 @@ import (
 
 	"portico/app/access"
 	"portico/app/calls"
-	"portico/app/money"
 	"portico/store"
+	"portico/store/money"
 )
 
 // Reseller console pages of the calls feature: the rate deck (import,

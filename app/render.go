@@ -22,8 +22,8 @@ import (
 
 	"portico/app/access"
 	"portico/app/dates"
-	"portico/app/money"
 	"portico/store"
+	"portico/store/money"
 )
 
 // views holds one template engine (github.com/gofiber/template/html/v2)
@@ -171,7 +171,7 @@ func TemplateFuncs(assetVersion string) template.FuncMap {
 		"asset":   func(name string) string { return "/static/" + name + "?v=" + assetVersion },
 		"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		// dates and amounts read the same on every page (app/dates,
-		// app/money): "4 Mar 2027", "4 Mar 2027, 14:05 UTC", "1,234.50"
+		// store/money): "4 Mar 2027", "4 Mar 2027, 14:05 UTC", "1,234.50"
 		"datetime":   dates.DayTime,
 		"date":       dates.Day,
 		"month":      dates.Month,

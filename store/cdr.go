@@ -11,7 +11,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"portico/app/money"
+	"portico/store/money"
 )
 
 // Call directions and dispositions.

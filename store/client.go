@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"portico/app/money"
+	"portico/store/money"
 )
 
 // Client statuses.

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"time"
 
-	"portico/app/money"
+	"portico/store/money"
 )
 
 // Ledger entry kinds: the movements that exist today. Billing adds its

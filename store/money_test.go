@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"portico/app/money"
+	"portico/store/money"
 )
 
 func (s *Store) testCredit(t *testing.T, rid, cid uint64) Credit {

@@ -5,7 +5,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"portico/app/jsonfast"
+	"portico/store/jsonfast"
 )
 
 // The ledger transaction and the reservation are written on every

@@ -1,9 +1,10 @@
 // Package store owns Portico's data: one bbolt file with every tenant's
 // records, their secondary indexes, the credit ledger, migrations and
 // backups. It is the only package that imports bbolt and it imports nothing
-// else of Portico's but app/money (the one rule for arithmetic on amounts,
-// itself free of Portico imports), nor Fiber: callers see *Store, *Tx and
-// plain records.
+// of app/ nor Fiber: callers see *Store, *Tx and plain records. Its two
+// leaf packages, store/money (amounts and the one rule for arithmetic on
+// them) and store/jsonfast (hand-written JSON for the hottest records),
+// import nothing of Portico's and serve app/ too.
 package store
 
 import (

@@ -7,7 +7,7 @@ import (
 	"sort"
 	"time"
 
-	"portico/app/money"
+	"portico/store/money"
 )
 
 // DayUsage is one client's calls on one UTC day, kept when the CDRs are

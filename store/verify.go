@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"portico/app/money"
+	"portico/store/money"
 )
 
 // Verify checks what must always hold and returns every problem found

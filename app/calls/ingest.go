@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"portico/app/fault"
-	"portico/app/money"
 	"portico/app/strictjson"
 	"portico/store"
+	"portico/store/money"
 )
 
 // MaxBatch is the most CDRs one request may carry.

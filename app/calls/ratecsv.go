@@ -12,9 +12,9 @@ import (
 	"unicode/utf8"
 
 	"portico/app/csvx"
-	"portico/app/money"
 	"portico/app/textfield"
 	"portico/store"
+	"portico/store/money"
 )
 
 // Limits of a rate deck import.

@@ -11,8 +11,8 @@ import (
 	"sort"
 	"strings"
 
-	"portico/app/money"
 	"portico/store"
+	"portico/store/money"
 )
 
 // Limits of rating input.

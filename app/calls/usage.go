@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"portico/app/fault"
-	"portico/app/money"
 	"portico/store"
+	"portico/store/money"
 )
 
 // Totals are a period's calls, from the daily usage records.

@@ -12,10 +12,10 @@ import (
 	"portico/app/actor"
 	"portico/app/auth"
 	"portico/app/fault"
-	"portico/app/money"
 	"portico/app/tenancy"
 	"portico/app/textfield"
 	"portico/store"
+	"portico/store/money"
 )
 
 // Retention is how long a disabled client waits before the clean-up job

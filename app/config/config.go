@@ -1,7 +1,8 @@
 // Package config owns Portico's configuration: defaults, the TOML file,
 // PORTICO_SECTION__KEY environment overrides (with _FILE for secrets),
 // command-line flags, and validation that reports every problem at once.
-// It imports nothing else of Portico's.
+// Of Portico's own packages it imports only store/money (amounts in
+// config, such as a reseller's maximum recharge).
 package config
 
 import (
@@ -25,7 +26,7 @@ import (
 	"golang.org/x/net/idna"
 	"golang.org/x/text/currency"
 
-	"portico/app/money"
+	"portico/store/money"
 )
 
 // Config is the whole effective configuration.

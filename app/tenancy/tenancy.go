@@ -16,9 +16,9 @@ import (
 	"portico/app/auth"
 	"portico/app/config"
 	"portico/app/fault"
-	"portico/app/money"
 	"portico/app/textfield"
 	"portico/store"
+	"portico/store/money"
 )
 
 // FirstOwner is an owner created by Reconcile, with the only copy of its

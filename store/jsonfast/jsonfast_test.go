@@ -13,7 +13,7 @@ import (
 // FuzzAppendStringMatchesStd holds AppendString to json.Marshal, byte for
 // byte, for any string (invalid UTF-8 included).
 //
-//	go test ./app/jsonfast -run '^$' -fuzz FuzzAppendStringMatchesStd -fuzztime 30s
+//	go test ./store/jsonfast -run '^$' -fuzz FuzzAppendStringMatchesStd -fuzztime 30s
 func FuzzAppendStringMatchesStd(f *testing.F) {
 	for _, seed := range []string{"", "call-1", `a"b\c`, "<script>&</script>", "tab\there\nnl\r\b\f\x00\x1f\x7f",
 		"Zoë 東京", "\u2028\u2029", "\xff\xfe", "a\xc3", "\xed\xa0\x80", "\U0001F600", "\ufffd"} {
@@ -34,7 +34,7 @@ func FuzzAppendStringMatchesStd(f *testing.F) {
 // instant and zone offset: the same bytes, or ok false where encoding/json
 // refuses the time.
 //
-//	go test ./app/jsonfast -run '^$' -fuzz FuzzAppendTimeMatchesStd -fuzztime 30s
+//	go test ./store/jsonfast -run '^$' -fuzz FuzzAppendTimeMatchesStd -fuzztime 30s
 func FuzzAppendTimeMatchesStd(f *testing.F) {
 	f.Add(int64(1793613600), int64(0), 0, false)            // 2026-11-02T10:00:00Z
 	f.Add(int64(1793613600), int64(123456789), 3600, false) // +01:00, nanoseconds
@@ -112,7 +112,7 @@ func readRecord(b []byte) (rec record, ok bool) {
 // FuzzReaderMatchesStd holds the Reader to encoding/json: whatever it
 // accepts, json.Unmarshal accepts too and reads to the same value.
 //
-//	go test ./app/jsonfast -run '^$' -fuzz FuzzReaderMatchesStd -fuzztime 30s
+//	go test ./store/jsonfast -run '^$' -fuzz FuzzReaderMatchesStd -fuzztime 30s
 func FuzzReaderMatchesStd(f *testing.F) {
 	for _, seed := range []string{
 		`{"n":-5,"u":7,"i":3,"s":"a","at":"2026-11-02T10:00:00Z","list":[1,-2]}`,

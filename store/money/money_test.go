@@ -195,7 +195,7 @@ func decimalFmt(v int64, code string) string {
 // FuzzAppendDecimalMatchesFmt holds AppendDecimal (and Decimal, written
 // with it) to the fmt-based reference, for any amount and currency code.
 //
-//	go test ./app/money -run '^$' -fuzz FuzzAppendDecimalMatchesFmt -fuzztime 30s
+//	go test ./store/money -run '^$' -fuzz FuzzAppendDecimalMatchesFmt -fuzztime 30s
 func FuzzAppendDecimalMatchesFmt(f *testing.F) {
 	for _, code := range []string{"USD", "JPY", "BHD", "EUR", "CLF", "", "xyz"} {
 		for _, v := range []int64{0, 1, 10, 125, 1000, 9999, 10000, 125000, -350, math.MaxInt64, math.MinInt64, -1} {
