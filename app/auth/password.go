@@ -29,11 +29,16 @@ import (
 // Argon2id parameters: OWASP's recommended minimum (19 MiB, 2 passes, 1
 // lane), which keeps a sign-in near 30 ms on a 2-core machine.
 const (
-	argonTime    = 2
-	argonMemory  = 19 * 1024
 	argonThreads = 1
 	argonKeyLen  = 32
 	argonSaltLen = 16
+)
+
+// argonTime and argonMemory are the cost of a new hash; only test binaries
+// change them (UseTestCost).
+var (
+	argonTime   uint32 = 2
+	argonMemory uint32 = 19 * 1024
 )
 
 // Hasher is the one bounded hasher: every argon2id computation, hashing
@@ -167,9 +172,19 @@ func Verifications() uint64 { return verifications.Load() }
 
 // dummyHash is checked against when an account does not exist or has no
 // usable hash, so that a wrong email takes as long as a wrong password.
-// It is a constant, with the parameters HashPassword uses, so that it
-// never needs a hashing slot of its own (of a password nobody knows).
-const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$bm90LWEtcmVhbC1zYWx0$0y3yHqK9m2y4oN1sV8o0m1W3d9s2ZbS4w6B7c0E5f1Q"
+// It is fixed, with the parameters HashPassword uses, so that it never
+// needs a hashing slot of its own (of a password nobody knows).
+var dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$bm90LWEtcmVhbC1zYWx0$0y3yHqK9m2y4oN1sV8o0m1W3d9s2ZbS4w6B7c0E5f1Q"
+
+// UseTestCost makes new hashes and the dummy check cheap (one pass over
+// 64 KiB) for a test binary, where hundreds of sign-ins at the real cost
+// would take minutes; every branch still costs one derivation, so the
+// equal-work rule holds. Call it from TestMain before anything hashes;
+// the server never calls it.
+func UseTestCost() {
+	argonTime, argonMemory = 1, 64
+	dummyHash = "$argon2id$v=19$m=64,t=1,p=1$bm90LWEtcmVhbC1zYWx0$0y3yHqK9m2y4oN1sV8o0m1W3d9s2ZbS4w6B7c0E5f1Q"
+}
 
 // BurnPasswordCheck spends the time a real password check would. Like
 // CheckPassword it returns ErrBusy when no slot was free, so that a caller
