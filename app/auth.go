@@ -250,12 +250,8 @@ func unsafePathText(s string) bool {
 	return false
 }
 
-func (a *App) senderName(r *store.Reseller) string {
-	if r.Brand.MailSender != "" {
-		return r.Brand.MailSender
-	}
-	return a.brandOf(r).Name
-}
+// senderName is the From name of the reseller's mails (the letterhead's rule).
+func (a *App) senderName(r *store.Reseller) string { return letterhead{a.cfg}.SenderName(r) }
 
 // truncate keeps the first n bytes of s.
 func truncate(s string, n int) string {

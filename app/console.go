@@ -26,24 +26,19 @@ type resellerHomeData struct {
 func (a *App) showResellerHome(c *fiber.Ctx) error {
 	tenant := tenantOf(c)
 	data := resellerHomeData{Reseller: tenant, PolicyHint: tenancy.Policy(tenant).Describe()}
-	scheme := c.Protocol()
-	port := ""
-	if _, p, ok := cutPort(c.Hostname()); ok {
-		port = ":" + p
-	}
 	err := a.store.View(func(tx *store.Tx) error {
 		domains, err := tx.Domains(tenant.ID)
 		if err != nil {
 			return err
 		}
 		slugHost := tenant.Slug + "." + a.cfg.Server.BaseDomain
-		data.Hosts = append(data.Hosts, hostLink{Host: slugHost, URL: scheme + "://" + slugHost + port, Note: "always available"})
+		data.Hosts = append(data.Hosts, hostLink{Host: slugHost, URL: a.cfg.PublicOrigin(slugHost), Note: "always available"})
 		for _, d := range domains {
 			note := ""
 			if d.Status != store.DomainVerified {
 				note = d.Status
 			}
-			data.Hosts = append(data.Hosts, hostLink{Host: d.Host, URL: scheme + "://" + d.Host + port, Note: note})
+			data.Hosts = append(data.Hosts, hostLink{Host: d.Host, URL: a.cfg.PublicOrigin(d.Host), Note: note})
 		}
 		users, err := tx.Users(tenant.ID)
 		for _, u := range users {

@@ -47,15 +47,7 @@ func (a *App) showFavicon(c *fiber.Ctx) error {
 		data = defaultFavicon(tenant.Brand.PrimaryColor)
 	}
 	sum := sha256.Sum256(data)
-	etag := `"` + hex.EncodeToString(sum[:16]) + `"`
-	c.Set(fiber.HeaderCacheControl, faviconMaxAge)
-	c.Set(fiber.HeaderETag, etag)
-	c.Set(fiber.HeaderXContentTypeOptions, "nosniff") // security: served as the PNG we encoded, never sniffed
-	if etagMatches(c.Get(fiber.HeaderIfNoneMatch), etag) {
-		return c.SendStatus(fiber.StatusNotModified)
-	}
-	c.Set(fiber.HeaderContentType, "image/png")
-	return c.Send(data)
+	return sendPNG(c, `"`+hex.EncodeToString(sum[:16])+`"`, faviconMaxAge, data)
 }
 
 // defaultFaviconSize is the default icon's side in pixels.

@@ -249,8 +249,13 @@ func readFormFile(fh *multipart.FileHeader) ([]byte, error) {
 // scope is "public" for images anyone may see, "private" for those only
 // signed-in users get (shared caches must not keep them).
 func sendImmutablePNG(c *fiber.Ctx, sha256hex string, data []byte, scope string) error {
-	etag := `"` + sha256hex + `"`
-	c.Set(fiber.HeaderCacheControl, scope+", max-age=31536000, immutable")
+	return sendPNG(c, `"`+sha256hex+`"`, scope+", max-age=31536000, immutable", data)
+}
+
+// sendPNG answers with a PNG we encoded ourselves, under etag and
+// cacheControl, or 304 when the browser already has it.
+func sendPNG(c *fiber.Ctx, etag, cacheControl string, data []byte) error {
+	c.Set(fiber.HeaderCacheControl, cacheControl)
 	c.Set(fiber.HeaderETag, etag)
 	c.Set(fiber.HeaderXContentTypeOptions, "nosniff") // security: served as the PNG we encoded, never sniffed
 	if etagMatches(c.Get(fiber.HeaderIfNoneMatch), etag) {

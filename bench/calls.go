@@ -11,12 +11,10 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -76,14 +74,7 @@ func mainCalls(args []string) error {
 	if o.rounds < 1 || o.rounds > 10 {
 		return errors.New("-rounds must be between 1 and 10")
 	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-sig
-		killChildren()
-		removeTemp()
-		os.Exit(130)
-	}()
+	cleanUpOnInterrupt()
 	root, tmp, err := workspace(o.wrk, o.keep, "portico-bench-calls-")
 	if err != nil {
 		return err

@@ -470,8 +470,10 @@ var (
 // the run's temp directory under prefix; unless keep is set, removeTemp
 // removes it (at the end of the run or on an interrupt).
 func workspace(wrk string, keep bool, prefix string) (root, tmp string, err error) {
-	if _, err := os.Stat(wrk); err != nil {
-		return "", "", fmt.Errorf("wrk not found at %s (Debian package `wrk`): %w", wrk, err)
+	if wrk != "" { // "" for a mode that needs no load generator
+		if _, err := os.Stat(wrk); err != nil {
+			return "", "", fmt.Errorf("wrk not found at %s (Debian package `wrk`): %w", wrk, err)
+		}
 	}
 	if root, err = findRoot(); err != nil {
 		return "", "", err
@@ -496,6 +498,19 @@ func buildPortico(root, tmp string) (bin string, err error) {
 		return "", fmt.Errorf("go build: %v\n%s", err, out)
 	}
 	return bin, nil
+}
+
+// cleanUpOnInterrupt stops the child processes and removes the temp dir
+// when the bench is interrupted.
+func cleanUpOnInterrupt() {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		killChildren()
+		removeTemp()
+		os.Exit(130)
+	}()
 }
 
 func setTemp(dir string) { tempMu.Lock(); tempDir = dir; tempMu.Unlock() }

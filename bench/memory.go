@@ -15,14 +15,12 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"regexp"
 	"runtime"
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -63,24 +61,12 @@ func mainMemory(args []string) error {
 	if o.settle < 0 || o.settle > 10*time.Minute || o.requests < 1 || o.requests > 20 {
 		return errors.New("-settle must be within 0–10m and -requests within 1–20")
 	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-sig
-		killChildren()
-		removeTemp()
-		os.Exit(130)
-	}()
-	tmp, err := os.MkdirTemp("", "portico-bench-memory-")
+	cleanUpOnInterrupt()
+	root, tmp, err := workspace("", o.keep, "portico-bench-memory-")
 	if err != nil {
 		return err
 	}
-	if o.keep {
-		fmt.Println("temp dir kept:", tmp)
-	} else {
-		setTemp(tmp)
-		defer removeTemp()
-	}
+	defer removeTemp()
 	load := loadAvg()
 	fmt.Printf("portico bench memory: %d CPUs, %s, load average %s\n", runtime.NumCPU(), runtime.Version(), load)
 	if busy(load) {
@@ -88,19 +74,9 @@ func mainMemory(args []string) error {
 	}
 	bin := o.bin
 	if bin == "" {
-		root, err := findRoot()
-		if err != nil {
+		if bin, err = buildPortico(root, tmp); err != nil {
 			return err
 		}
-		bin = filepath.Join(tmp, "portico")
-		build := exec.Command("go", "build", "-o", bin, ".")
-		build.Dir = root
-		if out, err := build.CombinedOutput(); err != nil {
-			return fmt.Errorf("go build: %v\n%s", err, out)
-		}
-		fmt.Println("built the working tree:", bin)
-	} else {
-		fmt.Println("binary under test:", bin)
 	}
 
 	// A reseller key, made before the server holds the store's lock; the
