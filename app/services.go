@@ -4,6 +4,7 @@ import (
 	"log/slog"
 
 	"portico/app/account"
+	"portico/app/billing"
 	"portico/app/branding"
 	"portico/app/calls"
 	"portico/app/clients"
@@ -27,6 +28,7 @@ type Services struct {
 	Team     *team.Service
 	Domains  *domains.Service
 	Branding *branding.Service
+	Billing  *billing.Service
 }
 
 // ServiceDeps are what the services are built from.
@@ -57,5 +59,6 @@ func NewServices(d ServiceDeps) *Services {
 			Certificates: d.Certificates, Log: d.Log,
 			OnVerified: func(string) { hosts.Reset() }}), // the domain serves its reseller at once
 		Branding: branding.New(d.Store),
+		Billing:  billing.New(d.Store, d.Log),
 	}
 }

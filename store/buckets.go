@@ -134,6 +134,33 @@ var (
 	// prove it in DNS moves its claim into bucketDomains (verified), which
 	// only holds hosts that serve.
 	bucketDomainClaims = []byte("domain_claims")
+
+	// Added by migration 9 (billing):
+	// bucketPlans, bucketPackages, bucketAddOns: rid|id → the catalogue
+	// record (Plan, CallingPackage, AddOn).
+	bucketPlans    = []byte("plans")
+	bucketPackages = []byte("calling_packages")
+	bucketAddOns   = []byte("add_ons")
+	// bucketSubscriptions: rid|cid → Subscription.
+	bucketSubscriptions = []byte("subscriptions")
+	// bucketNumbers: rid|E.164 → PhoneNumber.
+	bucketNumbers = []byte("numbers")
+	// bucketClientNumbers: rid|cid|E.164 → nil, the numbers a client holds.
+	bucketClientNumbers = []byte("idx_client_number")
+	// bucketInvoices: rid|id → Invoice (ids increase in issue order).
+	bucketInvoices = []byte("invoices")
+	// bucketInvoicePeriods: rid|cid|"YYYY-MM" → id: one period invoice per
+	// client and period, written with the invoice.
+	bucketInvoicePeriods = []byte("idx_invoice_period")
+	// bucketClientInvoices: rid|cid|id → nil.
+	bucketClientInvoices = []byte("idx_client_invoice")
+	// bucketInvoiceNumbers: rid|number → id.
+	bucketInvoiceNumbers = []byte("idx_invoice_number")
+	// bucketInvoiceCounters: rid → the sequence of the latest invoice
+	// (gap-free: taken in the invoice's transaction).
+	bucketInvoiceCounters = []byte("invoice_counters")
+	// bucketInvoiceLogos: rid|sha256 hex → the logo PNG an invoice froze.
+	bucketInvoiceLogos = []byte("invoice_logos")
 )
 
 var (

@@ -74,8 +74,10 @@ type Client struct {
 	// AutoTopUp is the client's auto top-up setting, acted on by billing
 	// through the credit.low event.
 	AutoTopUp AutoTopUp `json:"auto_top_up,omitzero"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	// Billing is who the client's invoices are addressed to.
+	Billing   BillingDetails `json:"billing,omitzero"`
+	CreatedAt time.Time      `json:"created_at"`
+	UpdatedAt time.Time      `json:"updated_at"`
 }
 
 // AutoTopUp: when the client's spendable credit falls below Threshold
@@ -254,6 +256,7 @@ func (tx *Tx) UpdateClient(c *Client) error {
 	c.Status, c.RestrictAPI, c.DisabledAt, c.StatusHistory = old.Status, old.RestrictAPI, old.DisabledAt, old.StatusHistory
 	c.CreditAssigned, c.CreditUsed = old.CreditAssigned, old.CreditUsed
 	c.AllowPremium, c.QualifiedThresholdS, c.AutoTopUp = old.AllowPremium, old.QualifiedThresholdS, old.AutoTopUp
+	c.Billing = old.Billing // SetClientBilling
 	c.CreatedAt, c.UpdatedAt = old.CreatedAt, tx.now
 	return put(tx.bucket(bucketClients), tenantKey(c.ResellerID, c.ID), c)
 }
@@ -542,6 +545,18 @@ func (tx *Tx) SetClientCallSettings(rid, cid uint64, cs ClientCallSettings) (*Cl
 		c.AutoTopUp = *cs.AutoTopUp
 	}
 	c.UpdatedAt = tx.now
+	return c, put(tx.bucket(bucketClients), tenantKey(rid, cid), c)
+}
+
+// SetClientBilling replaces the client's billing details and returns the
+// client as saved. Issued invoices keep the details they were issued with.
+func (tx *Tx) SetClientBilling(rid, cid uint64, d BillingDetails) (*Client, error) {
+	tx.markClientsChanged()
+	c, err := tx.Client(rid, cid)
+	if err != nil {
+		return nil, err
+	}
+	c.Billing, c.UpdatedAt = d, tx.now
 	return c, put(tx.bucket(bucketClients), tenantKey(rid, cid), c)
 }
 

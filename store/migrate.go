@@ -140,6 +140,18 @@ var migrations = []func(*bolt.Tx) error{
 		}
 		return nil
 	},
+	// 9: billing: the catalogue, subscriptions, the number inventory and
+	// invoices.
+	func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketPlans, bucketPackages, bucketAddOns, bucketSubscriptions,
+			bucketNumbers, bucketClientNumbers, bucketInvoices, bucketInvoicePeriods, bucketClientInvoices,
+			bucketInvoiceNumbers, bucketInvoiceCounters, bucketInvoiceLogos} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
 }
 
 func (s *Store) migrate(backupDir string) error {

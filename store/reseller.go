@@ -88,6 +88,10 @@ type Reseller struct {
 	UpdatedAt          time.Time `json:"updated_at"`
 	DisabledAt         time.Time `json:"disabled_at,omitzero"`
 
+	// Seller is the reseller's invoicing settings: seller block, numbering,
+	// payment terms and tax rates.
+	Seller SellerDetails `json:"seller,omitzero"`
+
 	// Require2FA makes every user of the reseller, staff and clients,
 	// sign in with a TOTP code; users without one enrol at sign-in.
 	Require2FA bool `json:"require_2fa,omitempty"`

@@ -25,6 +25,7 @@ const (
 	AreaAPIKeys                     // the reseller's own API keys
 	AreaRates                       // see and export the rate deck
 	AreaRatesEdit                   // import a deck; allow a client premium destinations
+	AreaBilling                     // catalogue, numbers, seller details and tax, invoices, client subscriptions
 )
 
 // staffRoles says which staff role may use which area; docs/roles.md
@@ -43,6 +44,7 @@ var staffRoles = map[Area][]string{
 	// a client premium destinations change what calls cost
 	AreaRates:     {store.RoleOwner, store.RoleAdmin, store.RoleBilling},
 	AreaRatesEdit: {store.RoleOwner, store.RoleAdmin},
+	AreaBilling:   {store.RoleOwner, store.RoleAdmin, store.RoleBilling},
 }
 
 // StaffMay reports whether u, a staff user, may use the area. Client

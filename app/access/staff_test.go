@@ -11,11 +11,11 @@ import (
 func TestStaffMay(t *testing.T) {
 	t.Parallel()
 	all := []Area{AreaClients, AreaClientsEdit, AreaCredit, AreaStaff, AreaBranding, AreaDomains, AreaActivity,
-		AreaSecurity, AreaAPIKeys, AreaRates, AreaRatesEdit}
+		AreaSecurity, AreaAPIKeys, AreaRates, AreaRatesEdit, AreaBilling}
 	want := map[string][]Area{
 		store.RoleOwner:   all,
 		store.RoleAdmin:   all,
-		store.RoleBilling: {AreaClients, AreaCredit, AreaRates},
+		store.RoleBilling: {AreaClients, AreaCredit, AreaRates, AreaBilling},
 		store.RoleSupport: {AreaClients, AreaClientsEdit},
 	}
 	for role, areas := range want {
