@@ -29,7 +29,7 @@ func TestStaffMay(t *testing.T) {
 				t.Errorf("%s on area %d: %v, want %v", role, area, got, allowed)
 			}
 		}
-		if StaffMay(staff, Area(0)) || StaffMay(staff, AreaRatesEdit+1) {
+		if StaffMay(staff, Area(0)) || StaffMay(staff, AreaBilling+1) {
 			t.Errorf("%s may use an area that does not exist", role)
 		}
 	}
