@@ -24,10 +24,10 @@ func mustLoc(t *testing.T, name string) *time.Location {
 func TestPeriodDays(t *testing.T) {
 	ny, tokyo := mustLoc(t, "America/New_York"), mustLoc(t, "Asia/Tokyo")
 	for _, tc := range []struct {
-		name      string
-		at        time.Time
-		loc       *time.Location
-		period    string
+		name       string
+		at         time.Time
+		loc        *time.Location
+		period     string
 		days, left int
 	}{
 		{"first day", time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), time.UTC, "2026-03", 31, 31},
