@@ -247,3 +247,26 @@ func TestRunConcurrentAndCatchUp(t *testing.T) {
 	}
 	f.verify()
 }
+
+// TestChangeBeforeThePeriodInvoice: a change made before the period's
+// invoice is issued is not prorated: that invoice bills the new
+// configuration, so the difference is never charged twice.
+func TestChangeBeforeThePeriodInvoice(t *testing.T) {
+	f := newFixture(t, time.Date(2026, 3, 10, 19, 0, 0, 0, time.UTC))
+	c := f.newClient("ann")
+	if _, _, err := f.svc.ChangeSubscription(f.r, c.ID, Change{PlanID: f.basic.ID, Seats: 2}, staff); err != nil {
+		t.Fatal(err)
+	}
+	_, inv, err := f.svc.ChangeSubscription(f.r, c.ID, Change{PlanID: f.pro.ID, Seats: 2}, staff)
+	if err != nil || inv != nil {
+		t.Fatalf("upgrade before the March invoice issued %v (%v)", inv, err)
+	}
+	if res, err := f.svc.RunDue(context.Background()); err != nil || res.Created != 1 {
+		t.Fatalf("run: %+v %v", res, err)
+	}
+	// Pro for 22 of 31 days: 30.00 × 22/31 = 21.2903 → 21.29
+	if got := f.invoices(c); len(got) != 1 || got[0].Total != 212900 {
+		t.Fatalf("invoices: %d, total %d", len(got), got[0].Total)
+	}
+	f.verify()
+}

@@ -272,6 +272,11 @@ func decide(tx *store.Tx, r *store.Reseller, cid uint64, ch Change) (*plan, erro
 		p.preview.EffectiveAt = period.End
 	}
 	p.sub, p.now = &sub, immediate
+	if _, err := tx.PeriodInvoice(r.ID, cid, period.Name); errors.Is(err, store.ErrNotFound) {
+		return p, nil // this period's invoice is still to come: it bills the configuration then in effect
+	} else if err != nil {
+		return nil, err
+	}
 	lines, err := changeLines(current, immediate, period, period.DaysFrom(now), r.Currency)
 	if err != nil {
 		return nil, err
