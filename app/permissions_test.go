@@ -70,6 +70,16 @@ var routeRules = map[string][]string{
 	"POST /reseller/rates":                         ownerAdmin,
 	"POST /reseller/clients/:id<int>/premium":      ownerAdmin,
 
+	// Billing area (owner, admin, billing): the number inventory.
+	"GET /reseller/billing/numbers":                  ratesViewers,
+	"POST /reseller/billing/numbers":                 ratesViewers,
+	"POST /reseller/billing/numbers/import":          ratesViewers,
+	"GET /reseller/billing/numbers/:number":          ratesViewers,
+	"POST /reseller/billing/numbers/:number":         ratesViewers,
+	"POST /reseller/billing/numbers/:number/assign":  ratesViewers,
+	"POST /reseller/billing/numbers/:number/release": ratesViewers,
+	"POST /reseller/billing/numbers/:number/delete":  ratesViewers,
+
 	"GET /dashboard":                                 operations,
 	"GET /calls":                                     callsViewers,
 	"GET /calls.csv":                                 callsViewers,

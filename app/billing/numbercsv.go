@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -49,6 +50,37 @@ var numberColumns = []string{"number", "type", "monthly_fee", "setup_fee", "labe
 // numberHeader is the format's first line, for messages.
 const numberHeader = "number,type,monthly_fee,setup_fee,label"
 
+// lineErrors gathers an import's problems: the first MaxNumberErrors
+// listed, the others counted.
+type lineErrors struct {
+	list  NumberErrors
+	extra int
+}
+
+func (e *lineErrors) add(line int, field, msg string) {
+	if len(e.list) < MaxNumberErrors {
+		e.list = append(e.list, NumberError{Line: line, Field: field, Message: msg})
+	} else {
+		e.extra++
+	}
+}
+
+func (e *lineErrors) empty() bool { return len(e.list) == 0 }
+
+// result is the problems in line order, with the count of those not
+// listed last; nil when there is none.
+func (e *lineErrors) result() error {
+	if e.empty() {
+		return nil
+	}
+	out := slices.Clone(e.list)
+	slices.SortStableFunc(out, func(a, b NumberError) int { return a.Line - b.Line })
+	if e.extra > 0 {
+		out = append(out, NumberError{Line: 0, Field: "file", Message: fmt.Sprintf("%d more problem(s) not listed.", e.extra)})
+	}
+	return out
+}
+
 // ImportedNumber is one number read from an import, with its line.
 type ImportedNumber struct {
 	Line   int
@@ -62,39 +94,46 @@ type ImportedNumber struct {
 // (NumberErrors); the numbers come back only when there is none. A
 // number given twice (in any form) is an error on its second line.
 func ParseNumbers(data []byte, rid uint64, region, currency string) ([]ImportedNumber, error) {
+	rows, errs, _ := parseNumbers(data, rid, region, currency)
+	if err := errs.result(); err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
+// parseNumbers is ParseNumbers returning the good lines beside the
+// problems of the others, so that an import can also tell which good
+// lines name a number the inventory has; fatal means the file could not
+// be read as an inventory at all (no line was looked at).
+func parseNumbers(data []byte, rid uint64, region, currency string) (rows []ImportedNumber, errs *lineErrors, fatal bool) {
+	errs = &lineErrors{}
+	refuse := func(line int, field, msg string) ([]ImportedNumber, *lineErrors, bool) {
+		errs.add(line, field, msg)
+		return nil, errs, true
+	}
 	if len(data) > MaxNumberFile {
-		return nil, NumberErrors{{Line: 0, Field: "file", Message: fmt.Sprintf("The file is larger than %d MiB.", MaxNumberFile>>20)}}
+		return refuse(0, "file", fmt.Sprintf("The file is larger than %d MiB.", MaxNumberFile>>20))
 	}
 	if !utf8.Valid(data) {
-		return nil, NumberErrors{{Line: 0, Field: "file", Message: "The file is not UTF-8 text."}}
+		return refuse(0, "file", "The file is not UTF-8 text.")
 	}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // spreadsheets write a byte-order mark
 	r := csv.NewReader(bytes.NewReader(data))
 	r.FieldsPerRecord = -1
 	r.TrimLeadingSpace = true
 	r.ReuseRecord = true
-	var errs NumberErrors
-	extra := 0
-	add := func(line int, field, msg string) {
-		if len(errs) < MaxNumberErrors {
-			errs = append(errs, NumberError{Line: line, Field: field, Message: msg})
-		} else {
-			extra++
-		}
-	}
 	header, err := r.Read()
 	if err == io.EOF {
-		return nil, NumberErrors{{Line: 1, Field: "header", Message: "The file is empty; the first line must be " + numberHeader + "."}}
+		return refuse(1, "header", "The file is empty; the first line must be "+numberHeader+".")
 	}
 	if err != nil {
-		return nil, NumberErrors{{Line: 1, Field: "header", Message: csvMessage(err)}}
+		return refuse(1, "header", csvMessage(err))
 	}
 	col, msg := numberHeaderColumns(header)
 	if msg != "" {
-		return nil, NumberErrors{{Line: 1, Field: "header", Message: msg}}
+		return refuse(1, "header", msg)
 	}
 	columns := len(header)
-	var out []ImportedNumber
 	firstLine := map[string]int{}
 	for {
 		rec, err := r.Read()
@@ -107,7 +146,7 @@ func ParseNumbers(data []byte, rid uint64, region, currency string) ([]ImportedN
 			if errors.As(err, &perr) {
 				line = perr.StartLine
 			}
-			add(line, "line", csvMessage(err))
+			errs.add(line, "line", csvMessage(err))
 			if perr == nil {
 				break // not a CSV problem: the reader cannot go on
 			}
@@ -118,11 +157,11 @@ func ParseNumbers(data []byte, rid uint64, region, currency string) ([]ImportedN
 			continue // a blank line
 		}
 		if len(rec) != columns {
-			add(line, "line", fmt.Sprintf("Expected %d fields, found %d.", columns, len(rec)))
+			errs.add(line, "line", fmt.Sprintf("Expected %d fields, found %d.", columns, len(rec)))
 			continue
 		}
-		if len(out) == MaxNumberRows {
-			add(line, "line", fmt.Sprintf("An import may add at most %d numbers.", MaxNumberRows))
+		if len(rows) == MaxNumberRows {
+			errs.add(line, "line", fmt.Sprintf("An import may add at most %d numbers.", MaxNumberRows))
 			break
 		}
 		cell := func(name string) string {
@@ -137,28 +176,22 @@ func ParseNumbers(data []byte, rid uint64, region, currency string) ([]ImportedN
 			SetupFee: cell("setup_fee"), Label: cell("label")}
 		n, problems := in.record(rid, region, currency)
 		for _, p := range problems {
-			add(line, p.Field, p.Message)
+			errs.add(line, p.Field, p.Message)
 		}
 		if len(problems) > 0 {
 			continue
 		}
 		if first, dup := firstLine[n.Number]; dup {
-			add(line, "number", fmt.Sprintf("Number %s is already on line %d.", n.Number, first))
+			errs.add(line, "number", fmt.Sprintf("Number %s is already on line %d.", n.Number, first))
 			continue
 		}
 		firstLine[n.Number] = line
-		out = append(out, ImportedNumber{Line: line, Number: n})
+		rows = append(rows, ImportedNumber{Line: line, Number: n})
 	}
-	if extra > 0 {
-		errs = append(errs, NumberError{Line: 0, Field: "file", Message: fmt.Sprintf("%d more problem(s) not listed.", extra)})
+	if len(rows) == 0 && errs.empty() {
+		return refuse(2, "file", "The file has no numbers after the header.")
 	}
-	if len(errs) > 0 {
-		return nil, errs
-	}
-	if len(out) == 0 {
-		return nil, NumberErrors{{Line: 2, Field: "file", Message: "The file has no numbers after the header."}}
-	}
-	return out, nil
+	return rows, errs, false
 }
 
 // numberHeaderColumns maps the header's column names to their positions;
@@ -207,30 +240,23 @@ func csvMessage(err error) string {
 // is saved and the error is NumberErrors with every problem by line. It
 // returns how many numbers were added, all available.
 func (s *Service) ImportNumbers(r *store.Reseller, data []byte, by actor.Actor) (int, error) {
-	rows, err := ParseNumbers(data, r.ID, r.Seller.Country, r.Currency)
-	if err != nil {
-		return 0, err
+	rows, errs, fatal := parseNumbers(data, r.ID, r.Seller.Country, r.Currency)
+	if fatal {
+		return 0, errs.result()
 	}
-	err = s.store.Update(func(tx *store.Tx) error {
-		var errs NumberErrors
-		extra := 0
+	err := s.store.Update(func(tx *store.Tx) error {
 		for _, row := range rows {
 			_, err := tx.Number(r.ID, row.Number.Number) // tenant scope: this reseller's inventory
 			switch {
 			case errors.Is(err, store.ErrNotFound):
 			case err != nil:
 				return err
-			case len(errs) < MaxNumberErrors:
-				errs = append(errs, NumberError{Line: row.Line, Field: "number", Message: "Number " + row.Number.Number + " is in your inventory already."})
 			default:
-				extra++
+				errs.add(row.Line, "number", "Number "+row.Number.Number+" is in your inventory already.")
 			}
 		}
-		if extra > 0 {
-			errs = append(errs, NumberError{Line: 0, Field: "file", Message: fmt.Sprintf("%d more problem(s) not listed.", extra)})
-		}
-		if len(errs) > 0 {
-			return errs // the transaction is rolled back: nothing was written
+		if err := errs.result(); err != nil {
+			return err // the transaction is rolled back: nothing was written
 		}
 		for _, row := range rows {
 			if err := tx.PutNumber(row.Number, true); err != nil {

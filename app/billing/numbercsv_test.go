@@ -75,21 +75,22 @@ func TestImportNumbersAllOrNothing(t *testing.T) {
 		{"header only", "number,monthly_fee\n", []NumberError{{2, "file", "The file has no numbers after the header."}}},
 		{"not utf-8", "number,monthly_fee\n+14155552672,\xff\n", []NumberError{{0, "file", "The file is not UTF-8 text."}}},
 		{"line errors", "number,type,monthly_fee,setup_fee,label\n" +
-			"+14155552672,,1,,ok\n" + // line 2 fine
+			"+14155552671,,1,,ok\n" + // line 2: in the inventory already (found after the lines are read)
 			"555,,1,,\n" + // 3: number
 			"+14155552673,fax,-1,x,\n" + // 4: type, monthly_fee, setup_fee
 			"+14155552674,,1\n" + // 5: fields
-			"(415) 555-2672,,1,,\n" + // 6: line 2's number in another form... but no region: invalid
-			"+1 415 555 2672,,1,,\n" + // 7: line 2's number again
+			"(415) 555-2671,,1,,\n" + // 6: a national form of another country than the seller's: invalid
+			"+1 415 555 2671,,1,,\n" + // 7: line 2's number again
 			"+14155552675,,1,,\"a\nb\"\n", // 8: a label over two lines
 			[]NumberError{
+				{2, "number", "Number +14155552671 is in your inventory already."},
 				{3, "number", "Enter a valid phone number in international form, such as +14155550100."},
 				{4, "type", "Use local, mobile or toll_free, or leave it empty to infer it from the number."},
 				{4, "monthly_fee", "Enter an amount such as 2.50 (a dot for decimals, no currency sign)."},
 				{4, "setup_fee", "Enter an amount such as 2.50 (a dot for decimals, no currency sign)."},
 				{5, "line", "Expected 5 fields, found 3."},
 				{6, "number", "Enter a valid phone number in international form, such as +14155550100."},
-				{7, "number", "Number +14155552672 is already on line 2."},
+				{7, "number", "Number +14155552671 is already on line 2."},
 				{8, "label", "Use plain text on one line: no line breaks, tabs or other control characters."},
 			}},
 		{"bad quote", "number,monthly_fee\n+14155552672,1\n\"+14155552673,1\n", []NumberError{{3, "line", `The line is not valid CSV: extraneous or missing " in quoted-field.`}}},
