@@ -454,3 +454,37 @@ func TestVerifyFindsNumberDamage(t *testing.T) {
 		t.Fatalf("verify: %v %v", problems, err)
 	}
 }
+
+// TestConcurrentAssignsOneWins: clients racing for one number: exactly
+// one gets it, every other is ErrNumberTaken, and the history has one
+// holding.
+func TestConcurrentAssignsOneWins(t *testing.T) {
+	t.Parallel()
+	f := newNumberFixture(t)
+	f.add("+14155552671", "", "1")
+	var clients []string
+	for i := range 8 {
+		clients = append(clients, f.newClient(f.acme, fmt.Sprintf("racer%d", i)).Username)
+	}
+	errs := make(chan error, len(clients))
+	for _, cl := range clients {
+		go func() {
+			_, err := f.svc.AssignNumber(f.acme, "+14155552671", cl, staff)
+			errs <- err
+		}()
+	}
+	won := 0
+	for range clients {
+		switch err := <-errs; {
+		case err == nil:
+			won++
+		case !errors.Is(err, ErrNumberTaken):
+			t.Errorf("a loser's error: %v", err)
+		}
+	}
+	n, err := f.svc.Number(f.acme, "+14155552671")
+	if won != 1 || err != nil || len(n.History) != 1 || n.History[0].ClientID != n.ClientID {
+		t.Fatalf("won %d, number %+v %v", won, n, err)
+	}
+	f.verify()
+}
