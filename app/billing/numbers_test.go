@@ -8,15 +8,14 @@ import (
 	"testing"
 	"time"
 
-	"portico/app/actor"
 	"portico/app/fault"
 	"portico/app/testkit"
 	"portico/store"
 )
 
-var t0 = time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+var numberT0 = time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
 
-var staff = actor.Actor{Name: "staff@acme.example", IP: "127.0.0.1"}
+// staff (service_test.go) acts in these tests too.
 
 // numberFixture is a real store with two resellers (acme in USD selling
 // from GB, globex in EUR) and clients of each.
@@ -34,7 +33,7 @@ type numberFixture struct {
 
 func newNumberFixture(t *testing.T) *numberFixture {
 	t.Helper()
-	clock := testkit.NewClock(t0)
+	clock := testkit.NewClock(numberT0)
 	s := testkit.OpenStore(t, clock)
 	res, err := s.ReconcileResellers([]store.ResellerSpec{
 		{Slug: "acme", Name: "Acme", Currency: "USD", OwnerEmail: "o@acme.example"},
@@ -43,7 +42,7 @@ func newNumberFixture(t *testing.T) *numberFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &numberFixture{t: t, s: s, svc: New(s, nil), clock: clock}
+	f := &numberFixture{t: t, s: s, svc: New(s, nil, nil, nil), clock: clock}
 	for _, r := range res.NeedOwner {
 		if r.Slug == "acme" {
 			f.acme = r
@@ -105,8 +104,8 @@ func (f *numberFixture) verify() {
 	}
 }
 
-// fieldsOf fails unless err is a validation error, and returns its fields.
-func fieldsOf(t *testing.T, err error) map[string]string {
+// numberFieldsOf fails unless err is a validation error, and returns its fields.
+func numberFieldsOf(t *testing.T, err error) map[string]string {
 	t.Helper()
 	fields, ok := fault.FieldsOf(err)
 	if !ok {
@@ -136,7 +135,7 @@ func TestAddNumber(t *testing.T) {
 	for _, tc := range cases {
 		n := f.add(tc.in, tc.typ, "2.50")
 		if n.Number != tc.wantNumber || n.Type != tc.wantType || n.Country != tc.wantCountry || n.Status != store.NumberAvailable ||
-			n.MonthlyFee != 25000 || n.SetupFee != 100000 || n.ClientID != 0 || !n.CreatedAt.Equal(t0) {
+			n.MonthlyFee != 25000 || n.SetupFee != 100000 || n.ClientID != 0 || !n.CreatedAt.Equal(numberT0) {
 			t.Errorf("%q: got %+v, want %s %s %s", tc.in, n, tc.wantNumber, tc.wantType, tc.wantCountry)
 		}
 	}
@@ -171,7 +170,7 @@ func TestAddNumber(t *testing.T) {
 	}
 	for _, tc := range bad {
 		_, err := f.svc.AddNumber(f.acme, tc.in, staff)
-		if fields := fieldsOf(t, err); fields[tc.field] == "" {
+		if fields := numberFieldsOf(t, err); fields[tc.field] == "" {
 			t.Errorf("%+v: fields %v, want one on %s", tc.in, fields, tc.field)
 		}
 	}
@@ -191,8 +190,8 @@ func TestAssignReleaseQuarantine(t *testing.T) {
 	f.add("+442079460958", "", "3")
 
 	n, err := f.svc.AssignNumber(f.acme, "+442079460958", "ann", staff)
-	if err != nil || n.Status != store.NumberAssigned || n.ClientID != f.ann.ID || !n.AssignedAt.Equal(t0) || n.SetupInvoiced ||
-		len(n.History) != 1 || n.History[0] != (store.NumberHolding{ClientID: f.ann.ID, From: t0, By: staff.Name}) {
+	if err != nil || n.Status != store.NumberAssigned || n.ClientID != f.ann.ID || !n.AssignedAt.Equal(numberT0) || n.SetupInvoiced ||
+		len(n.History) != 1 || n.History[0] != (store.NumberHolding{ClientID: f.ann.ID, From: numberT0, By: staff.Name}) {
 		t.Fatalf("assign: %+v %v", n, err)
 	}
 	// billing invoices the setup fee of this holding
@@ -210,7 +209,7 @@ func TestAssignReleaseQuarantine(t *testing.T) {
 	}
 
 	f.clock.Advance(24 * time.Hour)
-	released := t0.Add(24 * time.Hour)
+	released := numberT0.Add(24 * time.Hour)
 	n, err = f.svc.ReleaseNumber(f.acme, "+442079460958", staff)
 	if err != nil || n.Status != store.NumberQuarantined || n.ClientID != 0 || !n.ReleasedAt.Equal(released) || !n.AssignedAt.IsZero() ||
 		!n.History[0].To.Equal(released) || n.History[0].ReleasedBy != staff.Name {
@@ -257,11 +256,11 @@ func TestAssignNeverReachesAnotherTenant(t *testing.T) {
 	f.add("+14155552671", "", "1")
 	for _, ref := range []string{"gus", strconv.FormatUint(f.gus.ID, 10), "nobody", "999999"} {
 		_, err := f.svc.AssignNumber(f.acme, "+14155552671", ref, staff)
-		if fields := fieldsOf(t, err); fields["client"] != "There is no such client." {
+		if fields := numberFieldsOf(t, err); fields["client"] != "There is no such client." {
 			t.Errorf("client %q: %v", ref, fields)
 		}
 	}
-	if _, err := f.svc.AssignNumber(f.acme, "+14155552671", " ", staff); fieldsOf(t, err)["client"] == "" {
+	if _, err := f.svc.AssignNumber(f.acme, "+14155552671", " ", staff); numberFieldsOf(t, err)["client"] == "" {
 		t.Error("an empty client is a field problem")
 	}
 	for _, call := range []func() error{
@@ -293,7 +292,7 @@ func TestUpdateNumber(t *testing.T) {
 		t.Fatalf("update: %+v %v", n, err)
 	}
 	_, err = f.svc.UpdateNumber(f.acme, "+14155552671", NumberPatch{Type: s(""), MonthlyFee: s("x"), Label: s("a\tb")}, staff)
-	if fields := fieldsOf(t, err); fields["type"] == "" || fields["monthly_fee"] == "" || fields["label"] == "" {
+	if fields := numberFieldsOf(t, err); fields["type"] == "" || fields["monthly_fee"] == "" || fields["label"] == "" {
 		t.Errorf("fields: %v", fields)
 	}
 	if _, err := f.svc.UpdateNumber(f.acme, "+14155552671", NumberPatch{Label: s("Sales line")}, staff); err != nil {
@@ -423,7 +422,7 @@ func TestDeletedClientReleasesItsNumbers(t *testing.T) {
 		t.Fatal(err)
 	}
 	n, err := f.svc.Number(f.acme, "+14155552671")
-	if err != nil || n.StatusAt(f.clock.Now()) != store.NumberQuarantined || n.ClientID != 0 || !n.History[0].To.Equal(t0.Add(time.Hour)) {
+	if err != nil || n.StatusAt(f.clock.Now()) != store.NumberQuarantined || n.ClientID != 0 || !n.History[0].To.Equal(numberT0.Add(time.Hour)) {
 		t.Fatalf("after the holder's deletion: %+v %v", n, err)
 	}
 	f.verify()
