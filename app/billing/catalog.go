@@ -91,10 +91,14 @@ func (s *Service) Packages(rid uint64) ([]*store.CallingPackage, error) {
 }
 
 // AddOns lists the reseller's add-ons in id order.
-func (s *Service) AddOns(rid uint64) ([]*store.AddOn, error) { return catalogList[*store.AddOn](s, rid) }
+func (s *Service) AddOns(rid uint64) ([]*store.AddOn, error) {
+	return catalogList[*store.AddOn](s, rid)
+}
 
 // Plan is one of the reseller's plans; another reseller's is not found.
-func (s *Service) Plan(rid, id uint64) (*store.Plan, error) { return catalogItem[*store.Plan](s, rid, id) }
+func (s *Service) Plan(rid, id uint64) (*store.Plan, error) {
+	return catalogItem[*store.Plan](s, rid, id)
+}
 
 // Package is one of the reseller's calling packages.
 func (s *Service) Package(rid, id uint64) (*store.CallingPackage, error) {
@@ -102,7 +106,9 @@ func (s *Service) Package(rid, id uint64) (*store.CallingPackage, error) {
 }
 
 // AddOn is one of the reseller's add-ons.
-func (s *Service) AddOn(rid, id uint64) (*store.AddOn, error) { return catalogItem[*store.AddOn](s, rid, id) }
+func (s *Service) AddOn(rid, id uint64) (*store.AddOn, error) {
+	return catalogItem[*store.AddOn](s, rid, id)
+}
 
 // CreatePlan validates in and saves a new plan.
 func (s *Service) CreatePlan(r *store.Reseller, in PlanInput, by actor.Actor) (*store.Plan, error) {
