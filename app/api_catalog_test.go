@@ -246,7 +246,10 @@ func TestAPIPlanPatchAndArchive(t *testing.T) {
 		t.Errorf("plan.update events %v", got)
 	}
 	var stored *store.Plan
-	if err := f.ts.store.View(func(tx *store.Tx) (err error) { stored, err = store.Catalog[*store.Plan](tx, acme.ID, f.acmePlan.ID); return err }); err != nil {
+	if err := f.ts.store.View(func(tx *store.Tx) (err error) {
+		stored, err = store.Catalog[*store.Plan](tx, acme.ID, f.acmePlan.ID)
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if stored.SeatFee != 0 || stored.MonthlyFee != 0 || stored.Kind != store.PlanPerMinute {
