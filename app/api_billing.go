@@ -74,19 +74,11 @@ func apiPendingOf(p *store.PendingChange) *apiPendingChange {
 	if p == nil {
 		return nil
 	}
-	return &apiPendingChange{Plan: p.PlanID, Seats: p.Seats, AddOns: apiIDs(p.AddOns), EffectiveAt: apiTime(p.EffectiveAt)}
-}
-
-// apiIDs is a list of ids for JSON: [] rather than null when empty.
-func apiIDs(in []uint64) []uint64 {
-	if in == nil {
-		return []uint64{}
-	}
-	return in
+	return &apiPendingChange{Plan: p.PlanID, Seats: p.Seats, AddOns: orEmpty(p.AddOns), EffectiveAt: apiTime(p.EffectiveAt)}
 }
 
 func apiSubscriptionOf(v *billing.SubscriptionView) apiSubscription {
-	return apiSubscription{Plan: v.Sub.PlanID, Seats: v.Sub.Seats, SeatsUsed: v.SeatsUsed, AddOns: apiIDs(v.Sub.AddOns),
+	return apiSubscription{Plan: v.Sub.PlanID, Seats: v.Sub.Seats, SeatsUsed: v.SeatsUsed, AddOns: orEmpty(v.Sub.AddOns),
 		PeriodStart: apiTime(v.Period.Start), PeriodEnd: apiTime(v.Period.End), PendingChange: apiPendingOf(v.Sub.Pending),
 		Status: v.Sub.Status, StartedAt: apiTime(v.Sub.StartedAt)}
 }
@@ -202,11 +194,7 @@ type apiParty struct {
 }
 
 func apiPartyOf(p store.Party) apiParty {
-	emails := p.Emails
-	if emails == nil {
-		emails = []string{}
-	}
-	return apiParty{Name: p.Name, Company: p.Company, VATNumber: p.VATNumber, Emails: emails, Address1: p.Address1,
+	return apiParty{Name: p.Name, Company: p.Company, VATNumber: p.VATNumber, Emails: orEmpty(p.Emails), Address1: p.Address1,
 		Address2: p.Address2, City: p.City, Zip: p.Zip, State: p.State, Country: p.Country}
 }
 
@@ -481,11 +469,7 @@ type apiBillingDetails struct {
 }
 
 func apiBillingDetailsOf(d store.BillingDetails) apiBillingDetails {
-	emails := d.InvoiceEmails
-	if emails == nil {
-		emails = []string{}
-	}
-	return apiBillingDetails{Company: d.Company, VATNumber: d.VATNumber, InvoiceEmails: emails, Address1: d.Address1,
+	return apiBillingDetails{Company: d.Company, VATNumber: d.VATNumber, InvoiceEmails: orEmpty(d.InvoiceEmails), Address1: d.Address1,
 		Address2: d.Address2, City: d.City, Zip: d.Zip, State: d.State, Country: d.Country}
 }
 

@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"portico/store"
 )
 
 // billingFixture is the API fixture with a catalogue: acme's plans Basic
@@ -24,33 +22,16 @@ type billingFixture struct {
 func newBillingFixture(t *testing.T) *billingFixture {
 	t.Helper()
 	f := &billingFixture{apiFixture: newAPIFixture(t)}
-	acme, globex := f.ts.ids["acme"], f.ts.ids["globex"]
-	err := f.ts.store.Update(func(tx *store.Tx) error {
-		rec := &store.AddOn{ResellerID: acme, Name: "Recording", MonthlyFee: 2 * money1, PerSeat: true}
-		if err := store.PutCatalog(tx, rec); err != nil {
-			return err
-		}
-		basic := &store.Plan{ResellerID: acme, Name: "Basic", Kind: store.PlanSubscription, MonthlyFee: 10 * money1, IncludedSeats: 2,
-			SeatFee: 5 * money1, AddOns: []uint64{rec.ID}, Status: store.CatalogActive}
-		pro := &store.Plan{ResellerID: acme, Name: "Pro", Kind: store.PlanSubscription, MonthlyFee: 30 * money1, IncludedSeats: 5,
-			SeatFee: 4 * money1, AddOns: []uint64{rec.ID}, Status: store.CatalogActive}
-		other := &store.Plan{ResellerID: globex, Name: "Globex", Kind: store.PlanSubscription, MonthlyFee: money1, Status: store.CatalogActive}
-		for _, p := range []*store.Plan{basic, pro, other} {
-			if err := store.PutCatalog(tx, p); err != nil {
-				return err
-			}
-		}
-		f.basic, f.pro, f.rec, f.globexPlan = basic.ID, pro.ID, rec.ID, other.ID
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+	create := func(host, key, path, body string) uint64 {
+		t.Helper()
+		return decodeReply[struct{ ID uint64 }](t, f.at.expect(apiRequest{method: "POST", host: host, path: "/api/v1" + path, key: key, body: body}, http.StatusCreated)).ID
 	}
+	f.rec = create(acmeHost, f.acmeKey, "/add-ons", `{"name":"Recording","monthly_fee":"2.00","per_seat":true}`)
+	f.basic = create(acmeHost, f.acmeKey, "/plans", fmt.Sprintf(`{"name":"Basic","kind":"subscription","monthly_fee":"10.00","included_seats":2,"seat_fee":"5.00","add_ons":[%d]}`, f.rec))
+	f.pro = create(acmeHost, f.acmeKey, "/plans", fmt.Sprintf(`{"name":"Pro","kind":"subscription","monthly_fee":"30.00","included_seats":5,"seat_fee":"4.00","add_ons":[%d]}`, f.rec))
+	f.globexPlan = create(globexHost, f.globexKey, "/plans", `{"name":"Globex","kind":"subscription","monthly_fee":"1.00"}`)
 	return f
 }
-
-// money1 is one currency unit in the store's minor units.
-const money1 = 10_000
 
 // fieldsOf422 checks r is a 422 problem and returns its fields in order.
 func fieldsOf422(t *testing.T, r response) []string {

@@ -94,6 +94,9 @@ const (
 	// RateUploadLimit is a rate deck CSV of calls.MaxRateFile with room
 	// for the multipart envelope around it.
 	RateUploadLimit = calls.MaxRateFile + 64<<10
+	// NumberUploadLimit is a number inventory CSV of
+	// billing.MaxNumberFile with room for the multipart envelope.
+	NumberUploadLimit = billing.MaxNumberFile + 64<<10
 )
 
 // New builds the application; templates are parsed here so a broken one
@@ -112,8 +115,7 @@ func New(d Deps) (*App, error) {
 	a := &App{
 		cfg: d.Config, store: d.Store, mail: d.Mail, metrics: d.Metrics, log: d.Log, now: d.Now,
 		account: d.Services.Account, clients: d.Services.Clients, calls: d.Services.Calls, team: d.Services.Team, domains: d.Services.Domains,
-		branding: d.Services.Branding, tenants: d.Services.Hosts,
-		billing: d.Services.Billing,
+		branding: d.Services.Branding, billing: d.Services.Billing, tenants: d.Services.Hosts,
 		version: d.Version, views: v, static: d.Static,
 		touches: newSessionTouches(),
 		limits:  newAuthLimits(d.Now),
