@@ -292,7 +292,7 @@ func pdfBytes() []byte {
 func enqueueInvoiceMail(t *testing.T, s *store.Store, q *Queue) uint64 {
 	t.Helper()
 	m := &store.MailMessage{FromName: "Acme Voice", To: "ann@example.com", Subject: "Invoice ACME-2026-000007 from Acme Voice",
-		Text: "Your invoice is attached.\n",
+		Text:        "Your invoice is attached.\n",
 		Attachments: []store.MailAttachment{{Name: "ACME-2026-000007.pdf", ContentType: "application/pdf", Ref: "invoice:1:7"}}}
 	if err := s.Update(func(tx *store.Tx) error { return q.Enqueue(tx, m) }); err != nil {
 		t.Fatal(err)
