@@ -29,7 +29,7 @@ func (a *App) billingTabsFor(path string) []NavItem {
 	served := map[string]bool{}
 	for _, r := range a.fiber.GetRoutes(true) {
 		if r.Method == http.MethodGet {
-			served[strings.TrimSuffix(r.Path, "/")] = true // a group's root is registered as "/group/"
+			served[r.Path] = true
 		}
 	}
 	var tabs []NavItem
