@@ -34,8 +34,8 @@ const maxClientChoices = 500
 
 // numberRoutes are the inventory's pages, behind the billing area's guard.
 func (a *App) numberRoutes(r fiber.Router) {
-	r.Get("/", a.listNumbers)
-	r.Post("/", a.addNumber)
+	r.Get("", a.listNumbers)
+	r.Post("", a.addNumber)
 	r.Post("/import", a.importNumbers) // before /:number
 	r.Get("/:number", a.showNumber)
 	r.Post("/:number", a.saveNumber)
