@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"portico/app/billing"
+	"portico/app/billing/invoicepdf"
 	"portico/app/csvx"
 	"portico/app/fault"
 	"portico/store"
@@ -29,8 +30,10 @@ func (a *App) billingAPIRoutes(api fiber.Router) {
 	// invoices, a reseller key every invoice of the reseller (invoiceScope).
 	api.Get("/invoices", a.listAPIInvoices)
 	api.Get("/invoices/:id", a.showAPIInvoice)
+	api.Get("/invoices/:id/pdf", a.showAPIInvoicePDF)
 	api.Get("/clients/:client/invoices", a.requireResellerKey, a.listAPIInvoices)
 	api.Get("/clients/:client/invoices/:id", a.requireResellerKey, a.showAPIInvoice)
+	api.Get("/clients/:client/invoices/:id/pdf", a.requireResellerKey, a.showAPIInvoicePDF)
 	// The client's own billing, for a client key and, naming the client,
 	// for a reseller key.
 	for _, mount := range []struct {
@@ -359,6 +362,23 @@ func (a *App) showAPIInvoice(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(apiInvoiceOf(inv))
+}
+
+// showAPIInvoicePDF answers GET /invoices/{id}/pdf: the invoice as its PDF,
+// rendered from the frozen invoice and logo (the same bytes each time for
+// the same status).
+func (a *App) showAPIInvoicePDF(c *fiber.Ctx) error {
+	inv, err := a.loadAPIInvoice(c)
+	if err != nil {
+		return err
+	}
+	pdf, err := invoicepdf.Bytes(inv, a.billing.InvoiceLogo(inv))
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "application/pdf")
+	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf("inline; filename=%q", inv.Number+".pdf"))
+	return c.Send(pdf)
 }
 
 // apiRun is the body of POST /invoices/run.

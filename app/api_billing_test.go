@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"net/http"
+	"os/exec"
 	"reflect"
 	"slices"
 	"strings"
@@ -245,6 +246,28 @@ func TestAPIInvoices(t *testing.T) {
 		}
 	}
 
+	// the PDF, for the client and the reseller: the same bytes each time
+	pdfOf := func(key, path string) response {
+		t.Helper()
+		r := at.expect(apiRequest{method: "GET", host: acmeHost, path: path, key: key}, http.StatusOK)
+		if ct := r.header.Get("Content-Type"); ct != "application/pdf" || !strings.HasPrefix(r.body, "%PDF-") {
+			t.Fatalf("%s: content type %q, body %.20q", path, ct, r.body)
+		}
+		return r
+	}
+	pdf := pdfOf(annKey, fmt.Sprintf("/api/v1/invoices/%d/pdf", period.ID))
+	if cd := pdf.header.Get("Content-Disposition"); cd != `inline; filename="ACME-2026-000001.pdf"` {
+		t.Errorf("content disposition %q", cd)
+	}
+	for _, c := range []struct{ key, path string }{{annKey, "/api/v1/invoices/%d/pdf"}, {acme, "/api/v1/invoices/%d/pdf"}, {acme, "/api/v1/clients/ann.lee/invoices/%d/pdf"}} {
+		if again := pdfOf(c.key, fmt.Sprintf(c.path, period.ID)); again.body != pdf.body {
+			t.Errorf("%s: another PDF for the same invoice", c.path)
+		}
+	}
+	if text := pdfText(t, pdf.body); text != "" && (!strings.Contains(text, "ACME-2026-000001") || !strings.Contains(text, "14.50")) {
+		t.Errorf("the PDF lacks the number or total:\n%s", text)
+	}
+
 	// lists and filters
 	ids := func(l apiList[apiInvoice]) (out []uint64) {
 		for _, inv := range l.Data {
@@ -375,6 +398,9 @@ func TestAPIInvoices(t *testing.T) {
 	inv := fmt.Sprintf("/api/v1/invoices/%d", period.ID)
 	for _, req := range []apiRequest{
 		{method: "GET", host: acmeHost, path: inv, key: cleoKey},
+		{method: "GET", host: acmeHost, path: inv + "/pdf", key: cleoKey},
+		{method: "GET", host: globexHost, path: inv + "/pdf", key: globex},
+		{method: "GET", host: acmeHost, path: "/api/v1/clients/cleo/invoices/" + fmt.Sprint(period.ID) + "/pdf", key: acme},
 		{method: "GET", host: acmeHost, path: "/api/v1/clients/cleo/invoices/" + fmt.Sprint(period.ID), key: acme},
 		{method: "GET", host: acmeHost, path: "/api/v1/clients/" + fmt.Sprint(f.gus.ID) + "/invoices", key: acme},
 		{method: "GET", host: globexHost, path: inv, key: globex},
@@ -538,6 +564,23 @@ func TestAPITransactionsAndMovements(t *testing.T) {
 	if l := list(cleoKey, "/transactions"); len(l.Data) != 0 {
 		t.Errorf("cleo sees %+v", l)
 	}
+}
+
+// pdfText is the text of a PDF by pdftotext (poppler-utils), or "" when
+// the tool is not installed.
+func pdfText(t *testing.T, pdf string) string {
+	t.Helper()
+	if _, err := exec.LookPath("pdftotext"); err != nil {
+		t.Log("pdftotext not installed: the PDF's text is not checked")
+		return ""
+	}
+	cmd := exec.Command("pdftotext", "-", "-")
+	cmd.Stdin = strings.NewReader(pdf)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("pdftotext: %v", err)
+	}
+	return string(out)
 }
 
 func readCSV(t *testing.T, body string) [][]string {
