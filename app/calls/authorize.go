@@ -40,10 +40,9 @@ type Authorization struct {
 	MaxDurationS  int
 	RatePerMinute int64
 	Reserved      int64
-	// Package names the included package that covered the call (a
-	// replayed authorisation of a call whose CDR says so). Packages come
-	// with billing; until then no call is covered.
-	Package string
+	// Package is the id of the included calling package that covers the
+	// call (0: none); a covered call reserves nothing.
+	Package uint64
 }
 
 // validCallID: 1–128 visible ASCII characters.
@@ -149,7 +148,7 @@ func (s *Service) authorizeOutbound(tx *store.Tx, r *store.Reseller, cid uint64,
 	// stale request) must not hold the client's credit for hours. It gets
 	// the call's rate and no time, and nothing moves.
 	if cdr, err := tx.CDRByCallID(r.ID, cid, req.CallID); err == nil {
-		out.Allow, out.MaxDurationS, out.RatePerMinute, out.Package = true, 0, cdr.RatePerMinute, cdr.Package
+		out.Allow, out.MaxDurationS, out.RatePerMinute, out.Package = true, 0, cdr.RatePerMinute, cdr.PackageID
 		return nil
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err

@@ -213,7 +213,7 @@ func (s *Service) rate(cdrs []*store.CDR, index []int, d *Deck, currency string)
 	outIndex := make([]int, 0, len(cdrs))
 	var errs []RecordError
 	for i, c := range cdrs {
-		c.BillableS, c.Cost, c.RatePrefix, c.RatePerMinute, c.Package = 0, 0, "", 0, ""
+		c.BillableS, c.Cost, c.RatePrefix, c.RatePerMinute, c.PackageID = 0, 0, "", 0, 0
 		if c.Direction == store.Inbound {
 			c.BillableS = c.DurationS
 			out, outIndex = append(out, c), append(outIndex, index[i])
