@@ -191,21 +191,21 @@ func requireJSON(c *fiber.Ctx) error {
 
 // apiCDR is a rated CDR as GET /cdrs lists it.
 type apiCDR struct {
-	CallID        string `json:"call_id"`
-	Direction     string `json:"direction"`
-	From          string `json:"from"`
-	To            string `json:"to"`
-	StartedAt     string `json:"started_at"`
-	DurationS     int    `json:"duration_s"`
-	BillableS     int    `json:"billable_s"`
-	Disposition   string `json:"disposition"`
-	Qualified     bool   `json:"qualified"`
-	RatePrefix    string `json:"rate_prefix,omitempty"`
-	RatePerMinute string `json:"rate_per_minute"`
-	Cost          string `json:"cost"`
-	Currency      string `json:"currency"`
+	CallID        string  `json:"call_id"`
+	Direction     string  `json:"direction"`
+	From          string  `json:"from"`
+	To            string  `json:"to"`
+	StartedAt     string  `json:"started_at"`
+	DurationS     int     `json:"duration_s"`
+	BillableS     int     `json:"billable_s"`
+	Disposition   string  `json:"disposition"`
+	Qualified     bool    `json:"qualified"`
+	RatePrefix    string  `json:"rate_prefix,omitempty"`
+	RatePerMinute string  `json:"rate_per_minute"`
+	Cost          string  `json:"cost"`
+	Currency      string  `json:"currency"`
 	Package       *uint64 `json:"package"` // the covering package's id, or null
-	LedgerEntryID uint64 `json:"ledger_entry_id,omitempty"`
+	LedgerEntryID uint64  `json:"ledger_entry_id,omitempty"`
 }
 
 // listAPICDRs answers GET /cdrs: the client's rated CDRs, oldest first,
