@@ -59,6 +59,6 @@ func NewServices(d ServiceDeps) *Services {
 			Certificates: d.Certificates, Log: d.Log,
 			OnVerified: func(string) { hosts.Reset() }}), // the domain serves its reseller at once
 		Branding: branding.New(d.Store),
-		Billing:  billing.New(d.Store, d.Log),
+		Billing:  billing.New(d.Store, d.Mail, letterhead{d.Config}, d.Log),
 	}
 }

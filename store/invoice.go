@@ -327,6 +327,18 @@ func (tx *Tx) PeriodInvoice(rid, cid uint64, period string) (*Invoice, error) {
 	return tx.Invoice(rid, readU64(id))
 }
 
+// LatestPeriodInvoiced is the newest period (YYYY-MM) the client has a
+// period invoice for ("" when none).
+func (tx *Tx) LatestPeriodInvoiced(rid, cid uint64) string {
+	prefix := tenantKey(rid, cid)
+	c := tx.bucket(bucketInvoicePeriods).Cursor()
+	k, _ := lastWithPrefix(c, prefix, nil)
+	if k == nil || !bytes.HasPrefix(k, prefix) {
+		return ""
+	}
+	return string(k[16:])
+}
+
 // ClientInvoices calls fn with the client's invoices, newest first; fn
 // returning false stops the walk.
 func (tx *Tx) ClientInvoices(rid, cid uint64, fn func(*Invoice) bool) error {

@@ -16,18 +16,29 @@ const (
 // MailMessage is one outgoing email, queued in the store so that a request
 // never waits on SMTP and a restart loses nothing.
 type MailMessage struct {
-	ID          uint64    `json:"id"`
-	ResellerID  uint64    `json:"reseller_id"`
-	FromName    string    `json:"from_name"`
-	To          string    `json:"to"`
-	Subject     string    `json:"subject"`
-	Text        string    `json:"text"`
-	Status      string    `json:"status"`
-	Attempts    int       `json:"attempts"`
-	LastError   string    `json:"last_error,omitempty"`
-	CreatedAt   time.Time `json:"created_at"`
-	NextAttempt time.Time `json:"next_attempt"`
-	SentAt      time.Time `json:"sent_at,omitzero"`
+	ID         uint64 `json:"id"`
+	ResellerID uint64 `json:"reseller_id"`
+	FromName   string `json:"from_name"`
+	To         string `json:"to"`
+	Subject    string `json:"subject"`
+	Text       string `json:"text"`
+	// Attachments are rendered when the message is sent (see
+	// MailAttachment), so the outbox keeps no large bytes.
+	Attachments []MailAttachment `json:"attachments,omitempty"`
+	Status      string           `json:"status"`
+	Attempts    int              `json:"attempts"`
+	LastError   string           `json:"last_error,omitempty"`
+	CreatedAt   time.Time        `json:"created_at"`
+	NextAttempt time.Time        `json:"next_attempt"`
+	SentAt      time.Time        `json:"sent_at,omitzero"`
+}
+
+// MailAttachment names a file to attach: Ref says what to render (e.g.
+// "invoice:<reseller id>:<invoice id>").
+type MailAttachment struct {
+	Name        string `json:"name"`
+	ContentType string `json:"content_type"`
+	Ref         string `json:"ref"`
 }
 
 // EnqueueMail adds a message to the outbox.

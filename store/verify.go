@@ -50,6 +50,9 @@ func (s *Store) Verify() ([]string, error) {
 		if err := tx.verifyCalls(add); err != nil {
 			return err
 		}
+		if err := tx.verifyInvoices(add); err != nil { // store/invoice_verify.go
+			return err
+		}
 		return tx.verifyLedger(add)
 	})
 	sort.Strings(problems)

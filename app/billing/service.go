@@ -16,16 +16,28 @@ type Mailer interface {
 	Enqueue(tx *store.Tx, m *store.MailMessage) error
 }
 
-// Service owns billing; every change commits with its audit event.
-type Service struct {
-	store *store.Store
-	log   *slog.Logger
+// Letterhead names the reseller in mails and builds links on its
+// canonical host (app/links.go).
+type Letterhead interface {
+	BrandName(r *store.Reseller) string
+	SenderName(r *store.Reseller) string
+	Link(tx *store.Tx, r *store.Reseller, pathAndQuery string) (string, error)
 }
 
-// New returns the service.
-func New(s *store.Store, log *slog.Logger) *Service {
+// Service owns billing; every change commits with its audit event.
+type Service struct {
+	store  *store.Store
+	mail   Mailer
+	letter Letterhead
+	log    *slog.Logger
+	// batch is how many period invoices one transaction issues.
+	batch int
+}
+
+// New returns the service. mail and letter may be nil (no invoice mail).
+func New(s *store.Store, mail Mailer, letter Letterhead, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{store: s, log: log}
+	return &Service{store: s, mail: mail, letter: letter, log: log, batch: 100}
 }
