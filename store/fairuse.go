@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"time"
 
 	"portico/store/money"
 )
@@ -25,31 +26,53 @@ func (tx *Tx) markBillingChanged() {
 // reading the records the cache keeps.
 func (s *Store) BillingGeneration() uint64 { return s.billingGen.Load() }
 
-// IncludedPackages are the calling packages a client's plan includes, in
-// the plan's order, with the client's seats (at least 1). A client without
-// a subscription, or whose subscription is canceled or paused, has none;
-// a package the plan names but the catalogue no longer has is skipped.
-func (tx *Tx) IncludedPackages(rid, cid uint64) (pkgs []*CallingPackage, seats int, err error) {
+// Included is what a client's plan includes for call rating.
+type Included struct {
+	// Packages are the plan's calling packages, in the plan's order.
+	Packages []*CallingPackage
+	// Seats are the subscription's seats, at least 1.
+	Seats int
+	// Until, when set, is when a pending change of plan or seats takes
+	// effect: what is included changes then.
+	Until time.Time
+}
+
+// IncludedPackages is what the client's plan includes at the time at: the
+// plan and seats of its subscription, or of the subscription's pending
+// change once that is due (the invoice run applies it to the record a
+// little later). A client without a subscription, or whose subscription
+// is canceled or paused, has no packages; a package the plan names but the
+// catalogue no longer has is skipped.
+func (tx *Tx) IncludedPackages(rid, cid uint64, at time.Time) (Included, error) {
+	in := Included{Seats: 1}
 	sub, err := tx.Subscription(rid, cid)
 	if isNotFound(err) {
-		return nil, 1, nil
+		return in, nil
 	}
 	if err != nil {
-		return nil, 0, err
+		return in, err
 	}
-	seats = max(sub.Seats, 1)
+	planID, seats := sub.PlanID, sub.Seats
+	if pc := sub.Pending; pc != nil {
+		if at.Before(pc.EffectiveAt) {
+			in.Until = pc.EffectiveAt
+		} else {
+			planID, seats = pc.PlanID, pc.Seats
+		}
+	}
+	in.Seats = max(seats, 1)
 	if sub.Status == SubscriptionCanceled || sub.Status == SubscriptionPaused {
-		return nil, seats, nil
+		return in, nil
 	}
-	plan, err := Catalog[*Plan](tx, rid, sub.PlanID)
+	plan, err := Catalog[*Plan](tx, rid, planID)
 	if isNotFound(err) {
-		return nil, seats, nil
+		return in, nil
 	}
 	if err != nil {
-		return nil, 0, err
+		return in, err
 	}
 	for _, id := range plan.Packages {
-		if slices.ContainsFunc(pkgs, func(p *CallingPackage) bool { return p.ID == id }) {
+		if slices.ContainsFunc(in.Packages, func(p *CallingPackage) bool { return p.ID == id }) {
 			continue
 		}
 		p, err := Catalog[*CallingPackage](tx, rid, id)
@@ -57,11 +80,11 @@ func (tx *Tx) IncludedPackages(rid, cid uint64) (pkgs []*CallingPackage, seats i
 			continue
 		}
 		if err != nil {
-			return nil, 0, err
+			return in, err
 		}
-		pkgs = append(pkgs, p)
+		in.Packages = append(in.Packages, p)
 	}
-	return pkgs, seats, nil
+	return in, nil
 }
 
 // CoveredMinutes is what a covered call of durationS seconds counts

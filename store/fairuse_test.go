@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestCDRVersion1StillDecodes: CDRs written before packages (version 1,
@@ -125,22 +126,21 @@ func TestRecordCoveredCDRsCountsFairUse(t *testing.T) {
 func TestIncludedPackagesAndBillingGeneration(t *testing.T) {
 	t.Parallel()
 	s, rid, c := openWithAnn(t)
-	included := func() ([]uint64, int) {
+	includedAt := func(at time.Time) ([]uint64, int, time.Time) {
 		var ids []uint64
-		var seats int
-		s.View(func(tx *Tx) error {
-			pkgs, n, err := tx.IncludedPackages(rid, c.ID)
-			if err != nil {
+		var in Included
+		s.View(func(tx *Tx) (err error) {
+			if in, err = tx.IncludedPackages(rid, c.ID, at); err != nil {
 				t.Fatal(err)
 			}
-			for _, p := range pkgs {
+			for _, p := range in.Packages {
 				ids = append(ids, p.ID)
 			}
-			seats = n
 			return nil
 		})
-		return ids, seats
+		return ids, in.Seats, in.Until
 	}
+	included := func() ([]uint64, int) { ids, seats, _ := includedAt(fixedNow); return ids, seats }
 	if ids, seats := included(); ids != nil || seats != 1 {
 		t.Fatalf("no subscription: %v %d", ids, seats)
 	}
@@ -173,7 +173,28 @@ func TestIncludedPackagesAndBillingGeneration(t *testing.T) {
 	if err := s.Update(func(tx *Tx) error { _ = PutCatalog(tx, uk); return rollback }); err != rollback || s.BillingGeneration() != gen {
 		t.Fatalf("rolled back write moved the generation: %v", err)
 	}
-	sub.Status, sub.Seats = SubscriptionCanceled, 4
+	// a pending change (a downgrade at the period end) applies from its
+	// time, whether or not the invoice run has applied it to the record
+	small := &Plan{ResellerID: rid, Name: "Small", Kind: PlanSubscription, Status: CatalogActive, Packages: []uint64{uk.ID}}
+	end := fixedNow.Add(time.Hour)
+	sub.Pending = &PendingChange{PlanID: small.ID, Seats: 2, EffectiveAt: end}
+	err = s.Update(func(tx *Tx) error {
+		if err := PutCatalog(tx, small); err != nil {
+			return err
+		}
+		sub.Pending.PlanID = small.ID
+		return tx.PutSubscription(sub)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids, seats, until := includedAt(end.Add(-time.Nanosecond)); !reflect.DeepEqual(ids, []uint64{fr.ID, uk.ID}) || seats != 1 || !until.Equal(end) {
+		t.Fatalf("before the pending change: %v, %d seats, until %v", ids, seats, until)
+	}
+	if ids, seats, until := includedAt(end); !reflect.DeepEqual(ids, []uint64{uk.ID}) || seats != 2 || !until.IsZero() {
+		t.Fatalf("once the pending change is due: %v, %d seats, until %v", ids, seats, until)
+	}
+	sub.Status, sub.Seats, sub.Pending = SubscriptionCanceled, 4, nil
 	s.Update(func(tx *Tx) error { return tx.PutSubscription(sub) })
 	if ids, seats := included(); ids != nil || seats != 4 {
 		t.Fatalf("canceled: %v %d", ids, seats)

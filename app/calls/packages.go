@@ -47,8 +47,10 @@ const includedCacheMax = 4096
 // included is a client's packages as rating uses them: immutable, shared
 // until the billing generation moves.
 type included struct {
-	gen   uint64
-	seats int
+	gen uint64
+	// until, when set, is when a pending subscription change takes
+	// effect: the entry is stale from then.
+	until time.Time
 	pkgs  []*includedPackage
 	// codes are the calling codes of every country the packages name: a
 	// destination under another code is covered by none of them, and its
@@ -87,26 +89,27 @@ func allowance(p *store.CallingPackage, seats int) int64 {
 	return n
 }
 
-// includedPackages is the client's packages, from memory while no
-// subscription or catalogue write has committed since they were read.
+// includedPackages is the client's packages now, from memory while no
+// subscription or catalogue write has committed since they were read and
+// no pending subscription change has come due.
 func (s *Service) includedPackages(rid, cid uint64) (*included, error) {
 	gen := s.store.BillingGeneration() // before the read: a write after it makes the entry stale, never wrong
+	now := s.now()
 	key := [2]uint64{rid, cid}
 	s.pmu.Lock()
 	e := s.included[key]
 	s.pmu.Unlock()
-	if e != nil && e.gen == gen {
+	if e != nil && e.gen == gen && (e.until.IsZero() || now.Before(e.until)) {
 		return e, nil
 	}
-	var pkgs []*store.CallingPackage
-	var seats int
-	err := s.store.View(func(tx *store.Tx) (err error) { pkgs, seats, err = tx.IncludedPackages(rid, cid); return err })
+	var in store.Included
+	err := s.store.View(func(tx *store.Tx) (err error) { in, err = tx.IncludedPackages(rid, cid, now); return err })
 	if err != nil {
 		return nil, err
 	}
-	e = &included{gen: gen, seats: seats, codes: map[int]bool{}}
-	for _, p := range pkgs {
-		e.pkgs = append(e.pkgs, &includedPackage{CallingPackage: p, allowance: allowance(p, seats)})
+	e = &included{gen: gen, until: in.Until, codes: map[int]bool{}}
+	for _, p := range in.Packages {
+		e.pkgs = append(e.pkgs, &includedPackage{CallingPackage: p, allowance: allowance(p, in.Seats)})
 		for _, country := range p.Countries {
 			if code := phonenumbers.GetCountryCodeForRegion(strings.ToUpper(country)); code != 0 {
 				e.codes[code] = true
@@ -305,22 +308,23 @@ type PackageUse struct {
 // allowance (for the billing page). Another reseller's client is a
 // fault.NotFound.
 func (s *Service) PackageUsage(r *store.Reseller, cid uint64) ([]PackageUse, error) {
-	period := periodOf(s.now(), s.location(r))
+	now := s.now()
+	period := periodOf(now, s.location(r))
 	var out []PackageUse
 	err := s.store.View(func(tx *store.Tx) error {
 		if _, err := tx.Client(r.ID, cid); err != nil { // tenant scope
 			return err
 		}
-		pkgs, seats, err := tx.IncludedPackages(r.ID, cid)
+		in, err := tx.IncludedPackages(r.ID, cid, now)
 		if err != nil {
 			return err
 		}
-		for _, p := range pkgs {
+		for _, p := range in.Packages {
 			used, err := tx.FairUseMinutes(r.ID, cid, p.ID, period)
 			if err != nil {
 				return err
 			}
-			out = append(out, PackageUse{Package: p, Period: period, UsedMinutes: used, AllowanceMinutes: allowance(p, seats)})
+			out = append(out, PackageUse{Package: p, Period: period, UsedMinutes: used, AllowanceMinutes: allowance(p, in.Seats)})
 		}
 		return nil
 	})

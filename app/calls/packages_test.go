@@ -416,3 +416,33 @@ func TestFairUsePeriodIsTheResellersMonth(t *testing.T) {
 	}
 	f.verify()
 }
+
+// TestPendingDowngradeAppliesAtItsTime: a downgrade waiting for the period
+// end changes what is included at that time, though nothing is written
+// then (the invoice run applies it to the record later): the packages
+// rating keeps in memory expire with it.
+func TestPendingDowngradeAppliesAtItsTime(t *testing.T) {
+	t.Parallel()
+	f := newPackageFixture(t, "")
+	uk := f.addPackage(store.CallingPackage{Name: "UK", Countries: []string{"GB"}})
+	plan := f.subscribe(f.c, 1, uk)
+	basic := &store.Plan{ResellerID: f.r.ID, Name: "Basic", Kind: store.PlanPerMinute, Status: store.CatalogActive}
+	end := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	err := f.s.Update(func(tx *store.Tx) error {
+		if err := store.PutCatalog(tx, basic); err != nil {
+			return err
+		}
+		return tx.PutSubscription(&store.Subscription{ResellerID: f.r.ID, ClientID: f.c.ID, PlanID: plan.ID, Seats: 1,
+			Status: store.SubscriptionActive, Pending: &store.PendingChange{PlanID: basic.ID, Seats: 1, EffectiveAt: end}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := f.authorize(f.c, "w1", store.Outbound, "+14155550100", ukNumber); a.Package != uk.ID {
+		t.Fatalf("before the period end: %+v", a)
+	}
+	f.clock.Advance(end.Sub(t0))
+	if a := f.authorize(f.c, "w2", store.Outbound, "+14155550100", ukNumber); a.Allow || a.Reason != ReasonInsufficientCredit {
+		t.Fatalf("after the period end, on the per-minute plan: %+v", a)
+	}
+}
