@@ -154,6 +154,9 @@ var earliestCDR = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 // to disk before Ingest returns. A record is rated with the deck current
 // when it arrives; an outbound call to a destination the deck does not
 // price is refused (field "to") so that it can be sent again once it is.
+// An outbound call that an included calling package covers costs nothing
+// and counts against the package's fair use, in the same transaction
+// (packages.go).
 // A record longer than MaxCDRDuration, costing more than MaxCDRCost, or
 // whose charge would take a balance or total past what an amount can
 // hold, is refused (field "duration_s") and nothing of it is saved.

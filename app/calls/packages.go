@@ -14,7 +14,8 @@ import (
 	"portico/store/money"
 )
 
-// Calling packages in rating (docs/billing.md, "Calling packages"):
+// Calling packages in rating (docs/billing.md, "Calling packages", says
+// the same for people):
 //
 //   - An outbound call is covered by a package of the client's plan when
 //     the destination's country (the number's region, by the phone-number
