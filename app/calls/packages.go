@@ -61,6 +61,8 @@ type included struct {
 
 type includedPackage struct {
 	*store.CallingPackage // shared: never modified
+	// countries are the package's countries in upper case.
+	countries []string
 	// allowance is the minutes of fair use a period (0: unlimited).
 	allowance int64
 }
@@ -68,7 +70,7 @@ type includedPackage struct {
 // covers says whether p covers a destination in country for a client in
 // home (both ISO 3166-1 alpha-2, upper case).
 func (p *includedPackage) covers(country, home string) bool {
-	return slices.Contains(p.Countries, country) && (!p.DomesticOnly || country == home)
+	return slices.Contains(p.countries, country) && (!p.DomesticOnly || country == home)
 }
 
 // within says whether used minutes leave fair use.
@@ -110,12 +112,15 @@ func (s *Service) includedPackages(rid, cid uint64) (*included, error) {
 	}
 	e = &included{gen: gen, until: in.Until, codes: map[int]bool{}}
 	for _, p := range in.Packages {
-		e.pkgs = append(e.pkgs, &includedPackage{CallingPackage: p, allowance: allowance(p, in.Seats)})
+		ip := &includedPackage{CallingPackage: p, allowance: allowance(p, in.Seats)}
 		for _, country := range p.Countries {
-			if code := phonenumbers.GetCountryCodeForRegion(strings.ToUpper(country)); code != 0 {
+			country = strings.ToUpper(country)
+			ip.countries = append(ip.countries, country)
+			if code := phonenumbers.GetCountryCodeForRegion(country); code != 0 {
 				e.codes[code] = true
 			}
 		}
+		e.pkgs = append(e.pkgs, ip)
 	}
 	s.pmu.Lock()
 	if s.included == nil || len(s.included) >= includedCacheMax {
