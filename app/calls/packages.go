@@ -138,7 +138,7 @@ func (s *Service) covering(inc *included, to, home string) []*includedPackage {
 	if len(inc.pkgs) == 0 {
 		return nil
 	}
-	code, regions := callingCode(to)
+	code, n, regions := callingCode(to)
 	if !inc.codes[code] {
 		return nil
 	}
@@ -146,7 +146,7 @@ func (s *Service) covering(inc *included, to, home string) []*includedPackage {
 	if len(regions) == 1 {
 		country = regions[0]
 	} else {
-		country = s.regionOf(to)
+		country = s.regionOf(to, code, n)
 	}
 	if country == "" {
 		return nil
@@ -161,41 +161,41 @@ func (s *Service) covering(inc *included, to, home string) []*includedPackage {
 	return out
 }
 
-// callingCode reads the country calling code of an E.164 number and the
-// regions that share it (none for an unknown code). Calling codes are
-// prefix-free, so the first of 1 to 3 digits that is one is the code.
-func callingCode(e164 string) (int, []string) {
-	digits := strings.TrimPrefix(e164, "+")
-	for n := 1; n <= 3 && n < len(digits); n++ {
-		code, err := strconv.Atoi(digits[:n])
+// callingCode reads the country calling code of an E.164 number, its
+// length in digits and the regions that share it (none for an unknown
+// code). Calling codes are prefix-free, so the first of 1 to 3 digits
+// that is one is the code.
+func callingCode(e164 string) (code, digits int, regions []string) {
+	number := strings.TrimPrefix(e164, "+")
+	for n := 1; n <= 3 && n < len(number); n++ {
+		code, err := strconv.Atoi(number[:n])
 		if err != nil {
-			return 0, nil
+			return 0, 0, nil
 		}
 		if regions := phonenumbers.GetRegionCodesForCountryCode(code); len(regions) > 0 {
-			return code, regions
+			return code, n, regions
 		}
 	}
-	return 0, nil
+	return 0, 0, nil
 }
 
 // regionCacheMax bounds the numbers whose region is remembered.
 const regionCacheMax = 16384
 
-// regionOf is the region of an E.164 number under a calling code that
-// several regions share (+1: the USA, Canada, the Caribbean; +44: the UK,
-// Jersey, Guernsey, the Isle of Man): the library tells them apart by the
-// number's patterns, which takes some microseconds, so answers are
-// remembered. "" when the number fits none of them.
-func (s *Service) regionOf(e164 string) string {
+// regionOf is the region of an E.164 number whose calling code (of
+// digits digits) several regions share (+1: the USA, Canada, the
+// Caribbean; +44: the UK, Jersey, Guernsey, the Isle of Man): the library
+// tells them apart by the number's patterns, which takes some
+// microseconds, so answers are remembered. "" when the number fits none
+// of them.
+func (s *Service) regionOf(e164 string, code, digits int) string {
 	s.pmu.Lock()
 	region, ok := s.regions[e164]
 	s.pmu.Unlock()
 	if ok {
 		return region
 	}
-	if num, err := phonenumbers.Parse(e164, ""); err == nil {
-		region = phonenumbers.GetRegionCodeForNumber(num)
-	}
+	region = regionOfNumber(code, strings.TrimPrefix(e164, "+")[digits:])
 	s.pmu.Lock()
 	if s.regions == nil || len(s.regions) >= regionCacheMax {
 		s.regions = map[string]string{}
@@ -203,6 +203,45 @@ func (s *Service) regionOf(e164 string) string {
 	s.regions[e164] = region
 	s.pmu.Unlock()
 	return region
+}
+
+// regionOfNumber is the library's region of the number with calling code
+// code and national digits national, as its parser reads the E.164
+// string: the number is built as the parser builds it (a leading zero
+// kept as the Italian leading zero), without the parser's work on
+// free-form input, which is most of its cost. Digits that begin with the
+// national prefix (+1 1…, +44 0…), which the parser may strip, go through
+// the parser itself.
+func regionOfNumber(code int, national string) string {
+	nsn, err := strconv.ParseUint(national, 10, 64)
+	if err != nil || national == "" {
+		return ""
+	}
+	regions := phonenumbers.GetRegionCodesForCountryCode(code)
+	if len(regions) == 0 {
+		return ""
+	}
+	if ndd := phonenumbers.GetNddPrefixForRegion(regions[0], true); ndd != "" && strings.HasPrefix(national, ndd) {
+		num, err := phonenumbers.Parse("+"+strconv.Itoa(code)+national, "")
+		if err != nil {
+			return ""
+		}
+		return phonenumbers.GetRegionCodeForNumber(num)
+	}
+	cc := int32(code)
+	num := &phonenumbers.PhoneNumber{CountryCode: &cc, NationalNumber: &nsn}
+	if len(national) > 1 && national[0] == '0' {
+		zeros := int32(1)
+		for int(zeros) < len(national)-1 && national[zeros] == '0' {
+			zeros++
+		}
+		leading := true
+		num.ItalianLeadingZero = &leading
+		if zeros != 1 {
+			num.NumberOfLeadingZeros = &zeros
+		}
+	}
+	return phonenumbers.GetRegionCodeForNumber(num)
 }
 
 // location is the reseller's time zone, loaded once per zone name.
