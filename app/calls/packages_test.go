@@ -1,6 +1,8 @@
 package calls
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -445,4 +447,40 @@ func TestPendingDowngradeAppliesAtItsTime(t *testing.T) {
 	if a := f.authorize(f.c, "w2", store.Outbound, "+14155550100", ukNumber); a.Allow || a.Reason != ReasonInsufficientCredit {
 		t.Fatalf("after the period end, on the per-minute plan: %+v", a)
 	}
+}
+
+// TestFairUseUnderConcurrentIngest: CDRs reported at once by many
+// requests (sharing commits) are counted one after the other: with 10
+// minutes of fair use, exactly 10 one-minute calls are covered and the
+// other 10 charged.
+func TestFairUseUnderConcurrentIngest(t *testing.T) {
+	t.Parallel()
+	f := newPackageFixture(t, "")
+	uk := f.addPackage(store.CallingPackage{Name: "UK", Countries: []string{"GB"}, FairUseMinutes: 10})
+	f.subscribe(f.c, 1, uk)
+	f.fund(f.c, 1_0000)
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			in := []CDRInput{cdr(fmt.Sprint("cc", i), store.Outbound, "+14155550100", ukNumber, t0, 60, store.Answered)}
+			if res, err := f.svc.Ingest(f.r, f.c, in, nil, "api:test"); err != nil || res.Accepted != 1 {
+				t.Errorf("cdr %d: %+v %v", i, res, err)
+			}
+		})
+	}
+	wg.Wait()
+	covered := 0
+	page, err := f.svc.CallLog(f.r.ID, f.c.ID, CallLogQuery{Limit: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range page.Rows {
+		if r.PackageID == uk.ID {
+			covered++
+		}
+	}
+	if u := f.usage(f.c); covered != 10 || u[0].UsedMinutes != 10 || f.credit(f.c).Used != 10*600 {
+		t.Fatalf("%d covered, usage %+v, credit %+v", covered, u, f.credit(f.c))
+	}
+	f.verify()
 }
