@@ -328,8 +328,8 @@ func serve(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		stopCerts()
 		return err
 	}
-	scheduler, err := jobs.New(cfg.Jobs, s, jobs.Services{Clients: services.Clients, Calls: services.Calls, Domains: services.Domains},
-		filepath.Join(dataDir, "backups"), log)
+	scheduler, err := jobs.New(cfg.Jobs, s, jobs.Services{Clients: services.Clients, Calls: services.Calls, Domains: services.Domains,
+		Billing: services.Billing}, filepath.Join(dataDir, "backups"), log)
 	if err != nil {
 		stopCerts()
 		return err
@@ -342,6 +342,9 @@ func serve(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	}
 	mailCtx, stopMail := context.WithCancel(context.Background())
 	go queue.Run(mailCtx)
+	// Starts the schedule, and the invoice run once in the background: it
+	// catches up periods that began while the server was down. Stop below
+	// ends it between two of its transactions.
 	scheduler.Start()
 
 	served := make(chan error, 2)
