@@ -66,6 +66,8 @@ Commands:
                         add a reseller staff user (owner, admin, billing, support)
   apikey create --reseller SLUG --name NAME
                         issue a reseller API key; it is printed once
+  invoices run --period YYYY-MM [--reseller SLUG]
+                        issue the period's invoices now (idempotent; the server does it hourly)
 
 Flags (any command; they override the environment and the file):
 `
@@ -155,6 +157,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return userCommand(o, rest, stdin, stdout, stderr)
 	case "apikey":
 		return apikeyCommand(o, rest, stdout, stderr)
+	case "invoices":
+		return invoicesCommand(ctx, o, rest, stdout, stderr)
 	case "help":
 		global.Usage()
 		return nil
