@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-		"portico/app/testkit"
+	"portico/app/testkit"
 	"portico/store"
 )
 
