@@ -262,6 +262,8 @@ func (s *Service) runPeriod(ctx context.Context, r *store.Reseller, p Period, by
 		res.Created += br.Created
 		res.Existing += br.Existing
 		res.Failed = append(res.Failed, br.Failed...)
+		s.log.Debug("invoice run: batch committed", "reseller", r.Slug, "period", p.Name, "created", br.Created,
+			"existing", br.Existing, "failed", len(br.Failed), "left", len(ids))
 	}
 	return res, nil
 }
