@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,17 +31,30 @@ func (benchLetter) Link(_ *store.Tx, r *store.Reseller, p string) (string, error
 // BenchmarkRunPeriod: the invoice run of one period over 10,000 clients
 // with a plan (a few with extra seats and an add-on), each invoice with
 // its ledger movement, audit event and queued mail, at batch sizes of
-// 50, 100 and 500 clients per transaction; every iteration invoices a new
-// period. It reports invoices/s. fsync is on as in production; NOSYNC=1
-// shows the CPU cost alone.
+// 50 to 1,000 clients per transaction; every iteration invoices a new
+// period. It reports invoices/s and how long each batch's write
+// transaction held the store (mean and longest: other writers, such as
+// call authorisations, wait that long behind it). fsync is on as in
+// production; NOSYNC=1 shows the CPU cost alone.
 //
 //	go test ./app/billing -run '^$' -bench RunPeriod -benchtime 3x
 func BenchmarkRunPeriod(b *testing.B) {
-	for _, batch := range []int{50, 100, 500} {
+	for _, batch := range []int{50, 100, 200, 500, 1000} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
 			const clients = 10_000
 			clock := testkit.NewClock(time.Date(2040, 1, 1, 0, 0, 0, 0, time.UTC))
-			s, err := store.Open(filepath.Join(b.TempDir(), "p.db"), store.Options{Now: clock.Now, NoSync: os.Getenv("NOSYNC") != ""})
+			var measuring atomic.Bool
+			var txs, txNanos, longest atomic.Int64
+			s, err := store.Open(filepath.Join(b.TempDir(), "p.db"), store.Options{Now: clock.Now, NoSync: os.Getenv("NOSYNC") != "",
+				Observe: func(kind string, d time.Duration) {
+					if kind == "update" && measuring.Load() {
+						txs.Add(1)
+						txNanos.Add(int64(d))
+						if int64(d) > longest.Load() {
+							longest.Store(int64(d))
+						}
+					}
+				}})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -49,6 +63,7 @@ func BenchmarkRunPeriod(b *testing.B) {
 			svc := New(s, benchMail{}, benchLetter{}, nil)
 			svc.batch = batch
 			period := PeriodOf(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.UTC)
+			measuring.Store(true)
 			b.ResetTimer()
 			for b.Loop() {
 				res, err := svc.RunPeriod(context.Background(), r, period.Name, actor.Actor{Name: JobName})
@@ -58,6 +73,10 @@ func BenchmarkRunPeriod(b *testing.B) {
 				period = period.Next()
 			}
 			b.ReportMetric(float64(clients)*float64(b.N)/b.Elapsed().Seconds(), "invoices/s")
+			if n := txs.Load(); n > 0 { // how long other writers wait behind one batch
+				b.ReportMetric(float64(txNanos.Load())/float64(n)/1e6, "ms/tx")
+				b.ReportMetric(float64(longest.Load())/1e6, "max-ms/tx")
+			}
 		})
 	}
 }
