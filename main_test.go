@@ -303,7 +303,8 @@ func TestServeOnBusyPortPrintsNoPassword(t *testing.T) {
 // invoices once per client (a second run finds them existing), for every
 // active reseller or the one named; their mail waits in the outbox for
 // the server to send; a malformed or future period, an unknown reseller
-// and a missing --period are refused with a non-zero exit.
+// and a missing --period are refused with a non-zero exit. The server
+// runs the invoice job at start.
 func TestInvoicesRunCommand(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -311,7 +312,7 @@ func TestInvoicesRunCommand(t *testing.T) {
 	storePath := filepath.Join(dir, "data", "portico.db")
 	os.WriteFile(cfgPath, []byte(`[mail]
 host = "127.0.0.1"
-port = 2525
+port = 1
 from = "Portico <noreply@portal.test>"
 security = "none"
 [[reseller]]
@@ -394,15 +395,12 @@ timezone = "Asia/Tokyo"
 		}
 	}
 
+	// the command queued one mail per invoice, for the server to send
 	s, err = store.Open(storePath, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
 	s.View(func(tx *store.Tx) error {
-		if seq := tx.LastInvoiceSeq(acme.ID); seq != 2 {
-			t.Errorf("acme issued %d invoices, want 2", seq)
-		}
 		mails, err := tx.Outbox()
 		if err != nil {
 			t.Fatal(err)
@@ -418,6 +416,63 @@ timezone = "Asia/Tokyo"
 		}
 		if invoiceMails != 2 {
 			t.Errorf("%d invoice mails in the outbox, want 2", invoiceMails)
+		}
+		return nil
+	})
+	s.Close()
+
+	// A client subscribed while the server was down is invoiced by the
+	// job the server runs at start.
+	s, err = store.Open(storePath, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Update(func(tx *store.Tx) error {
+		c := &store.Client{ResellerID: acme.ID, Username: "cy", Email: "cy@example.com", Country: "US"}
+		if err := tx.CreateClient(c, &store.User{Email: "cy@example.com", PasswordHash: "x"}, "test"); err != nil {
+			return err
+		}
+		var plan uint64
+		if err := tx.Subscriptions(acme.ID, func(sub *store.Subscription) bool { plan = sub.PlanID; return false }); err != nil {
+			return err
+		}
+		return tx.PutSubscription(&store.Subscription{ResellerID: acme.ID, ClientID: c.ID, PlanID: plan, Seats: 1,
+			Status: store.SubscriptionActive, StartedAt: tx.Now()})
+	})
+	s.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, _, stop := startServe(t, "--config", cfgPath, "--store", storePath)
+	jobDone := regexp.MustCompile(`portico_job_runs_total\{job="invoices",result="ok"\} 1`)
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		b.ReadFrom(resp.Body)
+		resp.Body.Close()
+		if jobDone.Match(b.Bytes()) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no invoice run at start:\n%s", b.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err = store.Open(storePath, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.View(func(tx *store.Tx) error {
+		if seq := tx.LastInvoiceSeq(acme.ID); seq != 3 {
+			t.Errorf("acme issued %d invoices, want 3", seq)
 		}
 		return nil
 	})

@@ -299,3 +299,24 @@ func TestInvoiceRunKilledChild(t *testing.T) {
 	fmt.Println("run finished")
 	s.Close()
 }
+
+// TestJobNeverOverlapsItself: a run of a job that is still running (from
+// the schedule or from start) is skipped, not run beside it.
+func TestJobNeverOverlapsItself(t *testing.T) {
+	t.Parallel()
+	s := testkit.OpenStore(t, testkit.NewClock(killedAt))
+	sch := invoiceScheduler(t, config.Jobs{Invoices: "@every 1h"}, s, quiet)
+	ran := 0
+	sch.OnRun = func(string, error) { ran++ }
+	fn := func(context.Context) error { return nil }
+	sch.running["invoices"].Lock() // a run in progress
+	sch.run("invoices", fn)
+	sch.running["invoices"].Unlock()
+	if ran != 0 {
+		t.Fatal("a second run went beside the first")
+	}
+	sch.run("invoices", fn)
+	if ran != 1 {
+		t.Fatal("the run after it did not happen")
+	}
+}
