@@ -46,7 +46,11 @@ func (s *Service) Movements(rid, cid uint64, account store.AccountKey, beforeID 
 		if _, err := tx.Client(rid, cid); err != nil { // tenant scope
 			return err
 		}
-		return tx.ClientLedgerBefore(rid, cid, beforeID, func(t *store.LedgerTx) bool {
+		walk := tx.ClientLedgerBefore
+		if account.Kind == store.AccountReceivable {
+			walk = tx.ReceivableLedgerBefore // invoice money only: not every call's entry
+		}
+		return walk(rid, cid, beforeID, func(t *store.LedgerTx) bool {
 			n := len(out)
 			for _, leg := range t.Legs {
 				if leg.Account == account && leg.Amount != 0 {
