@@ -18,6 +18,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"portico/app/account"
+	"portico/app/billing"
 	"portico/app/branding"
 	"portico/app/calls"
 	"portico/app/clients"
@@ -58,6 +59,7 @@ type App struct {
 	team        *team.Service
 	domains     *domains.Service
 	branding    *branding.Service
+	billing     *billing.Service
 	metrics     *metrics.Metrics
 	log         *slog.Logger
 	now         func() time.Time
@@ -110,7 +112,7 @@ func New(d Deps) (*App, error) {
 	a := &App{
 		cfg: d.Config, store: d.Store, mail: d.Mail, metrics: d.Metrics, log: d.Log, now: d.Now,
 		account: d.Services.Account, clients: d.Services.Clients, calls: d.Services.Calls, team: d.Services.Team, domains: d.Services.Domains,
-		branding: d.Services.Branding, tenants: d.Services.Hosts,
+		branding: d.Services.Branding, billing: d.Services.Billing, tenants: d.Services.Hosts,
 		version: d.Version, views: v, static: d.Static,
 		touches: newSessionTouches(),
 		limits:  newAuthLimits(d.Now),

@@ -78,6 +78,7 @@ func (a *App) routes() {
 	reseller.Get("/rates", ratesView, a.showRates)
 	reseller.Get("/rates.csv", ratesView, a.exportRates)
 	reseller.Post("/rates", ratesEdit, a.importRates)
+	a.resellerBillingRoutes(reseller) // billing_invoices_pages.go: invoices, revenue, seller and tax, client subscriptions
 
 	// Client portal: every route names its access module (access.go).
 	client := f.Group("/dashboard", a.requireUser, a.requireClient)
