@@ -107,7 +107,6 @@ func (b *browser) follow(r response) response {
 	return b.get(acmeHost, r.header.Get("Location"))
 }
 
-
 // TestResellerInvoicesOverview: "Run invoices" issues a month's invoices
 // once (a second run counts them as existing); the list filters by
 // status, client and month, with totals of the whole filtered list and a
@@ -584,4 +583,62 @@ func TestClientSubscriptionPages(t *testing.T) {
 	if r := owner.post(acmeHost, sub, sub, url.Values{"plan": {"x"}, "seats": {"2"}}); r.status != http.StatusUnprocessableEntity {
 		t.Errorf("confirm a bad form: %d", r.status)
 	}
+}
+
+// seedBillingShowcase gives the layout test's reseller billing to show:
+// seller details with a tax table, the catalogue, subscriptions (one
+// with a pending downgrade), November's invoices, one paid, one void and
+// a proration invoice.
+func seedBillingShowcase(t *testing.T, ts *testServer, s *showcase) {
+	t.Helper()
+	rid := ts.ids["acme"]
+	if _, err := ts.app.billing.SetSellerDetails(rid, store.SellerDetails{LegalName: "Acme Voice Telekommunikationsdienste GmbH & Co. KG",
+		VATNumber: "DE123456789", Address1: "Friedrichstraße 123", City: "Berlin", Zip: "10117", Country: "DE",
+		Footer: "IBAN DE89 3704 0044 0532 0130 00 · BIC COBADEFFXXX · Amtsgericht Charlottenburg HRB 123456", PaymentTermsDays: 14,
+		TaxRates: map[string]int{"DE": 1900, "FR": 2000, "AT": 2000, "*": 750}}, billingActor); err != nil {
+		t.Fatal(err)
+	}
+	ts.app.InvalidateTenants()
+	seed := seedCatalog(t, ts)
+	ts.subscribe(s.clients["cleo"], billing.Change{PlanID: seed.pro.ID, Seats: 6, AddOns: []uint64{seed.recording.ID}})
+	ts.subscribe(s.clients["oberhauser"], billing.Change{PlanID: seed.basic.ID, Seats: 3, AddOns: []uint64{seed.support.ID}})
+	ts.subscribe(s.clients["low"], billing.Change{PlanID: seed.basic.ID, Seats: 2})
+	if _, err := ts.app.billing.RunPeriod(context.Background(), ts.reseller("acme"), "2026-11", billingActor); err != nil {
+		t.Fatal(err)
+	}
+	for _, inv := range ts.acmeInvoices(billing.InvoiceFilter{}) {
+		switch inv.ClientID {
+		case s.clients["oberhauser"]:
+			if _, err := ts.app.billing.MarkPaid(rid, inv.ID, "SEPA transfer 2026-11-02 ref. OBERHAUSER-LINDQVIST-INVOICE", "", billingActor); err != nil {
+				t.Fatal(err)
+			}
+		case s.clients["low"]:
+			if _, err := ts.app.billing.VoidInvoice(rid, inv.ID, "Issued before the client asked to cancel; agreed with Lena on the phone", billingActor); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	ts.subscribe(s.clients["cleo"], billing.Change{PlanID: seed.pro.ID, Seats: 8, AddOns: []uint64{seed.recording.ID, seed.support.ID}}) // a proration invoice
+	ts.subscribe(s.clients["oberhauser"], billing.Change{PlanID: seed.basic.ID, Seats: 2})                                               // pending
+}
+
+// invoiceURL is the page of the newest invoice of the showcase's client.
+func (s *showcase) invoiceURL(username string) string {
+	list := s.ts.acmeInvoices(billing.InvoiceFilter{ClientID: s.clients[username]})
+	if len(list) == 0 {
+		s.ts.t.Fatalf("no invoice of %s", username)
+	}
+	return invoiceURL(list[0])
+}
+
+// subscriptionPreview is the preview of a change of cleo's subscription.
+func (s *showcase) subscriptionPreview() string {
+	var q url.Values
+	_ = s.ts.store.View(func(tx *store.Tx) error {
+		plans, _ := store.CatalogList[*store.Plan](tx, s.ts.ids["acme"])
+		addOns, _ := store.CatalogList[*store.AddOn](tx, s.ts.ids["acme"])
+		q = url.Values{"plan": {strconv.FormatUint(plans[1].ID, 10)}, "seats": {"12"}, "add_on": {strconv.FormatUint(addOns[0].ID, 10), strconv.FormatUint(addOns[1].ID, 10)}}
+		return nil
+	})
+	return s.clientURL("cleo") + "/subscription?" + q.Encode()
 }

@@ -81,11 +81,11 @@ func (a *App) showSellerDetails(c *fiber.Ctx) error {
 	for k := range sd.TaxRates {
 		codes = append(codes, k)
 	}
-	slices.SortFunc(codes, func(x, y string) int { // "*" (every other country) last
+	slices.SortFunc(codes, func(x, y string) int { // by name, "*" (every other country) last
 		if x == "*" || y == "*" {
 			return strings.Compare(y, x)
 		}
-		return strings.Compare(x, y)
+		return strings.Compare(clients.CountryName(x), clients.CountryName(y))
 	})
 	var rows []taxRow
 	for _, k := range codes {

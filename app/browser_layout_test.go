@@ -126,6 +126,22 @@ var layoutRoutes = map[string]layoutRoute{
 		return []layoutVisit{{who: "staff:owner", path: s.clientURL("cleo") + "/recharge"}}
 	}},
 
+	// Reseller billing (billing_*_pages.go; the showcase's billing: seedBillingShowcase)
+	"GET /reseller/billing/invoices": {visits: func(s *showcase) []layoutVisit {
+		return []layoutVisit{{who: "staff:owner", path: "/reseller/billing/invoices"},
+			{who: "staff:owner", path: "/reseller/billing/invoices?status=unpaid&client=cleo&period=2026-11"},
+			{who: "staff:owner", path: "/reseller/billing/invoices?period=11%2F2026&client=nobody", status: http.StatusBadRequest}}
+	}},
+	"GET /reseller/billing/invoices/:id<int>": {visits: func(s *showcase) []layoutVisit {
+		return []layoutVisit{{who: "staff:owner", path: s.invoiceURL("cleo")}, {who: "staff:owner", path: s.invoiceURL("oberhauser")},
+			{who: "staff:owner", path: s.invoiceURL("low")}}
+	}},
+	"GET /reseller/billing/seller": {visits: visitsAs("/reseller/billing/seller", "staff:owner")},
+	"GET /reseller/clients/:id<int>/subscription": {visits: func(s *showcase) []layoutVisit {
+		return []layoutVisit{{who: "staff:owner", path: s.clientURL("oberhauser") + "/subscription"}, {who: "staff:owner", path: s.subscriptionPreview()},
+			{who: "staff:owner", path: s.clientURL("cleo") + "/subscription?plan=&seats=none", status: http.StatusUnprocessableEntity}}
+	}},
+
 	"GET /dashboard": {visits: visitsAs("/dashboard", "client:owner", "client:user")},
 	"GET /calls": {visits: func(s *showcase) []layoutVisit {
 		return append(visitsAs("/calls", "client:owner", "client:user")(s),
@@ -291,6 +307,7 @@ func newShowcase(t *testing.T, ts *testServer) *showcase {
 	if r := staff.post(acmeHost, "/reseller/domains", "/reseller/domains", url.Values{"host": {"portal.cleo-calls-international.example"}}); r.status != http.StatusSeeOther {
 		t.Fatalf("add domain: %d\n%s", r.status, r.body)
 	}
+	seedBillingShowcase(t, ts, s)
 	return s
 }
 
