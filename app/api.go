@@ -40,6 +40,10 @@ func (a *App) apiRoutes(api fiber.Router) {
 	api.Get("/clients/:client/account", a.requireResellerKey, a.showAPIAccount)
 	api.Put("/rates", a.requireResellerKey, a.importAPIRates)
 	api.Get("/rates", a.requireResellerKey, a.listAPIRates)
+	api.Get("/numbers", a.requireResellerKey, a.listAPINumbers) // api_numbers.go: the number inventory
+	api.Post("/numbers", a.requireResellerKey, a.createAPINumber)
+	api.Patch("/numbers/:number", a.requireResellerKey, a.updateAPINumber)
+	api.Delete("/numbers/:number", a.requireResellerKey, a.deleteAPINumber)
 
 	// Call endpoints (app/api_calls.go), for a client key and, naming the
 	// client, for a reseller key.

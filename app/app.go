@@ -94,6 +94,9 @@ const (
 	// RateUploadLimit is a rate deck CSV of calls.MaxRateFile with room
 	// for the multipart envelope around it.
 	RateUploadLimit = calls.MaxRateFile + 64<<10
+	// NumberUploadLimit is a number inventory CSV of
+	// billing.MaxNumberFile with room for the multipart envelope.
+	NumberUploadLimit = billing.MaxNumberFile + 64<<10
 )
 
 // New builds the application; templates are parsed here so a broken one

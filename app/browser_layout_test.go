@@ -18,6 +18,7 @@ import (
 
 	"portico/app/actor"
 	"portico/app/auth"
+	"portico/app/billing"
 	"portico/app/calls"
 	"portico/app/clients"
 	"portico/store"
@@ -124,6 +125,11 @@ var layoutRoutes = map[string]layoutRoute{
 	}},
 	"GET /reseller/clients/:id<int>/recharge": {visits: func(s *showcase) []layoutVisit {
 		return []layoutVisit{{who: "staff:owner", path: s.clientURL("cleo") + "/recharge"}}
+	}},
+	"GET /reseller/billing/numbers": {visits: visitsAs("/reseller/billing/numbers", "staff:owner")},
+	"GET /reseller/billing/numbers/:number": {visits: func(*showcase) []layoutVisit {
+		return []layoutVisit{{who: "staff:owner", path: numberURL("+4930123456789")}, {who: "staff:owner", path: numberURL("+447400123456")},
+			{who: "staff:owner", path: numberURL("+18002345678")}} // assigned with a history, available, quarantined
 	}},
 
 	// Reseller billing (billing_*_pages.go; the showcase's billing: seedBillingShowcase)
@@ -266,6 +272,38 @@ func newShowcase(t *testing.T, ts *testServer) *showcase {
 		if _, err := ts.app.calls.Block(acme, cleo.ID, b.number, b.note, by); err != nil {
 			t.Fatal(err)
 		}
+	}
+
+	// Phone numbers: assigned with a past holder, available, quarantined,
+	// with long labels and large fees.
+	for _, n := range []billing.NumberInput{
+		{Number: "+4930123456789", MonthlyFee: "1250.00", SetupFee: "25000.00", Label: "Berlin head office switchboard, main line for the whole building"},
+		{Number: "+447400123456", MonthlyFee: "4.50"},
+		{Number: "+18002345678", MonthlyFee: "12.00", SetupFee: "30.00", Label: "Support"},
+	} {
+		if _, err := ts.app.billing.AddNumber(acme, n, by); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, a := range []struct{ number, client string }{{"+4930123456789", "oberhauser"}, {"+18002345678", "low"}} {
+		if _, err := ts.app.billing.AssignNumber(acme, a.number, a.client, by); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := ts.app.billing.ReleaseNumber(acme, "+18002345678", by); err != nil {
+		t.Fatal(err)
+	}
+	err := ts.store.Update(func(tx *store.Tx) error { // a holder before this one, who left long ago
+		n, err := tx.Number(acme.ID, "+4930123456789")
+		if err != nil {
+			return err
+		}
+		n.History = append([]store.NumberHolding{{ClientID: cleo.ID, From: now.AddDate(0, -9, 0), To: now.AddDate(0, -3, 0),
+			By: "agent.with.a.rather.long.address@cleo-calls-international.example", ReleasedBy: "owner@acme.example"}}, n.History...)
+		return tx.PutNumber(n, false)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 
 	// Cleo's team: a plain user (a visitor of this test), a manager with a

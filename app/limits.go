@@ -54,6 +54,7 @@ type bigBody struct {
 var bigBodies = []bigBody{
 	{fiber.MethodPost, "/reseller/branding", UploadLimit, staffMayUse(access.AreaBranding)},
 	{fiber.MethodPost, "/reseller/rates", RateUploadLimit, staffMayUse(access.AreaRatesEdit)},
+	{fiber.MethodPost, "/reseller/billing/numbers/import", NumberUploadLimit, staffMayUse(access.AreaBilling)},
 	{fiber.MethodPost, "/settings/avatar", UploadLimit, func(_ *App, c *fiber.Ctx) bool {
 		u := userOf(c)
 		return u != nil && !u.Staff() // the signed-in client user's own picture

@@ -94,7 +94,7 @@ func TestBigBodiesOnlyAfterAuthentication(t *testing.T) {
 
 	// signed out: the avatar and branding forms are 413 (not 403 after
 	// reading it all)
-	for _, path := range []string{"/settings/avatar", "/reseller/branding", "/reseller/rates"} {
+	for _, path := range []string{"/settings/avatar", "/reseller/branding", "/reseller/rates", "/reseller/billing/numbers/import"} {
 		resp, _, _ := rawRequest(t, ts, fmt.Sprintf("POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: %d", path, acmeHost, len(big)), big)
 		if resp.StatusCode != http.StatusRequestEntityTooLarge {
 			t.Errorf("%s signed out: status %d, want 413", path, resp.StatusCode)

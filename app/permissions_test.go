@@ -81,6 +81,15 @@ var routeRules = map[string][]string{
 	"POST /reseller/billing/seller":                          {"staff:owner", "staff:admin", "staff:billing"},
 	"GET /reseller/clients/:id<int>/subscription":            {"staff:owner", "staff:admin", "staff:billing"},
 	"POST /reseller/clients/:id<int>/subscription":           {"staff:owner", "staff:admin", "staff:billing"},
+	// Billing area (owner, admin, billing): the number inventory.
+	"GET /reseller/billing/numbers":                  ratesViewers,
+	"POST /reseller/billing/numbers":                 ratesViewers,
+	"POST /reseller/billing/numbers/import":          ratesViewers,
+	"GET /reseller/billing/numbers/:number":          ratesViewers,
+	"POST /reseller/billing/numbers/:number":         ratesViewers,
+	"POST /reseller/billing/numbers/:number/assign":  ratesViewers,
+	"POST /reseller/billing/numbers/:number/release": ratesViewers,
+	"POST /reseller/billing/numbers/:number/delete":  ratesViewers,
 
 	"GET /dashboard":                                 operations,
 	"GET /calls":                                     callsViewers,

@@ -4,14 +4,12 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/valyala/fasthttp"
 
 	"portico/app/access"
 	"portico/app/calls"
@@ -161,30 +159,9 @@ func (a *App) importRates(c *fiber.Ctx) error {
 	return c.Redirect("/reseller/rates", fiber.StatusSeeOther)
 }
 
-// uploadedRates reads the "file" part of the upload form; problem says
-// what is wrong with it for the person, err is an unexpected failure.
+// uploadedRates reads the "file" part of the upload form (uploadedCSV).
 func uploadedRates(c *fiber.Ctx) (data []byte, name, problem string, err error) {
-	fh, err := c.FormFile("file")
-	if errors.Is(err, fasthttp.ErrMissingFile) || errors.Is(err, fasthttp.ErrNoMultipartForm) || err == nil && (fh == nil || fh.Filename == "" && fh.Size == 0) {
-		return nil, "", "Choose a CSV file to upload.", nil
-	}
-	if err != nil {
-		return nil, "", "", fmt.Errorf("app: read rate upload: %w", err)
-	}
-	name = truncate(fh.Filename, 100)
-	if fh.Size > calls.MaxRateFile {
-		return nil, name, fmt.Sprintf("The file is larger than %d MiB.", calls.MaxRateFile>>20), nil
-	}
-	f, err := fh.Open()
-	if err != nil {
-		return nil, "", "", fmt.Errorf("app: read rate upload: %w", err)
-	}
-	defer f.Close()
-	data, err = io.ReadAll(io.LimitReader(f, calls.MaxRateFile+1)) // whatever the part's header claims
-	if err != nil {
-		return nil, "", "", fmt.Errorf("app: read rate upload: %w", err)
-	}
-	return data, name, "", nil // ImportRates refuses a file over the limit
+	return uploadedCSV(c, calls.MaxRateFile)
 }
 
 // usageMonths is how many months the client page's usage summary shows,

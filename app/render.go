@@ -300,6 +300,9 @@ func navigation(u *store.User, m access.Map, current string) (home string, items
 		if access.StaffMay(u, access.AreaRates) {
 			items = append(items, NavItem{Label: "Rates", URL: "/reseller/rates"})
 		}
+		if access.StaffMay(u, access.AreaBilling) {
+			items = append(items, NavItem{Label: "Numbers", URL: numbersURL})
+		}
 		if access.StaffMay(u, access.AreaBranding) {
 			items = append(items, NavItem{Label: "Branding", URL: "/reseller/branding"})
 		}

@@ -78,7 +78,8 @@ func (a *App) routes() {
 	reseller.Get("/rates", ratesView, a.showRates)
 	reseller.Get("/rates.csv", ratesView, a.exportRates)
 	reseller.Post("/rates", ratesEdit, a.importRates)
-	a.resellerBillingRoutes(reseller) // billing_invoices_pages.go: invoices, revenue, seller and tax, client subscriptions
+	a.resellerBillingRoutes(reseller)                                                          // billing_invoices_pages.go: invoices, revenue, seller and tax, client subscriptions
+	a.numberRoutes(reseller.Group("/billing/numbers", a.requireStaffArea(access.AreaBilling))) // billing_numbers_pages.go
 
 	// Client portal: every route names its access module (access.go).
 	client := f.Group("/dashboard", a.requireUser, a.requireClient)

@@ -400,6 +400,9 @@ func (tx *Tx) DeleteClient(rid, cid uint64) error {
 			return err
 		}
 	}
+	if err := tx.releaseClientNumbers(rid, cid); err != nil { // a deleted client holds no numbers (number.go)
+		return err
+	}
 	tomb := &Client{ID: cid, ResellerID: rid, Username: fmt.Sprintf("deleted-%d", cid), Status: ClientDeleted,
 		CreditAssigned: c.CreditAssigned, CreditUsed: c.CreditUsed,
 		CreatedAt: c.CreatedAt, UpdatedAt: tx.now, DeletedAt: tx.now, DisabledAt: c.DisabledAt}

@@ -26,7 +26,9 @@ type NumberHolding struct {
 	ClientID uint64    `json:"client_id"`
 	From     time.Time `json:"from"`
 	To       time.Time `json:"to,omitzero"` // zero while held
-	By       string    `json:"by"`
+	By       string    `json:"by"`          // who assigned it
+	// ReleasedBy is who released it (or the job that deleted its holder).
+	ReleasedBy string `json:"released_by,omitempty"`
 }
 
 // PhoneNumber is one number of the reseller's inventory.
@@ -151,4 +153,59 @@ func (tx *Tx) ClientNumbers(rid, cid uint64) ([]*PhoneNumber, error) {
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// releaseClientNumbers releases every number the client holds into
+// quarantine, as a release by hand would, when the client is deleted.
+func (tx *Tx) releaseClientNumbers(rid, cid uint64) error {
+	held, err := tx.ClientNumbers(rid, cid)
+	if err != nil {
+		return err
+	}
+	for _, n := range held {
+		if last := len(n.History) - 1; last >= 0 && n.History[last].To.IsZero() {
+			n.History[last].To, n.History[last].ReleasedBy = tx.now, "client deleted"
+		}
+		n.Status, n.ClientID, n.AssignedAt, n.ReleasedAt, n.SetupInvoiced = NumberQuarantined, 0, time.Time{}, tx.now, false
+		if err := tx.PutNumber(n, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// verifyNumbers checks the number inventory: a number is assigned exactly
+// when it has a holder, its holder is a client that exists and has it in
+// its index, and every index entry is a number its client holds.
+func (tx *Tx) verifyNumbers(add addFunc) error {
+	err := tx.bucket(bucketNumbers).ForEach(func(k, v []byte) error {
+		var n PhoneNumber
+		if err := unmarshal(v, &n); err != nil {
+			return err
+		}
+		if (n.Status == NumberAssigned) != (n.ClientID != 0) {
+			add("number %d/%s: status %s with holder %d", n.ResellerID, n.Number, n.Status, n.ClientID)
+		}
+		if n.ClientID == 0 {
+			return nil
+		}
+		if _, err := tx.Client(n.ResellerID, n.ClientID); err != nil {
+			add("number %d/%s: holder %d is not a client", n.ResellerID, n.Number, n.ClientID)
+		}
+		if tx.bucket(bucketClientNumbers).Get(clientKeyString(n.ResellerID, n.ClientID, n.Number)) == nil {
+			add("number %d/%s: not in client %d's index", n.ResellerID, n.Number, n.ClientID)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return tx.bucket(bucketClientNumbers).ForEach(func(k, _ []byte) error {
+		rid, cid, e164 := readU64(k[:8]), readU64(k[8:16]), string(k[16:])
+		n, err := tx.Number(rid, e164)
+		if err != nil || n.ClientID != cid {
+			add("client number index entry %d/%d/%s: the number is not held by that client", rid, cid, e164)
+		}
+		return nil
+	})
 }

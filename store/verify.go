@@ -47,6 +47,9 @@ func (s *Store) Verify() ([]string, error) {
 		if err := tx.verifyAvatars(add); err != nil {
 			return err
 		}
+		if err := tx.verifyNumbers(add); err != nil { // store/number.go
+			return err
+		}
 		if err := tx.verifyCalls(add); err != nil {
 			return err
 		}
