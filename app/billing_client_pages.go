@@ -233,7 +233,7 @@ func (a *App) showClientSubscription(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		return a.render(c, fiber.StatusOK, "reseller/subscription", "Subscription of "+cl.Username, subscriptionPageData{Client: cl, Billing: data})
+		return a.render(c, fiber.StatusOK, "clients/subscription", "Subscription of "+cl.Username, subscriptionPageData{Client: cl, Billing: data})
 	}
 	ch, form := readChange(args)
 	p, err := a.billing.PreviewChange(tenant, cl.ID, ch)
@@ -244,7 +244,7 @@ func (a *App) showClientSubscription(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return a.render(c, fiber.StatusOK, "reseller/subscription", "Subscription of "+cl.Username,
+	return a.render(c, fiber.StatusOK, "clients/subscription", "Subscription of "+cl.Username,
 		subscriptionPageData{Client: cl, Billing: data, Preview: a.previewOf(tenant, data, ch, p)})
 }
 
@@ -264,7 +264,7 @@ func (a *App) subscriptionRefused(c *fiber.Ctx, tenant *store.Reseller, cl *stor
 	if derr != nil {
 		return derr
 	}
-	return a.render(c, fiber.StatusUnprocessableEntity, "reseller/subscription", "Subscription of "+cl.Username, subscriptionPageData{Client: cl, Billing: data})
+	return a.render(c, fiber.StatusUnprocessableEntity, "clients/subscription", "Subscription of "+cl.Username, subscriptionPageData{Client: cl, Billing: data})
 }
 
 func (a *App) previewOf(r *store.Reseller, d *clientBillingData, ch billing.Change, p *billing.Preview) *previewView {

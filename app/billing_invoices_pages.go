@@ -192,7 +192,7 @@ func (a *App) renderInvoices(c *fiber.Ctx, run *Form) error {
 		if form.Error == "" {
 			form.Error = "Please correct the filters marked below."
 		}
-		return a.render(c, fiber.StatusBadRequest, "reseller/invoices", "Invoices", data)
+		return a.render(c, fiber.StatusBadRequest, "billing/invoices", "Invoices", data)
 	}
 	list, more, err := a.billing.Invoices(tenant.ID, f)
 	if err != nil {
@@ -207,7 +207,7 @@ func (a *App) renderInvoices(c *fiber.Ctx, run *Form) error {
 	if run.invalid() {
 		code = fiber.StatusUnprocessableEntity
 	}
-	return a.render(c, code, "reseller/invoices", "Invoices", data)
+	return a.render(c, code, "billing/invoices", "Invoices", data)
 }
 
 // currentPeriod is this month in the reseller's time zone.
@@ -328,7 +328,7 @@ func (a *App) showResellerInvoice(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return a.render(c, fiber.StatusOK, "reseller/invoice", "Invoice "+inv.Number, data)
+	return a.render(c, fiber.StatusOK, "billing/invoice", "Invoice "+inv.Number, data)
 }
 
 // invoiceActionFailed shows the invoice again after a refused action: 422
@@ -360,7 +360,7 @@ func (a *App) invoiceActionFailed(c *fiber.Ctx, id uint64, err error, void, pay 
 	case pay != nil && pay.invalid():
 		data.Error = "The invoice was not marked paid: " + strings.Join(formMessages(pay), " ")
 	}
-	return a.render(c, status, "reseller/invoice", "Invoice "+inv.Number, data)
+	return a.render(c, status, "billing/invoice", "Invoice "+inv.Number, data)
 }
 
 // formMessages lists a refused form's messages.

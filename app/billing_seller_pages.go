@@ -95,7 +95,7 @@ func (a *App) showSellerDetails(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return a.render(c, fiber.StatusOK, "reseller/seller", "Seller details and tax", data)
+	return a.render(c, fiber.StatusOK, "billing/seller", "Seller details and tax", data)
 }
 
 // readTaxRows reads the tax table of the form: rows of a country and a
@@ -239,5 +239,5 @@ func (a *App) renderSellerRefused(c *fiber.Ctx, tenant *store.Reseller, form *Fo
 		return err
 	}
 	data.TaxErrors = taxProblems
-	return a.render(c, fiber.StatusUnprocessableEntity, "reseller/seller", "Seller details and tax", data)
+	return a.render(c, fiber.StatusUnprocessableEntity, "billing/seller", "Seller details and tax", data)
 }
