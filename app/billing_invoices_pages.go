@@ -70,7 +70,8 @@ type revenueView struct {
 }
 
 type invoicesPageData struct {
-	Form     *Form // the filters
+	Tabs     []NavItem // the billing console's (billing_tabs.go)
+	Form     *Form     // the filters
 	Statuses []option
 	Rows     []invoiceRow
 	Currency string
@@ -162,7 +163,7 @@ func (a *App) renderInvoices(c *fiber.Ctx, run *Form) error {
 		run = newForm()
 		run.Values["period"] = a.currentPeriod(tenant).Name
 	}
-	data := invoicesPageData{Form: form, Statuses: invoiceStatusOptions, Currency: tenant.Currency, Filtered: len(v) > 0,
+	data := invoicesPageData{Tabs: a.billingTabsFor(resellerInvoicesURL), Form: form, Statuses: invoiceStatusOptions, Currency: tenant.Currency, Filtered: len(v) > 0,
 		FirstURL: strings.TrimSuffix(resellerInvoicesURL+"?"+v.Encode(), "?"), Run: run}
 	if !form.invalid() {
 		if before := c.Query("before"); before != "" {

@@ -585,10 +585,10 @@ func TestClientSubscriptionPages(t *testing.T) {
 	}
 }
 
-// seedBillingShowcase gives the layout test's reseller billing to show:
-// seller details with a tax table, the catalogue, subscriptions (one
-// with a pending downgrade), November's invoices, one paid, one void and
-// a proration invoice.
+// seedBillingShowcase gives the layout test's reseller billing to show,
+// on the catalogue seedCatalogShowcase made: seller details with a tax
+// table, subscriptions (one with a pending downgrade), November's
+// invoices (one paid, one void) and a proration invoice.
 func seedBillingShowcase(t *testing.T, ts *testServer, s *showcase) {
 	t.Helper()
 	rid := ts.ids["acme"]
@@ -599,10 +599,11 @@ func seedBillingShowcase(t *testing.T, ts *testServer, s *showcase) {
 		t.Fatal(err)
 	}
 	ts.app.InvalidateTenants()
-	seed := seedCatalog(t, ts)
-	ts.subscribe(s.clients["cleo"], billing.Change{PlanID: seed.pro.ID, Seats: 6, AddOns: []uint64{seed.recording.ID}})
-	ts.subscribe(s.clients["oberhauser"], billing.Change{PlanID: seed.basic.ID, Seats: 3, AddOns: []uint64{seed.support.ID}})
-	ts.subscribe(s.clients["low"], billing.Change{PlanID: seed.basic.ID, Seats: 2})
+	business, starter := s.plan("Business"), s.plan("Starter")
+	recording, fax := s.addOn("Call recording"), s.addOn("Fax")
+	ts.subscribe(s.clients["cleo"], billing.Change{PlanID: business.ID, Seats: 252, AddOns: []uint64{recording.ID}})
+	ts.subscribe(s.clients["oberhauser"], billing.Change{PlanID: starter.ID, Seats: 3})
+	ts.subscribe(s.clients["low"], billing.Change{PlanID: starter.ID, Seats: 1})
 	if _, err := ts.app.billing.RunPeriod(context.Background(), ts.reseller("acme"), "2026-11", billingActor); err != nil {
 		t.Fatal(err)
 	}
@@ -618,8 +619,44 @@ func seedBillingShowcase(t *testing.T, ts *testServer, s *showcase) {
 			}
 		}
 	}
-	ts.subscribe(s.clients["cleo"], billing.Change{PlanID: seed.pro.ID, Seats: 8, AddOns: []uint64{seed.recording.ID, seed.support.ID}}) // a proration invoice
-	ts.subscribe(s.clients["oberhauser"], billing.Change{PlanID: seed.basic.ID, Seats: 2})                                               // pending
+	ts.subscribe(s.clients["cleo"], billing.Change{PlanID: business.ID, Seats: 260, AddOns: []uint64{recording.ID, fax.ID}}) // a proration invoice
+	ts.subscribe(s.clients["oberhauser"], billing.Change{PlanID: starter.ID, Seats: 2})                                      // pending
+}
+
+// plan is the showcase's plan whose name starts with prefix.
+func (s *showcase) plan(prefix string) *store.Plan {
+	var out *store.Plan
+	_ = s.ts.store.View(func(tx *store.Tx) error {
+		list, err := store.CatalogList[*store.Plan](tx, s.ts.ids["acme"])
+		for _, p := range list {
+			if strings.HasPrefix(p.Name, prefix) && out == nil {
+				out = p
+			}
+		}
+		return err
+	})
+	if out == nil {
+		s.ts.t.Fatalf("no plan %s… in the showcase", prefix)
+	}
+	return out
+}
+
+// addOn is the showcase's add-on whose name starts with prefix.
+func (s *showcase) addOn(prefix string) *store.AddOn {
+	var out *store.AddOn
+	_ = s.ts.store.View(func(tx *store.Tx) error {
+		list, err := store.CatalogList[*store.AddOn](tx, s.ts.ids["acme"])
+		for _, a := range list {
+			if strings.HasPrefix(a.Name, prefix) && out == nil {
+				out = a
+			}
+		}
+		return err
+	})
+	if out == nil {
+		s.ts.t.Fatalf("no add-on %s… in the showcase", prefix)
+	}
+	return out
 }
 
 // invoiceURL is the page of the newest invoice of the showcase's client.
@@ -633,12 +670,7 @@ func (s *showcase) invoiceURL(username string) string {
 
 // subscriptionPreview is the preview of a change of cleo's subscription.
 func (s *showcase) subscriptionPreview() string {
-	var q url.Values
-	_ = s.ts.store.View(func(tx *store.Tx) error {
-		plans, _ := store.CatalogList[*store.Plan](tx, s.ts.ids["acme"])
-		addOns, _ := store.CatalogList[*store.AddOn](tx, s.ts.ids["acme"])
-		q = url.Values{"plan": {strconv.FormatUint(plans[1].ID, 10)}, "seats": {"12"}, "add_on": {strconv.FormatUint(addOns[0].ID, 10), strconv.FormatUint(addOns[1].ID, 10)}}
-		return nil
-	})
+	q := url.Values{"plan": {strconv.FormatUint(s.plan("Business").ID, 10)}, "seats": {"270"},
+		"add_on": {strconv.FormatUint(s.addOn("Call recording").ID, 10), strconv.FormatUint(s.addOn("Fax").ID, 10)}}
 	return s.clientURL("cleo") + "/subscription?" + q.Encode()
 }

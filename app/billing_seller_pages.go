@@ -30,6 +30,7 @@ var sellerFields = []string{"legal_name", "vat_number", "address1", "address2", 
 const blankTaxRows = 2
 
 type sellerPageData struct {
+	Tabs      []NavItem
 	Form      *Form
 	Countries []clients.Country
 	TaxRows   []taxRow
@@ -42,7 +43,7 @@ type sellerPageData struct {
 }
 
 func (a *App) sellerPage(r *store.Reseller, form *Form, rows []taxRow, sd store.SellerDetails) (sellerPageData, error) {
-	d := sellerPageData{Form: form, Countries: clients.Countries(), DefaultTerms: store.DefaultPaymentTerms, DefaultDigits: store.DefaultInvoiceDigits}
+	d := sellerPageData{Tabs: a.billingTabsFor(resellerSellerURL), Form: form, Countries: clients.Countries(), DefaultTerms: store.DefaultPaymentTerms, DefaultDigits: store.DefaultInvoiceDigits}
 	for range blankTaxRows {
 		rows = append(rows, taxRow{})
 	}
