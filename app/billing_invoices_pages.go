@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 	"portico/app/access"
 	"portico/app/auth"
 	"portico/app/billing"
+	"portico/app/billing/invoicepdf"
 	"portico/app/clients"
 	"portico/app/fault"
 	"portico/store"
@@ -35,6 +37,7 @@ func (a *App) resellerBillingRoutes(reseller fiber.Router) {
 	reseller.Get("/billing/invoices", area, a.listResellerInvoices)
 	reseller.Post("/billing/invoices/run", area, a.runInvoices)
 	reseller.Get("/billing/invoices/:id<int>", area, a.showResellerInvoice)
+	reseller.Get("/billing/invoices/:id<int>/pdf", area, a.resellerInvoicePDF)
 	reseller.Post("/billing/invoices/:id<int>/void", area, a.voidInvoice)
 	reseller.Post("/billing/invoices/:id<int>/paid", area, a.markInvoicePaid)
 	reseller.Post("/billing/invoices/:id<int>/uncollectible", area, a.markInvoiceUncollectible)
@@ -330,6 +333,23 @@ func (a *App) showResellerInvoice(c *fiber.Ctx) error {
 		return err
 	}
 	return a.render(c, fiber.StatusOK, "billing/invoice", "Invoice "+inv.Number, data)
+}
+
+// resellerInvoicePDF sends the invoice's PDF, rendered from the frozen
+// invoice and its frozen logo: the same bytes every time.
+func (a *App) resellerInvoicePDF(c *fiber.Ctx) error {
+	inv, err := a.invoiceParam(c)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := invoicepdf.Render(&buf, inv, a.billing.InvoiceLogo(inv)); err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "application/pdf")
+	c.Set(fiber.HeaderContentDisposition, `inline; filename="`+inv.Number+`.pdf"`) // numbers are letters, digits and dashes
+	c.Set(fiber.HeaderCacheControl, "private, no-store")
+	return c.Send(buf.Bytes()) // buf is this request's own
 }
 
 // invoiceActionFailed shows the invoice again after a refused action: 422

@@ -674,3 +674,32 @@ func (s *showcase) subscriptionPreview() string {
 		"add_on": {strconv.FormatUint(s.addOn("Call recording").ID, 10), strconv.FormatUint(s.addOn("Fax").ID, 10)}}
 	return s.clientURL("cleo") + "/subscription?" + q.Encode()
 }
+
+// TestResellerInvoicePDF: the invoice page's PDF is the frozen invoice
+// rendered, the same bytes each time, for billing staff of its reseller
+// only.
+func TestResellerInvoicePDF(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	inv := issueCleo(t, ts)
+	owner := ts.acmeOwner()
+	if page := owner.get(acmeHost, invoiceURL(inv)); !strings.Contains(page.body, `href="`+invoiceURL(inv)+`/pdf"`) {
+		t.Error("the invoice page does not link its PDF")
+	}
+	first := owner.get(acmeHost, invoiceURL(inv)+"/pdf")
+	if first.status != http.StatusOK || first.header.Get("Content-Type") != "application/pdf" || !strings.HasPrefix(first.body, "%PDF-") {
+		t.Fatalf("PDF: %d %s %.20q", first.status, first.header.Get("Content-Type"), first.body)
+	}
+	if got := first.header.Get("Content-Disposition"); got != `inline; filename="`+inv.Number+`.pdf"` {
+		t.Errorf("Content-Disposition %q", got)
+	}
+	if again := owner.get(acmeHost, invoiceURL(inv)+"/pdf"); again.body != first.body {
+		t.Error("the same invoice rendered other bytes")
+	}
+	if r := ts.signedIn(acmeHost, "support@acme.example", "/reseller").get(acmeHost, invoiceURL(inv)+"/pdf"); r.status != http.StatusForbidden {
+		t.Errorf("support staff: %d", r.status)
+	}
+	if r := ts.signedIn(globexHost, "owner@globex.example", "/reseller").get(globexHost, invoiceURL(inv)+"/pdf"); r.status != http.StatusNotFound {
+		t.Errorf("another reseller: %d", r.status)
+	}
+}

@@ -75,6 +75,7 @@ var routeRules = map[string][]string{
 	"GET /reseller/billing/invoices":                         {"staff:owner", "staff:admin", "staff:billing"},
 	"POST /reseller/billing/invoices/run":                    {"staff:owner", "staff:admin", "staff:billing"},
 	"GET /reseller/billing/invoices/:id<int>":                {"staff:owner", "staff:admin", "staff:billing"},
+	"GET /reseller/billing/invoices/:id<int>/pdf":            {"staff:owner", "staff:admin", "staff:billing"},
 	"POST /reseller/billing/invoices/:id<int>/void":          {"staff:owner", "staff:admin", "staff:billing"},
 	"POST /reseller/billing/invoices/:id<int>/paid":          {"staff:owner", "staff:admin", "staff:billing"},
 	"POST /reseller/billing/invoices/:id<int>/uncollectible": {"staff:owner", "staff:admin", "staff:billing"},
