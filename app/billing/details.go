@@ -101,9 +101,9 @@ func (s *Service) SetBillingDetails(r *store.Reseller, cid uint64, d store.Billi
 // MaxTaxRate is the highest tax rate, in basis points (100 %).
 const MaxTaxRate = 10_000
 
-// SetSellerDetails validates and saves the reseller's invoicing settings.
-// Issued invoices keep the seller they froze.
-func (s *Service) SetSellerDetails(rid uint64, sd store.SellerDetails, by actor.Actor) (*store.Reseller, error) {
+// CleanSellerDetails trims and normalises sd and checks it; the faults
+// name the API's fields.
+func CleanSellerDetails(sd store.SellerDetails) (store.SellerDetails, fault.Fields) {
 	var errs fault.Fields
 	trim := func(field string, v *string, max int) {
 		*v = strings.TrimSpace(*v)
@@ -152,6 +152,13 @@ func (s *Service) SetSellerDetails(rid uint64, sd store.SellerDetails, by actor.
 		rates[k] = v
 	}
 	sd.TaxRates = rates
+	return sd, errs
+}
+
+// SetSellerDetails validates and saves the reseller's invoicing settings.
+// Issued invoices keep the seller they froze.
+func (s *Service) SetSellerDetails(rid uint64, sd store.SellerDetails, by actor.Actor) (*store.Reseller, error) {
+	sd, errs := CleanSellerDetails(sd)
 	if len(errs) > 0 {
 		return nil, errs
 	}
