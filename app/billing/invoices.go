@@ -87,6 +87,16 @@ func buyerParty(c *store.Client) store.Party {
 	return p
 }
 
+// taxedAs is the buyer tax is decided for: the client's billing details,
+// in the country its invoices show (its own when the details name none).
+func taxedAs(c *store.Client) store.BillingDetails {
+	b := c.Billing
+	if b.Country == "" {
+		b.Country = buyerParty(c).Country
+	}
+	return b
+}
+
 // invoiceEmails are where a client's invoices go: its invoice emails, or
 // the client's own email.
 func invoiceEmails(c *store.Client) []string {
@@ -182,7 +192,7 @@ func composePeriod(tx *store.Tx, r *store.Reseller, c *store.Client, p Period) (
 		}
 		return d, nil // nothing to bill, but a pending change to apply
 	}
-	if err := finish(inv, TaxFor(r.Seller, c.Billing)); err != nil {
+	if err := finish(inv, TaxFor(r.Seller, taxedAs(c))); err != nil {
 		return nil, err
 	}
 	if inv.Total < 0 { // credits larger than the period's charges: wait for a later period
