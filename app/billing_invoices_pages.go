@@ -425,7 +425,7 @@ func (a *App) markInvoicePaid(c *fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusBadRequest, "The form is missing its one-time key. Reload the page and try again.")
 	}
 	reference := c.FormValue("reference")
-	inv, err := a.billing.MarkPaid(tenantOf(c).ID, id, reference, "form:"+key, a.actor(c)) // tenant scope
+	inv, repeated, err := a.billing.MarkPaidOnce(tenantOf(c).ID, id, reference, "form:"+key, a.actor(c)) // tenant scope
 	if err != nil {
 		form := newForm()
 		form.Values["reference"] = reference
@@ -436,7 +436,11 @@ func (a *App) markInvoicePaid(c *fiber.Ctx) error {
 		}
 		return a.invoiceActionFailed(c, id, err, nil, form)
 	}
-	a.setFlash(c, "success", "Invoice "+inv.Number+" is paid.")
+	if repeated {
+		a.setFlash(c, "success", "This payment was already recorded: invoice "+inv.Number+" is paid once.")
+	} else {
+		a.setFlash(c, "success", "Invoice "+inv.Number+" is paid.")
+	}
 	return c.Redirect(invoiceURL(inv), fiber.StatusSeeOther)
 }
 
