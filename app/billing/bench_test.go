@@ -20,6 +20,7 @@ import (
 type benchMail struct{}
 
 func (benchMail) Enqueue(tx *store.Tx, m *store.MailMessage) error { return tx.EnqueueMail(m) }
+func (benchMail) Wake()                                            {}
 
 type benchLetter struct{}
 

@@ -299,6 +299,9 @@ func (s *Service) runPeriod(ctx context.Context, r *store.Reseller, p Period, by
 			s.log.Error("invoice run: client not invoiced", "reseller", r.Slug, "client", batch[0], "period", p.Name, "err", err)
 			br.Failed = append(br.Failed, fmt.Sprint(batch[0]))
 		}
+		if br.Created > 0 {
+			s.wakeMail() // the batch's invoice mails are committed
+		}
 		res.Created += br.Created
 		res.Existing += br.Existing
 		res.Failed = append(res.Failed, br.Failed...)

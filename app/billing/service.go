@@ -11,9 +11,18 @@ import (
 	"portico/store"
 )
 
-// Mailer queues mail in the caller's transaction.
+// Mailer queues mail in the caller's transaction; Wake asks it to send
+// once that transaction has committed.
 type Mailer interface {
 	Enqueue(tx *store.Tx, m *store.MailMessage) error
+	Wake()
+}
+
+// wakeMail has the mail queue send what committed transactions queued.
+func (s *Service) wakeMail() {
+	if s.mail != nil {
+		s.mail.Wake()
+	}
 }
 
 // Letterhead names the reseller in mails and builds links on its

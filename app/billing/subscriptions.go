@@ -352,6 +352,9 @@ func (s *Service) ChangeSubscription(r *store.Reseller, cid uint64, ch Change, b
 	if err != nil {
 		return nil, nil, overflowToField(err)
 	}
+	if issued != nil {
+		s.wakeMail() // the proration invoice's mail
+	}
 	return view, issued, nil
 }
 

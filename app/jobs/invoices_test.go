@@ -25,6 +25,7 @@ import (
 type outbox struct{}
 
 func (outbox) Enqueue(tx *store.Tx, m *store.MailMessage) error { return tx.EnqueueMail(m) }
+func (outbox) Wake()                                            {}
 
 type letter struct{}
 
