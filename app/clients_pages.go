@@ -326,25 +326,30 @@ func (a *App) exportMovements(c *fiber.Ctx) error {
 	if err := a.store.View(func(tx *store.Tx) (err error) { ledger, err = tx.ClientLedger(tenant.ID, cl.ID); return err }); err != nil {
 		return err
 	}
+	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s-credit-movements.csv"`, cl.Username))
+	return c.SendString(movementsCSV(tenant.Currency, movements(tenant, cl, ledger)))
+}
+
+// movementsCSV is credit movements as every export writes them (this page
+// and GET /api/v1/credit/movements?format=csv): exact amounts, with one
+// number of decimals down each column.
+func movementsCSV(currency string, list []movementView) string {
 	var b strings.Builder
 	w := csvx.NewWriter(&b) // the export writer: a note or name never runs as a formula
 	_ = w.Write("date", "kind", "amount", "currency", "balance_after", "who", "note")
-	// exact, with one number of decimals down each column
-	list := movements(tenant, cl, ledger)
 	var amounts, balances []int64
 	for _, m := range list {
 		amounts, balances = append(amounts, m.amount), append(balances, m.balanceAfter)
 	}
-	amount := money.Display{Exact: true, Plain: true, Places: money.ExactPlaces(tenant.Currency, amounts...)}
-	balance := money.Display{Exact: true, Plain: true, Places: money.ExactPlaces(tenant.Currency, balances...)}
+	amount := money.Display{Exact: true, Plain: true, Places: money.ExactPlaces(currency, amounts...)}
+	balance := money.Display{Exact: true, Plain: true, Places: money.ExactPlaces(currency, balances...)}
 	for _, m := range list {
-		_ = w.Write(m.At.UTC().Format(time.RFC3339), m.Kind, amount.Text(m.amount, tenant.Currency), tenant.Currency,
-			balance.Text(m.balanceAfter, tenant.Currency), m.Who, m.Note)
+		_ = w.Write(m.At.UTC().Format(time.RFC3339), m.Kind, amount.Text(m.amount, currency), currency,
+			balance.Text(m.balanceAfter, currency), m.Who, m.Note)
 	}
 	_ = w.Flush() // a strings.Builder does not fail
-	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
-	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s-credit-movements.csv"`, cl.Username))
-	return c.SendString(b.String())
+	return b.String()
 }
 
 // showEditClient renders the edit form filled with the client's details.
