@@ -122,6 +122,7 @@ type clientNavEntry struct {
 var clientNav = []clientNavEntry{
 	{Label: "Dashboard", URL: "/dashboard", Module: access.Dashboard},
 	{Label: "Calls", URL: "/calls", Module: access.Calls},
+	{Label: "Billing", URL: billingTabURL, Module: access.Billing}, // the Billing tab of the settings
 	{Label: "Settings", URL: "/settings"}, // Profile and Security are every user's own
 }
 
