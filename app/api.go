@@ -45,6 +45,16 @@ func (a *App) apiRoutes(api fiber.Router) {
 	api.Patch("/numbers/:number", a.requireResellerKey, a.updateAPINumber)
 	api.Delete("/numbers/:number", a.requireResellerKey, a.deleteAPINumber)
 
+	// The billing catalogue (app/api_catalog.go).
+	api.Get("/plans", a.requireResellerKey, a.listAPIPlans)
+	api.Post("/plans", a.requireResellerKey, a.createAPIPlan)
+	api.Get("/plans/:id", a.requireResellerKey, a.showAPIPlan)
+	api.Patch("/plans/:id", a.requireResellerKey, a.updateAPIPlan)
+	api.Get("/packages", a.requireResellerKey, a.listAPIPackages)
+	api.Post("/packages", a.requireResellerKey, a.createAPIPackage)
+	api.Get("/add-ons", a.requireResellerKey, a.listAPIAddOns)
+	api.Post("/add-ons", a.requireResellerKey, a.createAPIAddOn)
+
 	// Call endpoints (app/api_calls.go), for a client key and, naming the
 	// client, for a reseller key.
 	for _, mount := range []struct {

@@ -138,9 +138,9 @@ func appendAuthorizeReply(b []byte, res *calls.Authorization, currency string) [
 	b = money.AppendDecimal(b, res.Reserved, currency)
 	b = append(b, `","currency":`...)
 	b = jsonfast.AppendString(b, currency)
-	if res.Package != "" {
+	if res.Package != 0 {
 		b = append(b, `,"package":`...)
-		b = jsonfast.AppendString(b, res.Package)
+		b = strconv.AppendUint(b, res.Package, 10)
 	}
 	return append(b, '}')
 }
@@ -191,21 +191,21 @@ func requireJSON(c *fiber.Ctx) error {
 
 // apiCDR is a rated CDR as GET /cdrs lists it.
 type apiCDR struct {
-	CallID        string `json:"call_id"`
-	Direction     string `json:"direction"`
-	From          string `json:"from"`
-	To            string `json:"to"`
-	StartedAt     string `json:"started_at"`
-	DurationS     int    `json:"duration_s"`
-	BillableS     int    `json:"billable_s"`
-	Disposition   string `json:"disposition"`
-	Qualified     bool   `json:"qualified"`
-	RatePrefix    string `json:"rate_prefix,omitempty"`
-	RatePerMinute string `json:"rate_per_minute"`
-	Cost          string `json:"cost"`
-	Currency      string `json:"currency"`
-	Package       string `json:"package,omitempty"`
-	LedgerEntryID uint64 `json:"ledger_entry_id,omitempty"`
+	CallID        string  `json:"call_id"`
+	Direction     string  `json:"direction"`
+	From          string  `json:"from"`
+	To            string  `json:"to"`
+	StartedAt     string  `json:"started_at"`
+	DurationS     int     `json:"duration_s"`
+	BillableS     int     `json:"billable_s"`
+	Disposition   string  `json:"disposition"`
+	Qualified     bool    `json:"qualified"`
+	RatePrefix    string  `json:"rate_prefix,omitempty"`
+	RatePerMinute string  `json:"rate_per_minute"`
+	Cost          string  `json:"cost"`
+	Currency      string  `json:"currency"`
+	Package       *uint64 `json:"package"` // the covering package's id, or null
+	LedgerEntryID uint64  `json:"ledger_entry_id,omitempty"`
 }
 
 // listAPICDRs answers GET /cdrs: the client's rated CDRs, oldest first,
@@ -235,12 +235,20 @@ func (a *App) listAPICDRs(c *fiber.Ctx) error {
 		list.Data[i] = apiCDR{CallID: r.CallID, Direction: r.Direction, From: r.From, To: r.To, StartedAt: apiTime(r.StartedAt),
 			DurationS: r.DurationS, BillableS: r.BillableS, Disposition: r.Disposition, Qualified: r.Qualified,
 			RatePrefix: r.RatePrefix, RatePerMinute: money.Decimal(r.RatePerMinute, tenant.Currency),
-			Cost: money.Decimal(r.Cost, tenant.Currency), Currency: tenant.Currency, Package: r.Package, LedgerEntryID: r.LedgerID}
+			Cost: money.Decimal(r.Cost, tenant.Currency), Currency: tenant.Currency, Package: packageRef(r.PackageID), LedgerEntryID: r.LedgerID}
 	}
 	if page.Next != "" {
 		list.NextCursor = encodeCursor("cdrs", page.Next)
 	}
 	return c.JSON(list)
+}
+
+// packageRef is a package id as the API writes a reference: null for none.
+func packageRef(id uint64) *uint64 {
+	if id == 0 {
+		return nil
+	}
+	return &id
 }
 
 // badCursor refuses a cursor that this API did not give out, in the

@@ -34,8 +34,8 @@ const maxClientChoices = 500
 
 // numberRoutes are the inventory's pages, behind the billing area's guard.
 func (a *App) numberRoutes(r fiber.Router) {
-	r.Get("/", a.listNumbers)
-	r.Post("/", a.addNumber)
+	r.Get("", a.listNumbers)
+	r.Post("", a.addNumber)
 	r.Post("/import", a.importNumbers) // before /:number
 	r.Get("/:number", a.showNumber)
 	r.Post("/:number", a.saveNumber)
@@ -70,6 +70,7 @@ type numberRow struct {
 
 // numbersData is the Data of views/billing/numbers.html.
 type numbersData struct {
+	Tabs     []NavItem
 	Rows     []numberRow
 	Status   string // the filter
 	Counts   map[string]int
@@ -105,7 +106,7 @@ func (a *App) holders(rid uint64) (map[uint64]*store.Client, error) {
 // numbersData reads the page of numbers the query asks for.
 func (a *App) numbersData(c *fiber.Ctx, form *Form) (*numbersData, error) {
 	tenant := tenantOf(c)
-	data := &numbersData{Currency: tenant.Currency, Form: form, Types: billing.NumberTypes,
+	data := &numbersData{Tabs: a.billingTabsFor(numbersURL), Currency: tenant.Currency, Form: form, Types: billing.NumberTypes,
 		MaxFile: fmt.Sprintf("%d MiB", billing.MaxNumberFile>>20), MaxRows: billing.MaxNumberRows}
 	switch s := c.Query("status"); s {
 	case store.NumberAvailable, store.NumberAssigned, store.NumberQuarantined:

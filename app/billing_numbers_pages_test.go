@@ -44,8 +44,8 @@ func TestNumberPages(t *testing.T) {
 	ts := newTestServer(t)
 	owner := ts.acmeOwner()
 	wantPage(t, "empty list", owner.get(acmeHost, numbersURL), http.StatusOK, "No numbers yet.", "number,type,monthly_fee,setup_fee,label")
-	if !strings.Contains(owner.get(acmeHost, "/reseller").body, `href="/reseller/billing/numbers"`) {
-		t.Error("the menu does not link the numbers")
+	if !strings.Contains(owner.get(acmeHost, "/reseller/billing/plans").body, `href="/reseller/billing/numbers"`) {
+		t.Error("the billing tabs do not link the numbers")
 	}
 
 	// Add by the form.

@@ -131,6 +131,14 @@ var layoutRoutes = map[string]layoutRoute{
 		return []layoutVisit{{who: "staff:owner", path: numberURL("+4930123456789")}, {who: "staff:owner", path: numberURL("+447400123456")},
 			{who: "staff:owner", path: numberURL("+18002345678")}} // assigned with a history, available, quarantined
 	}},
+	// the billing catalogue (billing_catalog_pages_test.go seeds it)
+	"GET /reseller/billing":                   {visits: visitsAs("/reseller/billing", "staff:owner")}, // the menu's entry: the plans tab
+	"GET /reseller/billing/plans":             {visits: visitsAs("/reseller/billing/plans", "staff:owner")},
+	"GET /reseller/billing/packages":          {visits: visitsAs("/reseller/billing/packages", "staff:owner")},
+	"GET /reseller/billing/add-ons":           {visits: visitsAs("/reseller/billing/add-ons", "staff:owner")},
+	"GET /reseller/billing/plans/:id<int>":    {visits: catalogEditVisits("plans")},
+	"GET /reseller/billing/packages/:id<int>": {visits: catalogEditVisits("packages")},
+	"GET /reseller/billing/add-ons/:id<int>":  {visits: catalogEditVisits("add-ons")},
 
 	"GET /dashboard": {visits: visitsAs("/dashboard", "client:owner", "client:user")},
 	"GET /calls": {visits: func(s *showcase) []layoutVisit {
@@ -325,6 +333,7 @@ func newShowcase(t *testing.T, ts *testServer) *showcase {
 		t.Fatal(err)
 	}
 	ts.addStaff("billing@acme.example", store.RoleBilling)
+	seedCatalogShowcase(t, ts)
 	staff := ts.acmeOwner()
 	if r := staff.post(acmeHost, "/reseller/domains", "/reseller/domains", url.Values{"host": {"portal.cleo-calls-international.example"}}); r.status != http.StatusSeeOther {
 		t.Fatalf("add domain: %d\n%s", r.status, r.body)

@@ -29,6 +29,7 @@ var (
 	clientOwnAdm = []string{"client:owner", "client:admin"}
 	callsViewers = append(slices.Clone(operations), "client:restricted") // the restricted profile allows calls (view)
 	ratesViewers = []string{"staff:owner", "staff:admin", "staff:billing"}
+	billingStaff = []string{"staff:owner", "staff:admin", "staff:billing"} // access.AreaBilling
 )
 
 var routeRules = map[string][]string{
@@ -79,6 +80,20 @@ var routeRules = map[string][]string{
 	"POST /reseller/billing/numbers/:number/assign":  ratesViewers,
 	"POST /reseller/billing/numbers/:number/release": ratesViewers,
 	"POST /reseller/billing/numbers/:number/delete":  ratesViewers,
+	// The billing catalogue (billing_catalog_pages.go)
+	"GET /reseller/billing":                    billingStaff,
+	"GET /reseller/billing/plans":              billingStaff,
+	"POST /reseller/billing/plans":             billingStaff,
+	"GET /reseller/billing/plans/:id<int>":     billingStaff,
+	"POST /reseller/billing/plans/:id<int>":    billingStaff,
+	"GET /reseller/billing/packages":           billingStaff,
+	"POST /reseller/billing/packages":          billingStaff,
+	"GET /reseller/billing/packages/:id<int>":  billingStaff,
+	"POST /reseller/billing/packages/:id<int>": billingStaff,
+	"GET /reseller/billing/add-ons":            billingStaff,
+	"POST /reseller/billing/add-ons":           billingStaff,
+	"GET /reseller/billing/add-ons/:id<int>":   billingStaff,
+	"POST /reseller/billing/add-ons/:id<int>":  billingStaff,
 
 	"GET /dashboard":                                 operations,
 	"GET /calls":                                     callsViewers,

@@ -301,7 +301,7 @@ func navigation(u *store.User, m access.Map, current string) (home string, items
 			items = append(items, NavItem{Label: "Rates", URL: "/reseller/rates"})
 		}
 		if access.StaffMay(u, access.AreaBilling) {
-			items = append(items, NavItem{Label: "Numbers", URL: numbersURL})
+			items = append(items, NavItem{Label: "Billing", URL: billingHome})
 		}
 		if access.StaffMay(u, access.AreaBranding) {
 			items = append(items, NavItem{Label: "Branding", URL: "/reseller/branding"})

@@ -79,6 +79,7 @@ func (a *App) routes() {
 	reseller.Get("/rates.csv", ratesView, a.exportRates)
 	reseller.Post("/rates", ratesEdit, a.importRates)
 	a.numberRoutes(reseller.Group("/billing/numbers", a.requireStaffArea(access.AreaBilling))) // billing_numbers_pages.go
+	a.catalogRoutes(reseller)                                                                  // billing_catalog_pages.go: /reseller/billing and its plans, packages and add-ons
 
 	// Client portal: every route names its access module (access.go).
 	client := f.Group("/dashboard", a.requireUser, a.requireClient)

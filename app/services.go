@@ -5,6 +5,7 @@ import (
 
 	"portico/app/account"
 	"portico/app/billing"
+	"portico/app/billing/invoicepdf"
 	"portico/app/branding"
 	"portico/app/calls"
 	"portico/app/clients"
@@ -45,8 +46,12 @@ type ServiceDeps struct {
 	Certificates domains.Certificates
 }
 
-// NewServices builds every service.
+// NewServices builds every service. The mail queue learns to render the
+// invoice PDFs that invoice mails attach.
 func NewServices(d ServiceDeps) *Services {
+	if d.Mail != nil {
+		d.Mail.SetResolver(invoicepdf.Resolver(d.Store))
+	}
 	hosts := tenancy.NewHosts(d.Store, d.Config.Server.BaseDomain)
 	return &Services{
 		Hosts: hosts,

@@ -106,6 +106,7 @@ func PutCatalog[T catalogRecord](tx *Tx, r T) error {
 		return fmt.Errorf("store: catalogue %d/%d: %w", rid, *id, ErrNotFound)
 	}
 	*updated = tx.now
+	tx.markBillingChanged() // rating reads packages and the plans that include them
 	return put(b, tenantKey(rid, *id), r)
 }
 
@@ -204,7 +205,8 @@ func (tx *Tx) PutSubscription(s *Subscription) error {
 	}
 	s.AddOns = slices.Compact(slices.Sorted(slices.Values(s.AddOns)))
 	s.UpdatedAt = tx.now
-	tx.markClientsChanged() // rating reads the client's packages
+	tx.markClientsChanged()
+	tx.markBillingChanged() // rating reads the client's packages
 	return put(tx.bucket(bucketSubscriptions), tenantKey(s.ResellerID, s.ClientID), s)
 }
 

@@ -161,6 +161,11 @@ var (
 	bucketInvoiceCounters = []byte("invoice_counters")
 	// bucketInvoiceLogos: rid|sha256 hex → the logo PNG an invoice froze.
 	bucketInvoiceLogos = []byte("invoice_logos")
+	// bucketFairUse: rid|cid|package id|period ("2026-11", the calendar
+	// month in the reseller's time zone) → minutes of the client's calls
+	// that the package covered in the period (8 bytes), written with the
+	// CDRs it counts.
+	bucketFairUse = []byte("fair_use")
 )
 
 var (
@@ -232,6 +237,15 @@ func blockedCountKey(rid, cid uint64, number string, day uint32) []byte {
 
 func reservationExpiryKey(expires time.Time, rid, cid uint64, callID string) []byte {
 	return append(u64(uint64(expires.UnixNano())), clientKeyString(rid, cid, callID)...)
+}
+
+// fairUseKey is rid|cid|package|period.
+func fairUseKey(rid, cid, pkg uint64, period string) []byte {
+	b := make([]byte, 24, 24+len(period))
+	binary.BigEndian.PutUint64(b, rid)
+	binary.BigEndian.PutUint64(b[8:], cid)
+	binary.BigEndian.PutUint64(b[16:], pkg)
+	return append(b, period...)
 }
 
 // monthName names a month bucket of CDRs: "2026-11".

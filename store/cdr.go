@@ -50,8 +50,9 @@ type CDR struct {
 	Cost          int64  `json:"cost"`
 	RatePrefix    string `json:"rate_prefix,omitempty"`
 	RatePerMinute int64  `json:"rate_per_minute"`
-	// Package names the included package that covered the call (cost 0).
-	Package string `json:"package,omitempty"`
+	// PackageID is the included calling package that covered the call
+	// (its cost is then 0); 0 when none did.
+	PackageID uint64 `json:"package_id,omitempty"`
 	// Reserved is the credit its reservation held, released when the CDR
 	// settled it.
 	Reserved int64 `json:"reserved"`
@@ -93,7 +94,20 @@ type RecordResult struct {
 // ClientID, Reserved and LedgerID of every accepted CDR; calling it again
 // on the same slice (a rerun) gives the same result.
 func (tx *Tx) RecordCDRs(rid, cid uint64, cdrs []*CDR, actor string) (RecordResult, error) {
+	return tx.RecordCoveredCDRs(rid, cid, cdrs, actor, nil)
+}
+
+// RecordCoveredCDRs is RecordCDRs for a client whose plan includes calling
+// packages: cover (when not nil) decides, for each CDR about to be
+// accepted, whether a package covers it, and the minutes it counts are
+// added to the client's fair-use counters with the CDRs, in the same
+// transaction. A covered CDR costs nothing, so it is never refused.
+func (tx *Tx) RecordCoveredCDRs(rid, cid uint64, cdrs []*CDR, actor string, cover CoverFunc) (RecordResult, error) {
 	var res RecordResult
+	var fu *FairUse
+	if cover != nil {
+		fu = &FairUse{tx: tx, rid: rid, cid: cid, counts: map[fairUseRef]int64{}}
+	}
 	c, err := tx.Client(rid, cid)
 	if err != nil {
 		return res, err
@@ -111,7 +125,13 @@ func (tx *Tx) RecordCDRs(rid, cid uint64, cdrs []*CDR, actor string) (RecordResu
 			res.Duplicates++
 			continue
 		}
-		if cdr.CallID == "" || cdr.Cost < 0 || cdr.DurationS < 0 || cdr.StartedAt.Unix() < 0 || dispositionCode(cdr.Disposition) < 0 {
+		if cover != nil {
+			if err := cover(i, cdr, fu); err != nil {
+				return res, err
+			}
+		}
+		if cdr.CallID == "" || cdr.Cost < 0 || cdr.DurationS < 0 || cdr.StartedAt.Unix() < 0 || dispositionCode(cdr.Disposition) < 0 ||
+			(cdr.PackageID != 0 && cdr.Cost != 0) {
 			return res, fmt.Errorf("store: cdr %q: %w", cdr.CallID, ErrInvalid)
 		}
 		if !chargeFits(res.Charged, cdr.Cost, c.CreditUsed, usage, wallet) {
@@ -175,6 +195,11 @@ func (tx *Tx) RecordCDRs(rid, cid uint64, cdrs []*CDR, actor string) (RecordResu
 	}
 	if err := tx.addUsage(rid, cid, accepted); err != nil {
 		return res, err
+	}
+	if fu != nil {
+		if err := fu.write(); err != nil {
+			return res, err
+		}
 	}
 	spendableAfter, err := money.Sub(spendableBefore, res.Charged)
 	if err != nil {
@@ -255,13 +280,15 @@ func dispositionCode(d string) int {
 
 // encodeCDR appends the CDR's binary form (the client and start time are
 // in the key): a version byte, flags, disposition, then varints and
-// length-prefixed strings.
+// length-prefixed strings. Version 2 ends with the covering package's id
+// (a uvarint) where version 1 ended with a package name that nothing ever
+// set (no call was covered before billing); decodeCDR reads both.
 func encodeCDR(b []byte, c *CDR) []byte {
 	var flags byte
 	if c.Direction == Outbound {
 		flags |= 1
 	}
-	b = append(b, 1, flags, byte(dispositionCode(c.Disposition)))
+	b = append(b, cdrVersion, flags, byte(dispositionCode(c.Disposition)))
 	b = binary.AppendUvarint(b, uint64(c.DurationS))
 	b = binary.AppendUvarint(b, uint64(c.BillableS))
 	b = binary.AppendVarint(b, c.Cost)
@@ -272,12 +299,15 @@ func encodeCDR(b []byte, c *CDR) []byte {
 	b = appendString(b, c.From)
 	b = appendString(b, c.To)
 	b = appendString(b, c.RatePrefix)
-	return appendString(b, c.Package)
+	return binary.AppendUvarint(b, c.PackageID)
 }
+
+// cdrVersion is the version encodeCDR writes.
+const cdrVersion = 2
 
 // decodeCDR reads a CDR from its month-bucket key and value.
 func decodeCDR(rid uint64, key, v []byte) (*CDR, error) {
-	if len(key) != 24 || len(v) < 3 || v[0] != 1 || int(v[2]) >= len(Dispositions) {
+	if len(key) != 24 || len(v) < 3 || (v[0] != 1 && v[0] != 2) || int(v[2]) >= len(Dispositions) {
 		return nil, ErrCorrupt
 	}
 	c := &CDR{ResellerID: rid, ClientID: readU64(key[:8]), StartedAt: time.Unix(int64(readU64(key[8:16])), 0).UTC(),
@@ -296,7 +326,11 @@ func decodeCDR(rid uint64, key, v []byte) (*CDR, error) {
 	c.From = d.string()
 	c.To = d.string()
 	c.RatePrefix = d.string()
-	c.Package = d.string()
+	if v[0] == 1 {
+		d.string() // the package name slot of version 1, always empty
+	} else {
+		c.PackageID = d.uvarint()
+	}
 	if d.err != nil || len(d.b) != 0 {
 		return nil, ErrCorrupt
 	}

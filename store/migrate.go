@@ -140,12 +140,12 @@ var migrations = []func(*bolt.Tx) error{
 		}
 		return nil
 	},
-	// 9: billing: the catalogue, subscriptions, the number inventory and
-	// invoices.
+	// 9: billing: the catalogue, subscriptions, the number inventory,
+	// invoices and the fair-use counters of calling packages.
 	func(tx *bolt.Tx) error {
 		for _, name := range [][]byte{bucketPlans, bucketPackages, bucketAddOns, bucketSubscriptions,
 			bucketNumbers, bucketClientNumbers, bucketInvoices, bucketInvoicePeriods, bucketClientInvoices,
-			bucketInvoiceNumbers, bucketInvoiceCounters, bucketInvoiceLogos} {
+			bucketInvoiceNumbers, bucketInvoiceCounters, bucketInvoiceLogos, bucketFairUse} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}

@@ -190,6 +190,10 @@ func appendReservation(b []byte, r *Reservation) (_ []byte, ok bool) {
 		b = append(b, `,"ledger_id":`...)
 		b = strconv.AppendUint(b, r.LedgerID, 10)
 	}
+	if r.Package != 0 {
+		b = append(b, `,"package":`...)
+		b = strconv.AppendUint(b, r.Package, 10)
+	}
 	b = append(b, `,"at":`...)
 	if b, ok = jsonfast.AppendTime(b, r.At); !ok {
 		return b, false
@@ -223,6 +227,9 @@ func readReservation(raw []byte, res *Reservation) (ok bool) {
 	res.Amount = r.Int64()
 	if r.Opt(`,"ledger_id":`) {
 		res.LedgerID = r.Uint64()
+	}
+	if r.Opt(`,"package":`) {
+		res.Package = r.Uint64()
 	}
 	r.Lit(`,"at":`)
 	res.At = r.Time()

@@ -128,13 +128,14 @@ func FuzzDecodeLedgerTxMatchesStd(f *testing.F) {
 //
 //	go test ./store -run '^$' -fuzz FuzzReservationJSONMatchesStd -fuzztime 30s
 func FuzzReservationJSONMatchesStd(f *testing.F) {
-	f.Add(uint64(1), uint64(2), "call-1", "+14155550123", "1415", int64(100), 7200, int64(12_0000), uint64(9), int64(1793613600), int64(0), 0, uint8(0))
-	f.Add(uint64(1<<64-1), uint64(0), `<a&b>"\`, "\u2029", "\xff", int64(-1<<63), -1<<63, int64(1<<63-1), uint64(0), int64(1793613600), int64(999999999), -(23*3600 + 59*60), uint8(1))
-	f.Add(uint64(1), uint64(2), "c", "", "", int64(0), 0, int64(0), uint64(0), int64(-62167219201), int64(0), 0, uint8(0)) // year -1: refused
-	f.Fuzz(func(t *testing.T, rid, cid uint64, callID, to, prefix string, rate int64, maxDuration int, amount int64, ledgerID uint64, sec, nsec int64, offset int, zone uint8) {
+	f.Add(uint64(1), uint64(2), "call-1", "+14155550123", "1415", int64(100), 7200, int64(12_0000), uint64(9), uint64(0), int64(1793613600), int64(0), 0, uint8(0))
+	f.Add(uint64(1), uint64(2), "call-2", "+442079460958", "44", int64(600), 7200, int64(0), uint64(0), uint64(3), int64(1793613600), int64(0), 0, uint8(0)) // covered by package 3
+	f.Add(uint64(1<<64-1), uint64(0), `<a&b>"\`, "\u2029", "\xff", int64(-1<<63), -1<<63, int64(1<<63-1), uint64(0), uint64(1<<64-1), int64(1793613600), int64(999999999), -(23*3600 + 59*60), uint8(1))
+	f.Add(uint64(1), uint64(2), "c", "", "", int64(0), 0, int64(0), uint64(0), uint64(0), int64(-62167219201), int64(0), 0, uint8(0)) // year -1: refused
+	f.Fuzz(func(t *testing.T, rid, cid uint64, callID, to, prefix string, rate int64, maxDuration int, amount int64, ledgerID, pkg uint64, sec, nsec int64, offset int, zone uint8) {
 		at := fuzzTime(sec, nsec, offset, zone)
 		r := &Reservation{ResellerID: rid, ClientID: cid, CallID: callID, To: to, Prefix: prefix, RatePerMinute: rate,
-			MaxDurationS: maxDuration, Amount: amount, LedgerID: ledgerID, At: at, ExpiresAt: at.Add(time.Duration(nsec))}
+			MaxDurationS: maxDuration, Amount: amount, LedgerID: ledgerID, Package: pkg, At: at, ExpiresAt: at.Add(time.Duration(nsec))}
 		want, werr := json.Marshal(r)
 		got, ok := appendReservation(nil, r)
 		switch {

@@ -15,17 +15,21 @@ var ErrInsufficientCredit = errors.New("insufficient credit")
 // PBX asks until the call's CDR settles it or the release job returns it.
 // It exists only while held: settling or releasing deletes it.
 type Reservation struct {
-	ResellerID    uint64    `json:"reseller_id"`
-	ClientID      uint64    `json:"client_id"`
-	CallID        string    `json:"call_id"`
-	To            string    `json:"to"`
-	Prefix        string    `json:"prefix"`
-	RatePerMinute int64     `json:"rate_per_minute"`
-	MaxDurationS  int       `json:"max_duration_s"`
-	Amount        int64     `json:"amount"`
-	LedgerID      uint64    `json:"ledger_id,omitempty"`
-	At            time.Time `json:"at"`
-	ExpiresAt     time.Time `json:"expires_at"`
+	ResellerID    uint64 `json:"reseller_id"`
+	ClientID      uint64 `json:"client_id"`
+	CallID        string `json:"call_id"`
+	To            string `json:"to"`
+	Prefix        string `json:"prefix"`
+	RatePerMinute int64  `json:"rate_per_minute"`
+	MaxDurationS  int    `json:"max_duration_s"`
+	Amount        int64  `json:"amount"`
+	LedgerID      uint64 `json:"ledger_id,omitempty"`
+	// Package is the included calling package that covers the call: it
+	// then holds nothing (Amount 0), and the call's CDR is covered by the
+	// package even if the package's fair use ran out meanwhile.
+	Package   uint64    `json:"package,omitempty"`
+	At        time.Time `json:"at"`
+	ExpiresAt time.Time `json:"expires_at"`
 }
 
 var errNoReservation = fmt.Errorf("store: no reservation held for the call: %w", ErrNotFound)

@@ -68,6 +68,9 @@ type Store struct {
 	group *committer
 	// decoded caches decoded API keys and clients (see decoded.go).
 	decoded decodedCache
+	// billingGen moves after every commit that changed a subscription or
+	// the catalogue (see BillingGeneration).
+	billingGen atomic.Uint64
 }
 
 // Tx is a transaction. Its methods compose: a service can make several
@@ -79,6 +82,9 @@ type Tx struct {
 	// clientsChanged is set once a write touched clients or credit, so the
 	// summaries cache is dropped when (and only if) the write commits.
 	clientsChanged bool
+	// billingChanged is set once a write touched a subscription or the
+	// catalogue (markBillingChanged).
+	billingChanged bool
 	// open remembers the top-level buckets this transaction looked up:
 	// bbolt finds one by a search of the root on every call, and a call
 	// authorisation or a CDR batch asks for the same few many times.

@@ -414,7 +414,8 @@ func (tx *Tx) verifyCalls(add addFunc) error {
 		}
 	}
 	cdrs := 0
-	byDay := map[usageDayRef]*DayUsage{} // what the CDRs still kept add up to, by day
+	byDay := map[usageDayRef]*DayUsage{}   // what the CDRs still kept add up to, by day
+	covered := map[fairUseTotalRef]int64{} // minutes of the covered CDRs still kept, by client and package
 	err = tx.bucket(bucketCDRs).ForEach(func(rk, v []byte) error {
 		rb := tx.bucket(bucketCDRs).Bucket(rk)
 		if v != nil || rb == nil || len(rk) != 8 {
@@ -444,6 +445,12 @@ func (tx *Tx) verifyCalls(add addFunc) error {
 				if cdr.Cost < 0 || cdr.DurationS < 0 || cdr.BillableS < 0 || cdr.Reserved < 0 || cdr.RatePerMinute < 0 {
 					add("cdr %d/%d/%q: a negative duration or amount", rid, cdr.ClientID, cdr.CallID)
 					return nil
+				}
+				if cdr.PackageID != 0 {
+					if cdr.Cost != 0 {
+						add("cdr %d/%d/%q: covered by package %d but costs %d", rid, cdr.ClientID, cdr.CallID, cdr.PackageID, cdr.Cost)
+					}
+					covered[fairUseTotalRef{rid, cdr.ClientID, cdr.PackageID}] += CoveredMinutes(cdr.DurationS)
 				}
 				dk := usageDayRef{rid, cdr.ClientID, dayNumber(cdr.StartedAt)}
 				day := byDay[dk]
@@ -483,6 +490,9 @@ func (tx *Tx) verifyCalls(add addFunc) error {
 	if err := tx.verifyUsage(add, byDay); err != nil {
 		return err
 	}
+	if err := tx.verifyFairUse(add, covered); err != nil {
+		return err
+	}
 	return tx.bucket(bucketRateDecks).ForEach(func(k, v []byte) error {
 		if len(k) == 9 && k[8] == 'd' {
 			rates, err := decodeRates(v)
@@ -498,6 +508,48 @@ func (tx *Tx) verifyCalls(add addFunc) error {
 		}
 		return nil
 	})
+}
+
+// fairUseTotalRef names one client's package, all periods together.
+type fairUseTotalRef struct{ rid, cid, pkg uint64 }
+
+// verifyFairUse checks the fair-use counters: well-formed, none below
+// zero, and each client's counters of a package together hold at least
+// the minutes of the covered CDRs still kept (retention drops CDRs, never
+// counters; the periods are not compared, as they follow the reseller's
+// time zone, which may have changed since). fromCDRs is the CDRs' sums.
+func (tx *Tx) verifyFairUse(add addFunc, fromCDRs map[fairUseTotalRef]int64) error {
+	totals := map[fairUseTotalRef]int64{}
+	err := tx.bucket(bucketFairUse).ForEach(func(k, v []byte) error {
+		if len(k) != 31 || len(v) != 8 {
+			add("fair use entry %x is malformed", k)
+			return nil
+		}
+		ref := fairUseTotalRef{readU64(k[:8]), readU64(k[8:16]), readU64(k[16:24])}
+		if _, err := time.Parse("2006-01", string(k[24:])); err != nil {
+			add("fair use %d/%d/%d: period %q is not a month", ref.rid, ref.cid, ref.pkg, k[24:])
+		}
+		n := int64(readU64(v))
+		if n < 0 {
+			add("fair use %d/%d/%d/%s: %d minutes, below zero", ref.rid, ref.cid, ref.pkg, k[24:], n)
+			return nil
+		}
+		total, err := money.Add(totals[ref], n)
+		if err != nil {
+			add("fair use %d/%d/%d: its periods overflow when summed", ref.rid, ref.cid, ref.pkg)
+		}
+		totals[ref] = total
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for ref, minutes := range fromCDRs {
+		if totals[ref] < minutes {
+			add("fair use %d/%d/%d: counters hold %d minutes, but the covered CDRs add up to %d", ref.rid, ref.cid, ref.pkg, totals[ref], minutes)
+		}
+	}
+	return nil
 }
 
 // usageDayRef names one client's usage day.

@@ -32,7 +32,8 @@ type AuthorizeRequest struct {
 }
 
 // Authorization is the answer. An allowed outbound call holds Reserved
-// (minor units) for up to MaxDurationS seconds at RatePerMinute.
+// (minor units) for up to MaxDurationS seconds at RatePerMinute; one that
+// an included package covers holds nothing.
 type Authorization struct {
 	Allow         bool
 	CallID        string
@@ -40,10 +41,9 @@ type Authorization struct {
 	MaxDurationS  int
 	RatePerMinute int64
 	Reserved      int64
-	// Package names the included package that covered the call (a
-	// replayed authorisation of a call whose CDR says so). Packages come
-	// with billing; until then no call is covered.
-	Package string
+	// Package is the id of the included calling package that covers the
+	// call (0: none); a covered call reserves nothing.
+	Package uint64
 }
 
 // validCallID: 1–128 visible ASCII characters.
@@ -115,14 +115,22 @@ func (s *Service) Authorize(r *store.Reseller, cl *store.Client, req AuthorizeRe
 		out, err := s.authorizeInbound(r, cl.ID, req)
 		return out, noClient(err)
 	}
+	inc, err := s.includedPackages(r.ID, cl.ID)
+	if err != nil {
+		return nil, err
+	}
+	call := outboundCall{AuthorizeRequest: req, covering: s.covering(inc, req.To, cl.Country), loc: time.UTC}
+	if len(call.covering) > 0 {
+		call.loc = s.location(r)
+	}
 	out := &Authorization{}
-	err := s.withDeck(r.ID, func(d *Deck) error {
+	err = s.withDeck(r.ID, func(d *Deck) error {
 		return s.store.Commit(8, func(tx *store.Tx) error {
 			*out = Authorization{CallID: req.CallID}
 			if tx.RateDeckVersion(r.ID) != d.Version {
 				return errStaleDeck
 			}
-			return s.authorizeOutbound(tx, r, cl.ID, req, d, out, actor)
+			return s.authorizeOutbound(tx, r, cl.ID, &call, d, out, actor)
 		})
 	})
 	if err != nil {
@@ -131,16 +139,25 @@ func (s *Service) Authorize(r *store.Reseller, cl *store.Client, req AuthorizeRe
 	return out, nil
 }
 
+// outboundCall is an outbound authorisation as the commit decides it:
+// the request, the client's packages that cover its destination (fair use
+// aside) and the reseller's time zone, worked out before the commit.
+type outboundCall struct {
+	AuthorizeRequest
+	covering []*includedPackage
+	loc      *time.Location
+}
+
 // authorizeOutbound decides and reserves inside the commit: the credit
 // read and the reservation are one serial step, so concurrent calls can
 // never hold more than the wallet.
-func (s *Service) authorizeOutbound(tx *store.Tx, r *store.Reseller, cid uint64, req AuthorizeRequest, d *Deck, out *Authorization, actor string) error {
+func (s *Service) authorizeOutbound(tx *store.Tx, r *store.Reseller, cid uint64, req *outboundCall, d *Deck, out *Authorization, actor string) error {
 	c, err := tx.ClientCallState(r.ID, cid) // tenant scope: rid from the host, cid from the key or path
 	if err != nil {
 		return err
 	}
 	if held, err := tx.Reservation(r.ID, cid, req.CallID); err == nil {
-		out.Allow, out.MaxDurationS, out.RatePerMinute, out.Reserved = true, held.MaxDurationS, held.RatePerMinute, held.Amount
+		out.Allow, out.MaxDurationS, out.RatePerMinute, out.Reserved, out.Package = true, held.MaxDurationS, held.RatePerMinute, held.Amount, held.Package
 		return nil
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
@@ -149,7 +166,7 @@ func (s *Service) authorizeOutbound(tx *store.Tx, r *store.Reseller, cid uint64,
 	// stale request) must not hold the client's credit for hours. It gets
 	// the call's rate and no time, and nothing moves.
 	if cdr, err := tx.CDRByCallID(r.ID, cid, req.CallID); err == nil {
-		out.Allow, out.MaxDurationS, out.RatePerMinute, out.Package = true, 0, cdr.RatePerMinute, cdr.Package
+		out.Allow, out.MaxDurationS, out.RatePerMinute, out.Package = true, 0, cdr.RatePerMinute, cdr.PackageID
 		return nil
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
@@ -167,13 +184,29 @@ func (s *Service) authorizeOutbound(tx *store.Tx, r *store.Reseller, cid uint64,
 		return nil
 	}
 	maxCall := r.MaxCallLength()
+	now := tx.Now()
+	if !rate.Premium && len(req.covering) > 0 { // premium destinations are never included
+		p, err := coverCall(tx, r.ID, cid, req.covering, periodOf(now, req.loc))
+		if err != nil {
+			return err
+		}
+		if p != nil { // free: no credit needed, nothing held, the whole maximum call length
+			err = tx.Reserve(&store.Reservation{ResellerID: r.ID, ClientID: cid, CallID: req.CallID, To: req.To, Prefix: rate.Prefix,
+				RatePerMinute: rate.RatePerMinute, MaxDurationS: maxCall, Package: p.ID,
+				ExpiresAt: now.Add(secondsToDuration(maxCall) + ReleaseGrace)}, actor)
+			if err != nil {
+				return err
+			}
+			out.Allow, out.MaxDurationS, out.RatePerMinute, out.Package = true, maxCall, rate.RatePerMinute, p.ID
+			return nil
+		}
+	}
 	available := tx.Balance(store.WalletOf(r.ID, cid))
 	duration, amount, ok := MaxAffordable(rate, available, maxCall)
 	if !ok { // no positive balance, or not enough for the first increment
 		out.Reason = ReasonInsufficientCredit
 		return nil
 	}
-	now := tx.Now()
 	err = tx.Reserve(&store.Reservation{ResellerID: r.ID, ClientID: cid, CallID: req.CallID, To: req.To, Prefix: rate.Prefix,
 		RatePerMinute: rate.RatePerMinute, MaxDurationS: duration, Amount: amount,
 		ExpiresAt: now.Add(secondsToDuration(maxCall) + ReleaseGrace)}, actor)

@@ -198,3 +198,95 @@ func BenchmarkIngest(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*MaxBatch), "ns/record")
 }
+
+// subscribeBench puts c on a plan with an unlimited package covering the
+// USA, so that its calls to US numbers are covered.
+func subscribeBench(b *testing.B, s *store.Store, r *store.Reseller, c *store.Client) {
+	b.Helper()
+	err := s.Update(func(tx *store.Tx) error {
+		p := &store.CallingPackage{ResellerID: r.ID, Name: "US", Countries: []string{"US"}}
+		if err := store.PutCatalog(tx, p); err != nil {
+			return err
+		}
+		plan := &store.Plan{ResellerID: r.ID, Name: "Pro", Kind: store.PlanSubscription, Packages: []uint64{p.ID}, Status: store.CatalogActive}
+		if err := store.PutCatalog(tx, plan); err != nil {
+			return err
+		}
+		return tx.PutSubscription(&store.Subscription{ResellerID: r.ID, ClientID: c.ID, PlanID: plan.ID, Seats: 1, Status: store.SubscriptionActive})
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkIngestCovered is BenchmarkIngest for a client whose package
+// covers the calls (+1 numbers, whose country takes the phone-number
+// library's patterns to tell the USA from Canada): "same" calls one
+// number (its country remembered), "distinct" a new number each record
+// (worked out every time).
+//
+//	go test ./app/calls -run '^$' -bench IngestCovered -benchmem
+func BenchmarkIngestCovered(b *testing.B) {
+	for _, distinct := range []bool{false, true} {
+		name := "same"
+		if distinct {
+			name = "distinct"
+		}
+		b.Run(name, func(b *testing.B) {
+			s, r, c := benchClient(b, store.Options{NoSync: true}, "pbx")
+			svc := New(s)
+			if _, err := svc.ImportRates(r, []byte(deckCSV), staff); err != nil {
+				b.Fatal(err)
+			}
+			subscribeBench(b, s, r, c)
+			duration := int64(125)
+			n := 0
+			for b.Loop() {
+				b.StopTimer()
+				records := make([]CDRInput, MaxBatch)
+				for i := range records {
+					to := "+16502530000"
+					if distinct {
+						k := n*MaxBatch + i
+						to = fmt.Sprintf("+1650%03d%04d", 200+k/10000%800, k%10000)
+					}
+					records[i] = CDRInput{Index: i, CallID: fmt.Sprintf("b%d-%d", n, i), Direction: store.Outbound, From: "+14155550100",
+						To: to, StartedAt: "2026-11-02T09:00:00Z", DurationS: &duration, Disposition: store.Answered}
+				}
+				n++
+				b.StartTimer()
+				out, err := svc.Ingest(r, c, records, nil, "bench")
+				if err != nil || out.Accepted != MaxBatch || (!distinct && out.Charged != 0) { // distinct: some numbers are not valid US ones, and are charged
+					b.Fatal(out, err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*MaxBatch), "ns/record")
+		})
+	}
+}
+
+// BenchmarkAuthorizeCovered is BenchmarkAuthorize for calls a package
+// covers (no credit: nothing is reserved), from 64 goroutines.
+//
+//	go test ./app/calls -run '^$' -bench AuthorizeCovered -benchtime 3s
+func BenchmarkAuthorizeCovered(b *testing.B) {
+	s, r, c := benchClient(b, store.Options{NoSync: os.Getenv("NOSYNC") != ""}, "pbx")
+	svc := New(s)
+	if _, err := svc.ImportRates(r, []byte(deckCSV), staff); err != nil {
+		b.Fatal(err)
+	}
+	subscribeBench(b, s, r, c)
+	var n atomic.Int64
+	b.SetParallelism(32)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			id := fmt.Sprint("call-", n.Add(1))
+			a, err := svc.Authorize(r, c, AuthorizeRequest{CallID: id, Direction: store.Outbound, From: "+14155550100", To: "+16502530000"}, "api")
+			if err != nil || !a.Allow || a.Package == 0 {
+				b.Error(a, err)
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "authorisations/s")
+}

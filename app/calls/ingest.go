@@ -154,6 +154,9 @@ var earliestCDR = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 // to disk before Ingest returns. A record is rated with the deck current
 // when it arrives; an outbound call to a destination the deck does not
 // price is refused (field "to") so that it can be sent again once it is.
+// An outbound call that an included calling package covers costs nothing
+// and counts against the package's fair use, in the same transaction
+// (packages.go).
 // A record longer than MaxCDRDuration, costing more than MaxCDRCost, or
 // whose charge would take a balance or total past what an amount can
 // hold, is refused (field "duration_s") and nothing of it is saved.
@@ -172,8 +175,21 @@ func (s *Service) Ingest(r *store.Reseller, cl *store.Client, records []CDRInput
 		valid = append(valid, cdr)
 		index = append(index, records[i].Index)
 	}
-	err := s.withDeck(r.ID, func(d *Deck) error {
+	inc, err := s.includedPackages(r.ID, cl.ID)
+	if err != nil {
+		return nil, err
+	}
+	err = s.withDeck(r.ID, func(d *Deck) error {
 		rated, ratedIndex, rateErrs := s.rate(valid, index, d, r.Currency)
+		var cands [][]*includedPackage
+		var costs []int64
+		var loc *time.Location
+		if len(inc.pkgs) > 0 {
+			cands, costs, loc = s.coverable(rated, d, inc, cl.Country), make([]int64, len(rated)), s.location(r)
+			for i, c := range rated {
+				costs[i] = c.Cost
+			}
+		}
 		if len(rated) == 0 {
 			res.Accepted, res.Duplicates, res.Charged = 0, 0, 0
 			res.Errors = append(res.Errors, rateErrs...)
@@ -185,7 +201,11 @@ func (s *Service) Ingest(r *store.Reseller, cl *store.Client, records []CDRInput
 			if tx.RateDeckVersion(r.ID) != d.Version {
 				return errStaleDeck
 			}
-			out, err := tx.RecordCDRs(r.ID, cl.ID, rated, actor)
+			var cover store.CoverFunc
+			if cands != nil {
+				cover = coverer(tx, r.ID, cl.ID, cands, costs, loc)
+			}
+			out, err := tx.RecordCoveredCDRs(r.ID, cl.ID, rated, actor, cover)
 			res.Accepted, res.Duplicates, res.Charged = out.Accepted, out.Duplicates, out.Charged
 			for _, i := range out.Refused {
 				refused = append(refused, RecordError{Index: ratedIndex[i], Field: "duration_s",
@@ -213,7 +233,7 @@ func (s *Service) rate(cdrs []*store.CDR, index []int, d *Deck, currency string)
 	outIndex := make([]int, 0, len(cdrs))
 	var errs []RecordError
 	for i, c := range cdrs {
-		c.BillableS, c.Cost, c.RatePrefix, c.RatePerMinute, c.Package = 0, 0, "", 0, ""
+		c.BillableS, c.Cost, c.RatePrefix, c.RatePerMinute, c.PackageID = 0, 0, "", 0, 0
 		if c.Direction == store.Inbound {
 			c.BillableS = c.DurationS
 			out, outIndex = append(out, c), append(outIndex, index[i])
@@ -234,6 +254,22 @@ func (s *Service) rate(cdrs []*store.CDR, index []int, d *Deck, currency string)
 		out, outIndex = append(out, c), append(outIndex, index[i])
 	}
 	return out, outIndex, errs
+}
+
+// coverable lists, for each rated CDR, the client's packages that cover
+// its destination, fair use aside (nil for inbound calls and premium
+// destinations, which no package includes). home is the client's country.
+func (s *Service) coverable(rated []*store.CDR, d *Deck, inc *included, home string) [][]*includedPackage {
+	out := make([][]*includedPackage, len(rated))
+	for i, c := range rated {
+		if c.Direction != store.Outbound {
+			continue
+		}
+		if rate, ok := d.Lookup(c.To); ok && !rate.Premium {
+			out[i] = s.covering(inc, c.To, home)
+		}
+	}
+	return out
 }
 
 // validateCDR checks one record and builds the CDR to rate.

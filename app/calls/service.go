@@ -25,10 +25,18 @@ type Service struct {
 
 	mu    sync.Mutex
 	decks map[uint64]*Deck // reseller → newest compiled deck
+
+	// pmu guards what rating with calling packages keeps (packages.go):
+	// each client's packages, the regions of numbers under shared calling
+	// codes, and the resellers' time zones.
+	pmu      sync.Mutex
+	included map[[2]uint64]*included
+	regions  map[string]string
+	zones    map[string]*time.Location
 }
 
 // New returns the service. Build it once (app.NewServices): it caches
-// every reseller's compiled deck.
+// every reseller's compiled deck and each client's calling packages.
 func New(s *store.Store) *Service {
 	return &Service{store: s, now: s.Now, decks: map[uint64]*Deck{}}
 }

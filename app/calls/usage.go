@@ -229,6 +229,9 @@ type CallRow struct {
 	*store.CDR
 	// Qualified: the call lasted at least the client's threshold.
 	Qualified bool
+	// Package names the included calling package that covered the call
+	// ("" when none did).
+	Package string
 }
 
 // CallLogQuery filters the call log; zero fields do not filter.
@@ -289,8 +292,15 @@ func (s *Service) CallLog(rid, cid uint64, q CallLogQuery) (*CallLogPage, error)
 		}
 		out.Next = page.Next
 		out.Rows = make([]CallRow, len(page.CDRs))
+		var names map[uint64]string
 		for i, cdr := range page.CDRs {
 			out.Rows[i] = CallRow{CDR: cdr, Qualified: cdr.DurationS >= out.ThresholdS}
+			if cdr.PackageID != 0 {
+				if names == nil {
+					names = map[uint64]string{}
+				}
+				out.Rows[i].Package = packageName(tx, rid, cdr.PackageID, names)
+			}
 		}
 		return nil
 	})
@@ -301,6 +311,20 @@ func (s *Service) CallLog(rid, cid uint64, q CallLogQuery) (*CallLogPage, error)
 		return nil, noClient(err)
 	}
 	return out, nil
+}
+
+// packageName is the name of one of the reseller's packages, remembered
+// in names; a package no longer in the catalogue is named by its id.
+func packageName(tx *store.Tx, rid, id uint64, names map[uint64]string) string {
+	if name, ok := names[id]; ok {
+		return name
+	}
+	name := fmt.Sprintf("Package %d", id)
+	if p, err := store.Catalog[*store.CallingPackage](tx, rid, id); err == nil {
+		name = p.Name
+	}
+	names[id] = name
+	return name
 }
 
 // ErrCursor refuses a page cursor that was not given out for this list

@@ -5,13 +5,19 @@
 package mail
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net/mail"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unicode"
 
 	gomail "github.com/wneessen/go-mail"
 
@@ -23,6 +29,27 @@ import (
 type Sender interface {
 	Send(ctx context.Context, m *store.MailMessage) error
 }
+
+// Attachment is a file rendered for one delivery attempt: the bytes that
+// a store.MailAttachment's Ref names.
+type Attachment struct {
+	Name        string
+	ContentType string
+	Data        []byte
+}
+
+// AttachmentSender is a Sender that can carry attachments (SMTP is one).
+// The queue renders a message's attachments before each attempt and hands
+// them over; a message with attachments given to a Sender that is not an
+// AttachmentSender fails its attempt.
+type AttachmentSender interface {
+	SendWithAttachments(ctx context.Context, m *store.MailMessage, files []Attachment) error
+}
+
+// Resolver renders what an attachment's Ref names (for an invoice's PDF,
+// "invoice:<reseller id>:<invoice id>"). It is called at send time, once
+// per attempt, so the outbox never holds the bytes.
+type Resolver func(ref string) ([]byte, error)
 
 // SMTP sends through the server in [mail].
 type SMTP struct {
@@ -41,8 +68,14 @@ func NewSMTP(cfg config.Mail) (*SMTP, error) {
 	return &SMTP{cfg: cfg, from: from}, nil
 }
 
-// Send delivers m in one SMTP session.
+// Send delivers m's text in one SMTP session; its Attachments are the
+// queue's to render (see SendWithAttachments).
 func (s *SMTP) Send(ctx context.Context, m *store.MailMessage) error {
+	return s.SendWithAttachments(ctx, m, nil)
+}
+
+// SendWithAttachments delivers m with files attached, in one SMTP session.
+func (s *SMTP) SendWithAttachments(ctx context.Context, m *store.MailMessage, files []Attachment) error {
 	opts := []gomail.Option{gomail.WithPort(s.cfg.Port), gomail.WithTimeout(30 * time.Second)}
 	switch s.cfg.Security {
 	case "tls":
@@ -76,6 +109,11 @@ func (s *SMTP) Send(ctx context.Context, m *store.MailMessage) error {
 	}
 	msg.Subject(m.Subject)
 	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
+	for _, f := range files {
+		if err := msg.AttachReader(f.Name, bytes.NewReader(f.Data), gomail.WithFileContentType(gomail.ContentType(f.ContentType))); err != nil {
+			return fmt.Errorf("mail: attach %s: %w", f.Name, err)
+		}
+	}
 	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
 		return fmt.Errorf("mail: send: %w", err)
 	}
@@ -98,17 +136,87 @@ type Queue struct {
 	// OnAttempt, when set, is told the outcome of every attempt (metrics).
 	OnAttempt func(status string)
 	running   sync.WaitGroup
+	resolver  atomic.Pointer[Resolver]
 }
 
+// Option configures a Queue.
+type Option func(*Queue)
+
+// WithResolver sets the resolver that renders attachments at send time.
+func WithResolver(r Resolver) Option { return func(q *Queue) { q.SetResolver(r) } }
+
 // NewQueue returns a queue; sender nil means no SMTP.
-func NewQueue(s *store.Store, sender Sender, log *slog.Logger) *Queue {
-	return &Queue{store: s, sender: sender, log: log, wake: make(chan struct{}, 1), Poll: 30 * time.Second}
+func NewQueue(s *store.Store, sender Sender, log *slog.Logger, opts ...Option) *Queue {
+	q := &Queue{store: s, sender: sender, log: log, wake: make(chan struct{}, 1), Poll: 30 * time.Second}
+	for _, o := range opts {
+		o(q)
+	}
+	return q
+}
+
+// SetResolver sets (or replaces) the resolver that renders attachments,
+// for the services built after the queue; it is safe while Run goes on.
+// Without one, a message with attachments fails its attempts (and is
+// retried like any failure).
+func (q *Queue) SetResolver(r Resolver) {
+	if r == nil {
+		q.resolver.Store(nil)
+		return
+	}
+	q.resolver.Store(&r)
+}
+
+// errNoResolver: a message has attachments but nothing renders them.
+var errNoResolver = errors.New("mail: no attachment resolver is set")
+
+// render resolves m's attachments for one attempt.
+func (q *Queue) render(m *store.MailMessage) ([]Attachment, error) {
+	if len(m.Attachments) == 0 {
+		return nil, nil
+	}
+	r := q.resolver.Load()
+	if r == nil {
+		return nil, errNoResolver
+	}
+	files := make([]Attachment, 0, len(m.Attachments))
+	for _, a := range m.Attachments {
+		data, err := (*r)(a.Ref)
+		if err != nil {
+			return nil, fmt.Errorf("mail: attachment %s (%s): %w", a.Name, a.Ref, err)
+		}
+		files = append(files, Attachment{Name: a.Name, ContentType: a.ContentType, Data: data})
+	}
+	return files, nil
+}
+
+// checkAttachments refuses what could not be attached as named: an empty
+// name or ref, a name with control characters or a path, a content type
+// that is not one.
+func checkAttachments(as []store.MailAttachment) error {
+	for _, a := range as {
+		if a.Name == "" || a.Ref == "" {
+			return fmt.Errorf("mail: attachment needs a name and a ref: %+v", a)
+		}
+		if strings.ContainsAny(a.Name, "/\\\"") || strings.IndexFunc(a.Name, unicode.IsControl) >= 0 {
+			return fmt.Errorf("mail: attachment name %q", a.Name)
+		}
+		if _, _, err := mime.ParseMediaType(a.ContentType); err != nil {
+			return fmt.Errorf("mail: attachment %s: content type %q: %w", a.Name, a.ContentType, err)
+		}
+	}
+	return nil
 }
 
 // Enqueue adds the message in the caller's transaction, so a request that
 // fails after it sends nothing. Without SMTP the message is logged at once
 // with its text (which carries any link) and kept in the outbox.
+//
+// Attachments are named, not stored: each Ref is rendered by the resolver
+// when the message is sent, and never while no SMTP is configured.
 func (q *Queue) Enqueue(tx *store.Tx, m *store.MailMessage) error {
+	if err := checkAttachments(m.Attachments); err != nil {
+		return err
+	}
 	if q.sender == nil {
 		m.Status = store.MailKept
 	}
@@ -116,7 +224,11 @@ func (q *Queue) Enqueue(tx *store.Tx, m *store.MailMessage) error {
 		return fmt.Errorf("mail: enqueue: %w", err)
 	}
 	if q.sender == nil {
-		q.log.Info("mail kept in outbox (no [mail] host configured)", "to", m.To, "subject", m.Subject, "text", m.Text)
+		args := []any{"to", m.To, "subject", m.Subject, "text", m.Text}
+		if len(m.Attachments) > 0 { // named only: nothing renders without SMTP
+			args = append(args, "attachments", attachmentNames(m.Attachments))
+		}
+		q.log.Info("mail kept in outbox (no [mail] host configured)", args...)
 	}
 	return nil
 }
@@ -179,9 +291,34 @@ func (q *Queue) deliverDue(ctx context.Context) {
 	}
 }
 
+func attachmentNames(as []store.MailAttachment) string {
+	names := make([]string, len(as))
+	for i, a := range as {
+		names[i] = a.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// send renders m's attachments and delivers it; an attachment that cannot
+// be rendered fails the attempt like a refusal.
+func (q *Queue) send(ctx context.Context, m *store.MailMessage) error {
+	files, err := q.render(m)
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return q.sender.Send(ctx, m)
+	}
+	as, ok := q.sender.(AttachmentSender)
+	if !ok {
+		return fmt.Errorf("mail: the sender %T cannot attach files", q.sender)
+	}
+	return as.SendWithAttachments(ctx, m, files)
+}
+
 func (q *Queue) attempt(ctx context.Context, m *store.MailMessage) {
 	sendCtx, cancel := context.WithTimeout(ctx, time.Minute)
-	err := q.sender.Send(sendCtx, m)
+	err := q.send(sendCtx, m)
 	cancel()
 	m.Attempts++
 	now := q.store.Now().UTC()

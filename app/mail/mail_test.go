@@ -1,11 +1,16 @@
 package mail
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"io"
 	"log/slog"
+	"mime"
+	"mime/multipart"
 	"mime/quotedprintable"
+	netmail "net/mail"
 	"strings"
 	"sync"
 	"testing"
@@ -221,6 +226,250 @@ func TestWithoutSMTPKeepsAndLogs(t *testing.T) {
 		m, _ := tx.Mail(id)
 		if m.Status != store.MailKept {
 			t.Errorf("status %s", m.Status)
+		}
+		return nil
+	})
+}
+
+// attachmentOf reads the received message's parts and returns the text
+// body and the one attachment's name, type and bytes.
+func attachmentOf(t *testing.T, raw string) (text, name, ctype string, data []byte) {
+	t.Helper()
+	msg, err := netmail.ReadMessage(strings.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/mixed" {
+		t.Fatalf("content type %q (%v), want multipart/mixed", msg.Header.Get("Content-Type"), err)
+	}
+	mr := multipart.NewReader(msg.Body, params["boundary"])
+	attachments := 0
+	for {
+		p, err := mr.NextRawPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body io.Reader = p
+		switch p.Header.Get("Content-Transfer-Encoding") {
+		case "base64":
+			body = base64.NewDecoder(base64.StdEncoding, p)
+		case "quoted-printable":
+			body = quotedprintable.NewReader(p)
+		}
+		b, err := io.ReadAll(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pt, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
+		disp, dparams, _ := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
+		if disp == "attachment" {
+			attachments++
+			name, ctype, data = dparams["filename"], pt, b
+		} else if pt == "text/plain" {
+			text = string(b)
+		}
+	}
+	if attachments != 1 {
+		t.Fatalf("%d attachments, want 1", attachments)
+	}
+	return text, name, ctype, data
+}
+
+// pdfBytes stands for a rendered PDF: every byte value, so that the
+// transfer encoding must carry binary exactly.
+func pdfBytes() []byte {
+	b := []byte("%PDF-1.3\n")
+	for i := range 70000 {
+		b = append(b, byte(i*7+i/256))
+	}
+	return append(b, "\n%%EOF\n"...)
+}
+
+func enqueueInvoiceMail(t *testing.T, s *store.Store, q *Queue) uint64 {
+	t.Helper()
+	m := &store.MailMessage{FromName: "Acme Voice", To: "ann@example.com", Subject: "Invoice ACME-2026-000007 from Acme Voice",
+		Text:        "Your invoice is attached.\n",
+		Attachments: []store.MailAttachment{{Name: "ACME-2026-000007.pdf", ContentType: "application/pdf", Ref: "invoice:1:7"}}}
+	if err := s.Update(func(tx *store.Tx) error { return q.Enqueue(tx, m) }); err != nil {
+		t.Fatal(err)
+	}
+	q.Wake()
+	return m.ID
+}
+
+// TestDeliversAttachmentRenderedAtSendTime: the outbox keeps only the
+// attachment's ref; the resolver renders it when the message is sent and
+// the message arrives over real SMTP with a PDF part of exactly its bytes.
+func TestDeliversAttachmentRenderedAtSendTime(t *testing.T) {
+	t.Parallel()
+	c := testkit.NewClock(time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC))
+	s := openStore(t, c)
+	be, cfg := startSMTP(t, 0)
+	sender, err := NewSMTP(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := pdfBytes()
+	var mu sync.Mutex
+	var refs []string
+	q := NewQueue(s, sender, slog.New(slog.NewTextHandler(io.Discard, nil)), WithResolver(func(ref string) ([]byte, error) {
+		mu.Lock()
+		refs = append(refs, ref)
+		mu.Unlock()
+		return want, nil
+	}))
+	attempts := runQueue(t, q)
+	id := enqueueInvoiceMail(t, s, q)
+	if got := waitAttempt(t, attempts); got != "sent" {
+		t.Fatalf("attempt: %s", got)
+	}
+	mu.Lock()
+	if len(refs) != 1 || refs[0] != "invoice:1:7" {
+		t.Errorf("resolver asked for %v", refs)
+	}
+	mu.Unlock()
+	be.mu.Lock()
+	if len(be.received) != 1 {
+		t.Fatalf("server got %d messages", len(be.received))
+	}
+	raw := be.received[0]
+	be.mu.Unlock()
+	text, name, ctype, data := attachmentOf(t, raw)
+	if !strings.Contains(text, "Your invoice is attached.") {
+		t.Errorf("text part %q", text)
+	}
+	if name != "ACME-2026-000007.pdf" || ctype != "application/pdf" {
+		t.Errorf("attachment %q of type %q", name, ctype)
+	}
+	if !bytes.Equal(data, want) {
+		t.Errorf("attachment is %d bytes, not the resolver's %d", len(data), len(want))
+	}
+	s.View(func(tx *store.Tx) error {
+		m, err := tx.Mail(id)
+		if err != nil || m.Status != store.MailSent || len(m.Attachments) != 1 || m.Attachments[0].Ref != "invoice:1:7" {
+			t.Errorf("stored state: %+v %v", m, err)
+		}
+		return nil
+	})
+}
+
+// TestAttachmentThatCannotRenderIsRetried: without a resolver, and then
+// with one that fails, the attempt fails and nothing reaches the server;
+// once the attachment renders, the message goes out.
+func TestAttachmentThatCannotRenderIsRetried(t *testing.T) {
+	t.Parallel()
+	c := testkit.NewClock(time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC))
+	s := openStore(t, c)
+	be, cfg := startSMTP(t, 0)
+	sender, _ := NewSMTP(cfg)
+	q := NewQueue(s, sender, slog.New(slog.NewTextHandler(io.Discard, nil))) // the existing constructor: no resolver yet
+	attempts := runQueue(t, q)
+	id := enqueueInvoiceMail(t, s, q)
+	if got := waitAttempt(t, attempts); got != "retry" {
+		t.Fatalf("without a resolver: %s", got)
+	}
+	s.View(func(tx *store.Tx) error {
+		m, _ := tx.Mail(id)
+		if m.Status != store.MailPending || m.Attempts != 1 || !strings.Contains(m.LastError, "no attachment resolver") {
+			t.Errorf("after the first attempt: %+v", m)
+		}
+		return nil
+	})
+	fail := true
+	want := pdfBytes()
+	q.SetResolver(func(ref string) ([]byte, error) {
+		if fail {
+			return nil, errors.New("invoice 7 not found")
+		}
+		return want, nil
+	})
+	c.Advance(retryDelays[0])
+	q.Wake()
+	if got := waitAttempt(t, attempts); got != "retry" {
+		t.Fatalf("with a failing resolver: %s", got)
+	}
+	s.View(func(tx *store.Tx) error {
+		m, _ := tx.Mail(id)
+		if m.Attempts != 2 || !strings.Contains(m.LastError, "ACME-2026-000007.pdf") || !strings.Contains(m.LastError, "invoice 7 not found") {
+			t.Errorf("after the second attempt: %+v", m)
+		}
+		return nil
+	})
+	be.mu.Lock()
+	if len(be.received) != 0 {
+		t.Errorf("a message without its attachment went out")
+	}
+	be.mu.Unlock()
+	fail = false // the worker reads it after Wake, which happens after this write
+	c.Advance(retryDelays[1])
+	q.Wake()
+	if got := waitAttempt(t, attempts); got != "sent" {
+		t.Fatalf("third attempt: %s", got)
+	}
+	be.mu.Lock()
+	defer be.mu.Unlock()
+	if len(be.received) != 1 {
+		t.Fatalf("received %d", len(be.received))
+	}
+	if _, _, _, data := attachmentOf(t, be.received[0]); !bytes.Equal(data, want) {
+		t.Error("attachment bytes differ")
+	}
+}
+
+// TestWithoutSMTPNothingRenders: a kept message names its attachment in
+// the log and never calls the resolver.
+func TestWithoutSMTPNothingRenders(t *testing.T) {
+	t.Parallel()
+	c := testkit.NewClock(time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC))
+	s := openStore(t, c)
+	var logged strings.Builder
+	q := NewQueue(s, nil, slog.New(slog.NewTextHandler(&logged, nil)), WithResolver(func(string) ([]byte, error) {
+		t.Error("the resolver was called without SMTP")
+		return nil, nil
+	}))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	q.Run(ctx) // returns at once without SMTP
+	id := enqueueInvoiceMail(t, s, q)
+	if !strings.Contains(logged.String(), "ACME-2026-000007.pdf") {
+		t.Errorf("attachment not named in the log: %s", logged.String())
+	}
+	s.View(func(tx *store.Tx) error {
+		m, _ := tx.Mail(id)
+		if m.Status != store.MailKept || len(m.Attachments) != 1 {
+			t.Errorf("kept: %+v", m)
+		}
+		return nil
+	})
+}
+
+// TestEnqueueRefusesAttachmentsItCannotName: an attachment without a ref
+// or name, a name that is a path or carries control characters, or a
+// content type that is none is refused, and nothing is queued.
+func TestEnqueueRefusesAttachmentsItCannotName(t *testing.T) {
+	t.Parallel()
+	c := testkit.NewClock(time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC))
+	s := openStore(t, c)
+	q := NewQueue(s, failingSender{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	for _, a := range []store.MailAttachment{
+		{Name: "a.pdf", ContentType: "application/pdf"},
+		{ContentType: "application/pdf", Ref: "invoice:1:7"},
+		{Name: "../a.pdf", ContentType: "application/pdf", Ref: "invoice:1:7"},
+		{Name: "a\r\nBcc: x@example.com", ContentType: "application/pdf", Ref: "invoice:1:7"},
+		{Name: "a.pdf", ContentType: "pdf please", Ref: "invoice:1:7"},
+	} {
+		m := &store.MailMessage{To: "ann@example.com", Subject: "x", Text: "x", Attachments: []store.MailAttachment{a}}
+		if err := s.Update(func(tx *store.Tx) error { return q.Enqueue(tx, m) }); err == nil {
+			t.Errorf("%+v accepted", a)
+		}
+	}
+	s.View(func(tx *store.Tx) error {
+		if out, _ := tx.Outbox(); len(out) != 0 {
+			t.Errorf("outbox has %d messages", len(out))
 		}
 		return nil
 	})
