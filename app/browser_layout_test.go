@@ -140,6 +140,16 @@ var layoutRoutes = map[string]layoutRoute{
 	"GET /reseller/billing/packages/:id<int>": {visits: catalogEditVisits("packages")},
 	"GET /reseller/billing/add-ons/:id<int>":  {visits: catalogEditVisits("add-ons")},
 
+	// the client's Billing tab's pages (settings_billing.go; the tab itself
+	// is a settings tab; the showcase's billing: seedClientBillingShowcase)
+	"GET /settings/billing/change":                {visits: clientBillingPreviews},
+	"GET /settings/billing/invoices":              {visits: clientInvoiceListVisits},
+	"GET /settings/billing/invoices/:id<int>":     {visits: clientInvoiceVisits},
+	"GET /settings/billing/transactions":          {visits: visitsAs(billingTransactionsURL, "client:owner")},
+	"GET /settings/billing/invoices/:id<int>/pdf": {skip: "PDF"},
+	"GET /settings/billing/transactions.csv":      {skip: "CSV"},
+	"GET /settings/billing/movements.csv":         {skip: "CSV"},
+
 	"GET /dashboard": {visits: visitsAs("/dashboard", "client:owner", "client:user")},
 	"GET /calls": {visits: func(s *showcase) []layoutVisit {
 		return append(visitsAs("/calls", "client:owner", "client:user")(s),
@@ -334,6 +344,7 @@ func newShowcase(t *testing.T, ts *testServer) *showcase {
 	}
 	ts.addStaff("billing@acme.example", store.RoleBilling)
 	seedCatalogShowcase(t, ts)
+	seedClientBillingShowcase(t, ts, s) // after the catalogue: the client's Billing tab
 	staff := ts.acmeOwner()
 	if r := staff.post(acmeHost, "/reseller/domains", "/reseller/domains", url.Values{"host": {"portal.cleo-calls-international.example"}}); r.status != http.StatusSeeOther {
 		t.Fatalf("add domain: %d\n%s", r.status, r.body)

@@ -14,6 +14,7 @@ package app
 // now and when it takes effect, and a form that confirms it.
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/url"
@@ -27,6 +28,7 @@ import (
 
 	"portico/app/access"
 	"portico/app/billing"
+	"portico/app/billing/invoicepdf"
 	"portico/app/calls"
 	"portico/app/clients"
 	"portico/app/csvx"
@@ -58,6 +60,7 @@ func (a *App) billingRoutes(settings fiber.Router) {
 	settings.Post("/billing/details", edit, a.saveBillingDetails)
 	settings.Get("/billing/invoices", view, a.listBillingInvoices)
 	settings.Get("/billing/invoices/:id<int>", view, a.showBillingInvoice)
+	settings.Get("/billing/invoices/:id<int>/pdf", view, a.sendBillingInvoicePDF)
 	settings.Get("/billing/transactions", view, a.listBillingTransactions)
 	settings.Get("/billing/transactions.csv", view, a.exportBillingTransactions)
 	settings.Get("/billing/movements.csv", view, a.exportBillingMovements)
@@ -129,9 +132,10 @@ type billingPackageRow struct {
 	Countries string
 	Scope     string // "Domestic calls only" / "Domestic and international"
 	Allowance string // "Unlimited (fair use)", "1,000 min a month"
-	// Used is the fair-use minutes used this period ("" while the rating
-	// of packages does not report it).
+	// Used is the minutes the package covered this period, of its
+	// allowance; Over: the allowance is used up (calls are charged).
 	Used string
+	Over bool
 }
 
 // billingPending is a change waiting for the period end, in words.
@@ -194,7 +198,6 @@ type billingTabData struct {
 	// Credit, what is included and what is not.
 	Meter        Meter
 	Packages     []billingPackageRow
-	UsageKnown   bool // the packages' Used is known
 	AllowPremium bool
 	// Company billing details.
 	Details   *Form
@@ -240,7 +243,6 @@ func (a *App) billingTab(c *fiber.Ctx, changeForm, details *Form) (*billingTabDa
 	var plans []*store.Plan
 	var addOns []*store.AddOn
 	var numbers []*store.PhoneNumber
-	packages := map[uint64]*store.CallingPackage{}
 	err = a.store.View(func(tx *store.Tx) (err error) {
 		if cl, err = tx.Client(tenant.ID, cid); err != nil {
 			return err
@@ -251,15 +253,6 @@ func (a *App) billingTab(c *fiber.Ctx, changeForm, details *Form) (*billingTabDa
 		}
 		if addOns, err = store.CatalogList[*store.AddOn](tx, tenant.ID); err != nil {
 			return err
-		}
-		if d.Sub != nil {
-			for _, id := range d.Sub.Plan.Packages {
-				if p, err := store.Catalog[*store.CallingPackage](tx, tenant.ID, id); err == nil {
-					packages[id] = p
-				} else if !errors.Is(err, store.ErrNotFound) {
-					return err
-				}
-			}
 		}
 		numbers, err = tx.ClientNumbers(tenant.ID, cid)
 		return err
@@ -322,13 +315,13 @@ func (a *App) billingTab(c *fiber.Ctx, changeForm, details *Form) (*billingTabDa
 		}
 	}
 
-	// what the plan includes
-	if d.Sub != nil {
-		for _, id := range d.Sub.Plan.Packages {
-			if p := packages[id]; p != nil {
-				d.Packages = append(d.Packages, billingPackageOf(p, d.Sub.Sub.Seats))
-			}
-		}
+	// what the plan includes, as rating counts it (app/calls/packages.go)
+	uses, err := a.calls.PackageUsage(tenant, cid)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range uses {
+		d.Packages = append(d.Packages, billingPackageOf(u))
 	}
 
 	// services a month, calls this month, the next invoice
@@ -399,8 +392,9 @@ func billingNames(list []*store.AddOn) string {
 	return strings.Join(names, ", ")
 }
 
-// billingPackageOf describes a package for a subscription of seats.
-func billingPackageOf(p *store.CallingPackage, seats int) billingPackageRow {
+// billingPackageOf describes an included package and its use this period.
+func billingPackageOf(u calls.PackageUse) billingPackageRow {
+	p := u.Package
 	row := billingPackageRow{Name: p.Name, Scope: "Domestic and international"}
 	if p.DomesticOnly {
 		row.Scope = "Domestic calls only"
@@ -416,16 +410,17 @@ func billingPackageOf(p *store.CallingPackage, seats int) billingPackageRow {
 	slices.Sort(names)
 	row.Countries = strings.Join(names, ", ")
 	switch {
-	case p.FairUseMinutes == 0:
+	case u.AllowanceMinutes == 0:
 		row.Allowance = "Unlimited"
+		row.Used = groupInt(u.UsedMinutes) + " min"
 	case p.PerSeat:
-		total, err := money.Mul(p.FairUseMinutes, int64(max(seats, 1)))
-		if err != nil {
-			total = p.FairUseMinutes
-		}
-		row.Allowance = fmt.Sprintf("%s min a month (%s per seat)", groupInt(total), groupInt(p.FairUseMinutes))
+		row.Allowance = fmt.Sprintf("%s min a month (%s per seat)", groupInt(u.AllowanceMinutes), groupInt(p.FairUseMinutes))
 	default:
-		row.Allowance = groupInt(p.FairUseMinutes) + " min a month"
+		row.Allowance = groupInt(u.AllowanceMinutes) + " min a month"
+	}
+	if u.AllowanceMinutes != 0 {
+		row.Used = fmt.Sprintf("%s of %s min", groupInt(u.UsedMinutes), groupInt(u.AllowanceMinutes))
+		row.Over = u.UsedMinutes >= u.AllowanceMinutes
 	}
 	return row
 }
@@ -946,6 +941,23 @@ func (a *App) showBillingInvoice(c *fiber.Ctx) error {
 	d.Subtotal, d.Tax, d.Total, d.Amount = disp.Text(inv.Subtotal, inv.Currency), disp.Text(inv.Tax, inv.Currency),
 		disp.Text(inv.Total, inv.Currency), disp.Text(inv.AmountDue, inv.Currency)
 	return a.render(c, fiber.StatusOK, "settings/billing-invoice", "Invoice "+inv.Number, d)
+}
+
+// sendBillingInvoicePDF sends one of the client's invoices as PDF,
+// rendered from the frozen invoice (the same bytes each time).
+func (a *App) sendBillingInvoicePDF(c *fiber.Ctx) error {
+	inv, err := a.billingInvoiceParam(c)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := invoicepdf.Render(&buf, inv, a.billing.InvoiceLogo(inv)); err != nil {
+		return fmt.Errorf("invoice %d: %w", inv.ID, err)
+	}
+	c.Set(fiber.HeaderContentType, "application/pdf")
+	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf("inline; filename=%q", inv.Number+".pdf"))
+	c.Set(fiber.HeaderCacheControl, "private, no-store")
+	return c.Send(buf.Bytes())
 }
 
 // billingInvoiceParam loads the invoice of :id; it must be the session's

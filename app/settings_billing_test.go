@@ -126,7 +126,7 @@ func TestClientBillingChangePlan(t *testing.T) {
 
 	tab := owner.get(acmeHost, billingTabURL)
 	wantBody(t, "the tab", tab, http.StatusOK, "Basic · 10.00 USD a month, 2 seats included, 5.00 USD a seat more", "1 used of 3",
-		"Europe", "France, Germany", "3,000 min a month (1,000 per seat)", "Domestic and international",
+		"Europe", "France, Germany", "3,000 min a month (1,000 per seat)", "0 of 3,000 min", "Domestic and international",
 		"Extra seats (2 included)", "1 Dec 2026", `href="/settings/billing/movements.csv"`, "ACME-2026-000001", "Invoice ACME-2026-000001 issued")
 	if len(clientInvoices(t, ts)) != 1 {
 		t.Fatal("November's invoice is not there")
@@ -257,6 +257,14 @@ func TestClientBillingInvoices(t *testing.T) {
 	// one invoice, and the tab's five latest
 	one := owner.get(acmeHost, fmt.Sprintf("%s/%d", billingInvoicesURL, november.ID))
 	wantBody(t, "one invoice", one, http.StatusOK, "Invoice "+november.Number, "Plan Basic", "Cleo Calls", "Acme Voice", "Download PDF", "status-paid")
+	pdf := owner.get(acmeHost, fmt.Sprintf("%s/%d/pdf", billingInvoicesURL, november.ID))
+	if pdf.status != http.StatusOK || pdf.header.Get("Content-Type") != "application/pdf" || !strings.HasPrefix(pdf.body, "%PDF-") ||
+		!strings.Contains(pdf.header.Get("Content-Disposition"), november.Number+".pdf") {
+		t.Errorf("PDF: %d %v %q", pdf.status, pdf.header, pdf.body[:min(len(pdf.body), 20)])
+	}
+	if again := owner.get(acmeHost, fmt.Sprintf("%s/%d/pdf", billingInvoicesURL, november.ID)); again.body != pdf.body {
+		t.Error("the same invoice rendered other bytes")
+	}
 	tab := owner.get(acmeHost, billingTabURL)
 	if n := strings.Count(tab.body, `<th scope="row"><a href="/settings/billing/invoices/`); n != billingLatest {
 		t.Errorf("the tab lists %d invoices, want %d", n, billingLatest)
@@ -278,7 +286,7 @@ func TestClientBillingInvoices(t *testing.T) {
 	if err != nil || len(theirs) != 1 {
 		t.Fatalf("the other client's invoice: %v %v", theirs, err)
 	}
-	for _, path := range []string{fmt.Sprintf("%s/%d", billingInvoicesURL, theirs[0].ID), billingInvoicesURL + "/999999"} {
+	for _, path := range []string{fmt.Sprintf("%s/%d", billingInvoicesURL, theirs[0].ID), fmt.Sprintf("%s/%d/pdf", billingInvoicesURL, theirs[0].ID), billingInvoicesURL + "/999999"} {
 		if r := owner.get(acmeHost, path); r.status != http.StatusNotFound {
 			t.Errorf("%s: %d, want 404", path, r.status)
 		}
@@ -358,6 +366,7 @@ func TestClientBillingForbidden(t *testing.T) {
 	ts.addClientUser("admin@cleo.example", store.RoleAdmin)
 	ts.addProfiledUser("wide@cleo.example", store.RoleUser, "Billing clerks", map[string]string{"dashboard": "view", "billing": "edit"})
 	gets := []string{billingTabURL, billingChangeURL + "?plan=1&seats=9", billingInvoicesURL, fmt.Sprintf("%s/%d", billingInvoicesURL, invoice.ID),
+		fmt.Sprintf("%s/%d/pdf", billingInvoicesURL, invoice.ID),
 		billingTransactionsURL, billingTransactionsURL + ".csv", "/settings/billing/movements.csv"}
 	posts := []string{"/settings/billing/subscription", "/settings/billing/details"}
 	for _, email := range []string{"manager@cleo.example", "user@cleo.example", "wide@cleo.example"} {
