@@ -66,6 +66,8 @@ Commands:
                         add a reseller staff user (owner, admin, billing, support)
   apikey create --reseller SLUG --name NAME
                         issue a reseller API key; it is printed once
+  invoices run --period YYYY-MM [--reseller SLUG]
+                        issue the period's invoices now (idempotent; the server does it hourly)
 
 Flags (any command; they override the environment and the file):
 `
@@ -155,6 +157,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return userCommand(o, rest, stdin, stdout, stderr)
 	case "apikey":
 		return apikeyCommand(o, rest, stdout, stderr)
+	case "invoices":
+		return invoicesCommand(ctx, o, rest, stdout, stderr)
 	case "help":
 		global.Usage()
 		return nil
@@ -328,8 +332,8 @@ func serve(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		stopCerts()
 		return err
 	}
-	scheduler, err := jobs.New(cfg.Jobs, s, jobs.Services{Clients: services.Clients, Calls: services.Calls, Domains: services.Domains},
-		filepath.Join(dataDir, "backups"), log)
+	scheduler, err := jobs.New(cfg.Jobs, s, jobs.Services{Clients: services.Clients, Calls: services.Calls, Domains: services.Domains,
+		Billing: services.Billing}, filepath.Join(dataDir, "backups"), log)
 	if err != nil {
 		stopCerts()
 		return err
@@ -342,6 +346,9 @@ func serve(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	}
 	mailCtx, stopMail := context.WithCancel(context.Background())
 	go queue.Run(mailCtx)
+	// Starts the schedule, and the invoice run once in the background: it
+	// catches up periods that began while the server was down. Stop below
+	// ends it between two of its transactions.
 	scheduler.Start()
 
 	served := make(chan error, 2)

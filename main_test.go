@@ -93,6 +93,10 @@ func TestServeLifecycle(t *testing.T) {
 	if time.Since(start) > 10*time.Second {
 		t.Fatalf("refusal took %s", time.Since(start))
 	}
+	out, err = runCommand(t, "", "--store", storePath, "invoices", "run", "--period", "2026-01")
+	if err == nil || !strings.Contains(err.Error(), "running server") || !strings.Contains(err.Error(), "stop it") {
+		t.Fatalf("invoices run while serving: %v\n%s", err, out)
+	}
 	backupPath := filepath.Join(dir, "live-backup.db")
 	if out, err := runCommand(t, "", "--store", storePath, "backup", backupPath); err != nil {
 		t.Fatalf("backup while serving: %v\n%s", err, out)
@@ -293,4 +297,186 @@ func TestServeOnBusyPortPrintsNoPassword(t *testing.T) {
 		t.Errorf("the first start that serves does not print the password:\n%s", out.String())
 	}
 	stop()
+}
+
+// TestInvoicesRunCommand: `portico invoices run` issues the period's
+// invoices once per client (a second run finds them existing), for every
+// active reseller or the one named; their mail waits in the outbox for
+// the server to send; a malformed or future period, an unknown reseller
+// and a missing --period are refused with a non-zero exit. The server
+// runs the invoice job at start.
+func TestInvoicesRunCommand(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "config.toml")
+	storePath := filepath.Join(dir, "data", "portico.db")
+	os.WriteFile(cfgPath, []byte(`[mail]
+host = "127.0.0.1"
+port = 1
+from = "Portico <noreply@portal.test>"
+security = "none"
+[[reseller]]
+slug = "acme"
+name = "Acme Voice"
+currency = "USD"
+owner_email = "owner@acme.example"
+timezone = "America/New_York"
+[[reseller]]
+slug = "globex"
+name = "Globex Lines"
+currency = "EUR"
+owner_email = "owner@globex.example"
+timezone = "Asia/Tokyo"
+`), 0o600)
+	ny, _ := time.LoadLocation("America/New_York")
+	period := time.Now().In(ny).Format("2006-01") // begun in New York, so in Tokyo too
+	invoices := func(args ...string) (string, error) {
+		return runCommand(t, "", append([]string{"--config", cfgPath, "--store", storePath, "invoices", "run"}, args...)...)
+	}
+	// a fresh store: created, nothing to invoice
+	out, err := invoices("--period", period)
+	if err != nil || !strings.Contains(out, "acme "+period+": created 0, existing 0\n") || !strings.Contains(out, "globex "+period+": created 0, existing 0\n") {
+		t.Fatalf("fresh store: %v\n%s", err, out)
+	}
+
+	s, err := store.Open(storePath, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var acme *store.Reseller
+	err = s.Update(func(tx *store.Tx) error {
+		var err error
+		if acme, err = tx.ResellerBySlug("acme"); err != nil {
+			return err
+		}
+		plan := &store.Plan{ResellerID: acme.ID, Name: "Basic", Kind: store.PlanSubscription, MonthlyFee: 100_000, IncludedSeats: 1, Status: store.CatalogActive}
+		if err := store.PutCatalog(tx, plan); err != nil {
+			return err
+		}
+		for _, name := range []string{"ann", "bob"} {
+			c := &store.Client{ResellerID: acme.ID, Username: name, Email: name + "@example.com", Country: "US"}
+			if err := tx.CreateClient(c, &store.User{Email: name + "@example.com", PasswordHash: "x"}, "test"); err != nil {
+				return err
+			}
+			if err := tx.PutSubscription(&store.Subscription{ResellerID: acme.ID, ClientID: c.ID, PlanID: plan.ID, Seats: 1,
+				Status: store.SubscriptionActive, StartedAt: tx.Now()}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	s.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	out, err = invoices("--period", period)
+	if err != nil || !strings.Contains(out, "acme "+period+": created 2, existing 0\n") || !strings.Contains(out, "globex "+period+": created 0, existing 0\n") {
+		t.Fatalf("first run: %v\n%s", err, out)
+	}
+	out, err = invoices("--period", period, "--reseller", "acme")
+	if err != nil || out != "acme "+period+": created 0, existing 2\n" {
+		t.Fatalf("second run, one reseller: %v\n%q", err, out)
+	}
+
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--period", "2026-13"}, "YYYY-MM"},
+		{[]string{"--period", "April"}, "YYYY-MM"},
+		{[]string{"--period", "2999-01"}, "has not begun"},
+		{[]string{"--period", period, "--reseller", "nope"}, `no reseller "nope"`},
+		{[]string{"--reseller", "acme"}, "usage: portico invoices run"},
+		{nil, "usage: portico invoices run"},
+	} {
+		if out, err := invoices(c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("invoices run %v: %v, want an error with %q\n%s", c.args, err, c.want, out)
+		}
+	}
+
+	// the command queued one mail per invoice, for the server to send
+	s, err = store.Open(storePath, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.View(func(tx *store.Tx) error {
+		mails, err := tx.Outbox()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var invoiceMails int
+		for _, m := range mails {
+			if strings.HasPrefix(m.Subject, "Invoice ACME-") {
+				invoiceMails++
+				if m.Status != store.MailPending || len(m.Attachments) != 1 {
+					t.Errorf("invoice mail to %s: status %s, %d attachments", m.To, m.Status, len(m.Attachments))
+				}
+			}
+		}
+		if invoiceMails != 2 {
+			t.Errorf("%d invoice mails in the outbox, want 2", invoiceMails)
+		}
+		return nil
+	})
+	s.Close()
+
+	// A client subscribed while the server was down is invoiced by the
+	// job the server runs at start.
+	s, err = store.Open(storePath, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Update(func(tx *store.Tx) error {
+		c := &store.Client{ResellerID: acme.ID, Username: "cy", Email: "cy@example.com", Country: "US"}
+		if err := tx.CreateClient(c, &store.User{Email: "cy@example.com", PasswordHash: "x"}, "test"); err != nil {
+			return err
+		}
+		var plan uint64
+		if err := tx.Subscriptions(acme.ID, func(sub *store.Subscription) bool { plan = sub.PlanID; return false }); err != nil {
+			return err
+		}
+		return tx.PutSubscription(&store.Subscription{ResellerID: acme.ID, ClientID: c.ID, PlanID: plan, Seats: 1,
+			Status: store.SubscriptionActive, StartedAt: tx.Now()})
+	})
+	s.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, _, stop := startServe(t, "--config", cfgPath, "--store", storePath)
+	jobDone := regexp.MustCompile(`portico_job_runs_total\{job="invoices",result="ok"\} 1`)
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		b.ReadFrom(resp.Body)
+		resp.Body.Close()
+		if jobDone.Match(b.Bytes()) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no invoice run at start:\n%s", b.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err = store.Open(storePath, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.View(func(tx *store.Tx) error {
+		if seq := tx.LastInvoiceSeq(acme.ID); seq != 3 {
+			t.Errorf("acme issued %d invoices, want 3", seq)
+		}
+		return nil
+	})
+	if problems, err := s.Verify(); err != nil || len(problems) > 0 {
+		t.Fatalf("verify: %v %v", problems, err)
+	}
 }

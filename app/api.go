@@ -70,6 +70,7 @@ func (a *App) apiRoutes(api fiber.Router) {
 		api.Post(p+"/blocked-callers", scope, a.blockAPICaller)
 		api.Delete(p+"/blocked-callers/:number", scope, a.unblockAPICaller)
 	}
+	a.billingAPIRoutes(api) // subscription, invoices, billing details, transactions (app/api_billing.go)
 
 	// Nothing else under /api/v1 may fall through to the browser
 	// middleware (sessions from cookies, CSRF).

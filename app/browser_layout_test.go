@@ -95,9 +95,10 @@ var layoutRoutes = map[string]layoutRoute{
 	"GET /reseller/rates.csv":                      {skip: "CSV"},
 	"GET /calls.csv":                               {skip: "CSV"},
 	"GET /settings/activity.csv":                   {skip: "CSV"},
-	"GET /":                                        {skip: "redirects to the home page or the sign-in page"},
-	"GET /login/code":                              {skip: "the sign-in card of /login, reached only midway through a sign-in (twofactor_test.go)"},
-	"GET /login/enrol":                             {skip: "the sign-in card of /login, reached only midway through a sign-in (twofactor_test.go)"},
+	"GET /reseller/billing/invoices/:id<int>/pdf":  {skip: "PDF"},
+	"GET /":            {skip: "redirects to the home page or the sign-in page"},
+	"GET /login/code":  {skip: "the sign-in card of /login, reached only midway through a sign-in (twofactor_test.go)"},
+	"GET /login/enrol": {skip: "the sign-in card of /login, reached only midway through a sign-in (twofactor_test.go)"},
 
 	"GET /login":           {visits: visitsAs("/login", "anon")},
 	"GET /password/forgot": {visits: visitsAs("/password/forgot", "anon")},
@@ -149,6 +150,22 @@ var layoutRoutes = map[string]layoutRoute{
 	"GET /settings/billing/invoices/:id<int>/pdf": {skip: "PDF"},
 	"GET /settings/billing/transactions.csv":      {skip: "CSV"},
 	"GET /settings/billing/movements.csv":         {skip: "CSV"},
+
+	// Reseller billing (billing_*_pages.go; the showcase's billing: seedBillingShowcase)
+	"GET /reseller/billing/invoices": {visits: func(s *showcase) []layoutVisit {
+		return []layoutVisit{{who: "staff:owner", path: "/reseller/billing/invoices"},
+			{who: "staff:owner", path: "/reseller/billing/invoices?status=unpaid&client=cleo&period=2026-11"},
+			{who: "staff:owner", path: "/reseller/billing/invoices?period=11%2F2026&client=nobody", status: http.StatusBadRequest}}
+	}},
+	"GET /reseller/billing/invoices/:id<int>": {visits: func(s *showcase) []layoutVisit {
+		return []layoutVisit{{who: "staff:owner", path: s.invoiceURL("cleo")}, {who: "staff:owner", path: s.invoiceURL("oberhauser")},
+			{who: "staff:owner", path: s.invoiceURL("low")}}
+	}},
+	"GET /reseller/billing/seller": {visits: visitsAs("/reseller/billing/seller", "staff:owner")},
+	"GET /reseller/clients/:id<int>/subscription": {visits: func(s *showcase) []layoutVisit {
+		return []layoutVisit{{who: "staff:owner", path: s.clientURL("oberhauser") + "/subscription"}, {who: "staff:owner", path: s.subscriptionPreview()},
+			{who: "staff:owner", path: s.clientURL("cleo") + "/subscription?plan=&seats=none", status: http.StatusUnprocessableEntity}}
+	}},
 
 	"GET /dashboard": {visits: visitsAs("/dashboard", "client:owner", "client:user")},
 	"GET /calls": {visits: func(s *showcase) []layoutVisit {
@@ -344,11 +361,12 @@ func newShowcase(t *testing.T, ts *testServer) *showcase {
 	}
 	ts.addStaff("billing@acme.example", store.RoleBilling)
 	seedCatalogShowcase(t, ts)
-	seedClientBillingShowcase(t, ts, s) // after the catalogue: the client's Billing tab
 	staff := ts.acmeOwner()
 	if r := staff.post(acmeHost, "/reseller/domains", "/reseller/domains", url.Values{"host": {"portal.cleo-calls-international.example"}}); r.status != http.StatusSeeOther {
 		t.Fatalf("add domain: %d\n%s", r.status, r.body)
 	}
+	seedBillingShowcase(t, ts, s)
+	seedClientBillingShowcase(t, ts, s) // after the catalogue and the reseller's billing: the client's Billing tab
 	return s
 }
 

@@ -258,6 +258,9 @@ type clientPageData struct {
 	// DeletionIfDisabled is when the client would be deleted if disabled
 	// now, for the confirmation that says so.
 	DeletionIfDisabled time.Time
+	// Billing is the subscription and latest invoices, for billing staff
+	// (nil for others; billing_client_pages.go).
+	Billing *clientBillingData
 }
 
 // showClient is one client's page: details, meter, credit movements,
@@ -273,6 +276,11 @@ func (a *App) showClient(c *fiber.Ctx) error {
 		DeletionIfDisabled: a.now().Add(clients.Retention)}
 	if data.Usage, err = a.clientUsage(tenant, cl.ID); err != nil {
 		return err
+	}
+	if access.StaffMay(user, access.AreaBilling) {
+		if data.Billing, err = a.clientBilling(tenant, cl, nil, nil); err != nil {
+			return err
+		}
 	}
 	err = a.store.View(func(tx *store.Tx) error {
 		data.Meter = meterOf(tenant, tx.Credit(cl))

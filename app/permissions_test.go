@@ -71,6 +71,18 @@ var routeRules = map[string][]string{
 	"POST /reseller/rates":                         ownerAdmin,
 	"POST /reseller/clients/:id<int>/premium":      ownerAdmin,
 
+	// Reseller billing pages: invoices, seller and tax, client subscriptions (billing_*_pages.go)
+	"GET /reseller/billing/invoices":                         {"staff:owner", "staff:admin", "staff:billing"},
+	"POST /reseller/billing/invoices/run":                    {"staff:owner", "staff:admin", "staff:billing"},
+	"GET /reseller/billing/invoices/:id<int>":                {"staff:owner", "staff:admin", "staff:billing"},
+	"GET /reseller/billing/invoices/:id<int>/pdf":            {"staff:owner", "staff:admin", "staff:billing"},
+	"POST /reseller/billing/invoices/:id<int>/void":          {"staff:owner", "staff:admin", "staff:billing"},
+	"POST /reseller/billing/invoices/:id<int>/paid":          {"staff:owner", "staff:admin", "staff:billing"},
+	"POST /reseller/billing/invoices/:id<int>/uncollectible": {"staff:owner", "staff:admin", "staff:billing"},
+	"GET /reseller/billing/seller":                           {"staff:owner", "staff:admin", "staff:billing"},
+	"POST /reseller/billing/seller":                          {"staff:owner", "staff:admin", "staff:billing"},
+	"GET /reseller/clients/:id<int>/subscription":            {"staff:owner", "staff:admin", "staff:billing"},
+	"POST /reseller/clients/:id<int>/subscription":           {"staff:owner", "staff:admin", "staff:billing"},
 	// Billing area (owner, admin, billing): the number inventory.
 	"GET /reseller/billing/numbers":                  ratesViewers,
 	"POST /reseller/billing/numbers":                 ratesViewers,

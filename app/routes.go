@@ -78,6 +78,7 @@ func (a *App) routes() {
 	reseller.Get("/rates", ratesView, a.showRates)
 	reseller.Get("/rates.csv", ratesView, a.exportRates)
 	reseller.Post("/rates", ratesEdit, a.importRates)
+	a.resellerBillingRoutes(reseller)                                                          // billing_invoices_pages.go: invoices, revenue, seller and tax, client subscriptions
 	a.numberRoutes(reseller.Group("/billing/numbers", a.requireStaffArea(access.AreaBilling))) // billing_numbers_pages.go
 	a.catalogRoutes(reseller)                                                                  // billing_catalog_pages.go: /reseller/billing and its plans, packages and add-ons
 

@@ -31,7 +31,6 @@ import (
 	"portico/app/billing/invoicepdf"
 	"portico/app/calls"
 	"portico/app/clients"
-	"portico/app/csvx"
 	"portico/app/dates"
 	"portico/app/fault"
 	"portico/store"
@@ -267,7 +266,7 @@ func (a *App) billingTab(c *fiber.Ctx, changeForm, details *Form) (*billingTabDa
 
 	// the subscription and the forms that change it
 	if s := d.Sub; s != nil {
-		d.Plan = billingPlanLabel(s.Plan, tenant.Currency)
+		d.Plan = planLabel(s.Plan, tenant.Currency)
 		d.PerMinute = s.Plan.Kind == store.PlanPerMinute
 		d.Period = zoneDay(s.Period.Start, loc) + " – " + zoneDay(s.Period.End.Add(-time.Second), loc)
 		d.Target = billing.Change{PlanID: s.Sub.PlanID, Seats: s.Sub.Seats, AddOns: s.Sub.AddOns}
@@ -291,7 +290,7 @@ func (a *App) billingTab(c *fiber.Ctx, changeForm, details *Form) (*billingTabDa
 		if p.Status != store.CatalogActive && (d.Sub == nil || d.Sub.Sub.PlanID != p.ID) {
 			continue
 		}
-		d.Plans = append(d.Plans, billingChoice{ID: p.ID, Label: billingPlanLabel(p, tenant.Currency), Selected: p.ID == d.Target.PlanID})
+		d.Plans = append(d.Plans, billingChoice{ID: p.ID, Label: planLabel(p, tenant.Currency), Selected: p.ID == d.Target.PlanID})
 	}
 	if _, ok := d.ChangeForm.Values["seats"]; !ok && d.Sub != nil {
 		d.ChangeForm.Values["seats"] = strconv.Itoa(d.Target.Seats)
@@ -356,25 +355,6 @@ func (a *App) billingTab(c *fiber.Ctx, changeForm, details *Form) (*billingTabDa
 		}
 	}
 	return d, nil
-}
-
-// billingPlanLabel says what a plan costs: "Pro · 30.00 USD a month, 5
-// seats included, 4.00 USD a seat more".
-func billingPlanLabel(p *store.Plan, currency string) string {
-	if p.Kind == store.PlanPerMinute {
-		return p.Name + " · per minute, no monthly fee"
-	}
-	s := fmt.Sprintf("%s · %s a month", p.Name, money.Format(p.MonthlyFee, currency))
-	if p.IncludedSeats > 0 {
-		s += ", " + plural(p.IncludedSeats, "seat") + " included"
-	}
-	if p.SeatFee > 0 {
-		s += ", " + money.Format(p.SeatFee, currency) + " a seat more"
-	}
-	if p.Status != store.CatalogActive {
-		s += " (no longer offered)"
-	}
-	return s
 }
 
 func billingAddOnPrice(x *store.AddOn, currency string) string {
@@ -546,15 +526,7 @@ func basisPoints(bp int) string {
 func billingInvoiceRows(list []*store.Invoice, now time.Time) []billingInvoiceRow {
 	rows := make([]billingInvoiceRow, len(list))
 	for i, inv := range list {
-		what := inv.Kind
-		if t, err := time.Parse("2006-01", inv.Period); err == nil {
-			what = t.Format(dates.MonthLayout)
-		} else if inv.Kind == store.InvoiceProration {
-			what = "Plan change"
-		} else if inv.Kind == store.InvoiceReceipt {
-			what = "Credit purchase"
-		}
-		rows[i] = billingInvoiceRow{ID: inv.ID, Number: inv.Number, Date: zoneDay(inv.IssuedAt, invoiceZone(inv)), What: what,
+		rows[i] = billingInvoiceRow{ID: inv.ID, Number: inv.Number, Date: zoneDay(inv.IssuedAt, invoiceZone(inv)), What: invoicePeriodLabel(inv),
 			Total: money.FormatNumber(inv.Total, inv.Currency), Due: money.FormatNumber(inv.AmountDue, inv.Currency),
 			Status: inv.Status, Unpaid: inv.Unpaid(), Overdue: inv.Unpaid() && inv.DueAt.Before(now)}
 	}
@@ -611,38 +583,20 @@ func changeQuery(ch billing.Change) string {
 }
 
 // readBillingChange reads a change (the preview's query, the confirming
-// form's body): plan, seats and add-ons as add_on fields or one add_ons
-// field of ids separated by commas.
+// form's body) as readChange does, with the add-ons also as one add_ons
+// field of ids separated by commas (a form's hidden field).
 func readBillingChange(args *fasthttp.Args) (billing.Change, *Form) {
-	form := newForm()
-	plan, seats := strings.TrimSpace(string(args.Peek("plan"))), strings.TrimSpace(string(args.Peek("seats")))
-	form.Values["plan"], form.Values["seats"] = plan, seats
-	var ch billing.Change
-	if id, err := strconv.ParseUint(plan, 10, 64); err == nil && id > 0 {
-		ch.PlanID = id
-	} else {
-		form.Errors["plan"] = "Choose a plan."
-	}
-	if n, err := strconv.Atoi(seats); err == nil {
-		ch.Seats = n
-	} else {
-		form.Errors["seats"] = "A whole number of seats, such as 3."
-	}
-	raw := make([]string, 0, 4)
-	for _, v := range args.PeekMulti("add_on") {
-		raw = append(raw, string(v))
-	}
+	ch, form := readChange(args)
 	if s := strings.TrimSpace(string(args.Peek("add_ons"))); s != "" {
-		raw = append(raw, strings.Split(s, ",")...)
-	}
-	for _, v := range raw {
-		id, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
-		if err != nil {
-			form.Errors["add_ons"] = "Choose add-ons from the list."
-			continue
-		}
-		if !slices.Contains(ch.AddOns, id) {
-			ch.AddOns = append(ch.AddOns, id)
+		for _, v := range strings.Split(s, ",") {
+			id, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				form.Errors["add_ons"] = "Choose add-ons from the list."
+				continue
+			}
+			if !slices.Contains(ch.AddOns, id) {
+				ch.AddOns = append(ch.AddOns, id)
+			}
 		}
 	}
 	return ch, form
@@ -975,67 +929,38 @@ func (a *App) billingInvoiceParam(c *fiber.Ctx) (*store.Invoice, error) {
 type billingTransactionRow struct {
 	ID        uint64 // the ledger transaction
 	At        time.Time
-	Kind      string // invoice, payment, void
 	What      string // "Invoice ACME-2026-000003 issued"
 	InvoiceID uint64
-	Number    string
 	Amount    string
 	OwedAfter string
-	amount    int64
-	owedAfter int64
 }
 
-// billingTransactions lists the client's invoice money movements, newest
-// first, below the ledger transaction before (0: the newest), at most
-// limit; more reports whether older ones follow.
-func (a *App) billingTransactions(r *store.Reseller, cid, before uint64, limit int) (rows []billingTransactionRow, more bool, err error) {
-	receivable := store.ReceivableOf(r.ID, cid)
-	err = a.store.View(func(tx *store.Tx) error {
-		ledger, err := tx.ClientLedger(r.ID, cid)
-		if err != nil {
-			return err
-		}
-		for _, t := range ledger {
-			if before != 0 && t.ID >= before {
-				continue
-			}
-			for _, leg := range t.Legs {
-				if leg.Account != receivable || leg.Amount == 0 {
-					continue
-				}
-				if limit > 0 && len(rows) == limit {
-					more = true
-					return nil
-				}
-				row := billingTransactionRow{ID: t.ID, At: t.At, Kind: t.Kind, Number: t.Note, amount: leg.Amount, owedAfter: leg.BalanceAfter}
-				if s, ok := strings.CutPrefix(t.Reference, "invoice:"); ok {
-					row.InvoiceID, _ = strconv.ParseUint(s, 10, 64)
-				}
-				switch t.Kind {
-				case store.KindInvoice:
-					row.What = "Invoice " + t.Note + " issued"
-				case store.KindPayment:
-					row.What = "Invoice " + t.Note + " paid"
-				case store.KindVoid:
-					row.What = "Invoice " + t.Note + " voided"
-				default:
-					row.What = t.Kind + " " + t.Note
-				}
-				rows = append(rows, row)
-			}
-		}
-		return nil
-	})
+// billingTransactions lists the client's transactions (billing.Transactions,
+// as the API does), newest first, below the ledger transaction before (0:
+// the newest), at most limit; more reports whether older ones follow.
+func (a *App) billingTransactions(r *store.Reseller, cid, before uint64, limit int) ([]billingTransactionRow, bool, error) {
+	list, more, err := a.billing.Transactions(r.ID, cid, before, limit)
 	if err != nil {
 		return nil, false, err
 	}
 	var amounts, owed []int64
-	for _, row := range rows {
-		amounts, owed = append(amounts, row.amount), append(owed, row.owedAfter)
+	for _, m := range list {
+		amounts, owed = append(amounts, m.Amount), append(owed, m.BalanceAfter)
 	}
 	ad, od := exactColumn(r.Currency, amounts...), exactColumn(r.Currency, owed...)
-	for i := range rows {
-		rows[i].Amount, rows[i].OwedAfter = ad.Text(rows[i].amount, r.Currency), od.Text(rows[i].owedAfter, r.Currency)
+	rows := make([]billingTransactionRow, len(list))
+	for i, m := range list {
+		what := m.Kind + " " + m.Note
+		switch m.Kind {
+		case store.KindInvoice:
+			what = "Invoice " + m.Note + " issued"
+		case store.KindPayment:
+			what = "Invoice " + m.Note + " paid"
+		case store.KindVoid:
+			what = "Invoice " + m.Note + " voided"
+		}
+		rows[i] = billingTransactionRow{ID: m.ID, At: m.At, What: what, InvoiceID: m.InvoiceID(),
+			Amount: ad.Text(m.Amount, r.Currency), OwedAfter: od.Text(m.BalanceAfter, r.Currency)}
 	}
 	return rows, more, nil
 }
@@ -1064,29 +989,15 @@ func (a *App) listBillingTransactions(c *fiber.Ctx) error {
 	return a.render(c, fiber.StatusOK, "settings/billing-transactions", "Transactions", d)
 }
 
-// exportBillingTransactions sends every transaction as CSV, in the
-// columns of the API's export (GET /transactions?format=csv).
+// exportBillingTransactions sends every transaction as CSV, the file of
+// the API's GET /transactions?format=csv.
 func (a *App) exportBillingTransactions(c *fiber.Ctx) error {
 	tenant, user := tenantOf(c), userOf(c)
-	rows, _, err := a.billingTransactions(tenant, user.ClientID, 0, 0)
+	rows, _, err := a.billing.Transactions(tenant.ID, user.ClientID, 0, 0) // scope: the session's client
 	if err != nil {
 		return err
 	}
-	cur := tenant.Currency
-	var amounts, owed []int64
-	for _, row := range rows {
-		amounts, owed = append(amounts, row.amount), append(owed, row.owedAfter)
-	}
-	ad := money.Display{Exact: true, Plain: true, Places: money.ExactPlaces(cur, amounts...)}
-	od := money.Display{Exact: true, Plain: true, Places: money.ExactPlaces(cur, owed...)}
-	var b strings.Builder
-	w := csvx.NewWriter(&b) // the export writer: nothing runs as a formula
-	_ = w.Write("date", "kind", "invoice_number", "amount", "currency", "balance_after")
-	for _, row := range rows {
-		_ = w.Write(row.At.UTC().Format(time.RFC3339), row.Kind, row.Number, ad.Text(row.amount, cur), cur, od.Text(row.owedAfter, cur))
-	}
-	_ = w.Flush() // a strings.Builder does not fail
-	return sendBillingCSV(c, a.clientUsername(c)+"-transactions.csv", b.String())
+	return sendAPICSV(c, a.clientUsername(c)+"-transactions.csv", transactionsCSV(tenant.Currency, rows))
 }
 
 // exportBillingMovements sends the client's credit movements as CSV, as
@@ -1105,7 +1016,7 @@ func (a *App) exportBillingMovements(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return sendBillingCSV(c, cl.Username+"-credit-movements.csv", movementsCSV(tenant.Currency, movements(tenant, cl, ledger)))
+	return sendAPICSV(c, cl.Username+"-credit-movements.csv", movementsCSV(tenant.Currency, movements(tenant, cl, ledger)))
 }
 
 // clientUsername is the session's client's username, for file names.
@@ -1118,13 +1029,6 @@ func (a *App) clientUsername(c *fiber.Ctx) string {
 		return nil
 	})
 	return name
-}
-
-// sendBillingCSV replies with a CSV file to download.
-func sendBillingCSV(c *fiber.Ctx, filename, body string) error {
-	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
-	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf("attachment; filename=%q", filename))
-	return c.SendString(body)
 }
 
 // navPath is the address the menu marks as current: the Billing tab and

@@ -64,6 +64,13 @@ func main() {
 		}
 		return
 	}
+	// `bench invoices`: the invoice run over 10,000 clients (invoices.go).
+	if len(os.Args) > 1 && os.Args[1] == "invoices" {
+		if err := mainInvoices(os.Args[2:]); err != nil {
+			fatalf("%v", err)
+		}
+		return
+	}
 	// `bench memory`: RSS under parallel uploads, bodies and hashes (memory.go).
 	if len(os.Args) > 1 && os.Args[1] == "memory" {
 		if err := mainMemory(os.Args[2:]); err != nil {

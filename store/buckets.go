@@ -161,6 +161,10 @@ var (
 	bucketInvoiceCounters = []byte("invoice_counters")
 	// bucketInvoiceLogos: rid|sha256 hex → the logo PNG an invoice froze.
 	bucketInvoiceLogos = []byte("invoice_logos")
+	// bucketReceivableLedger: rid|cid|ledger seq → nil, the ledger
+	// transactions with a leg on the client's receivable (its invoice
+	// money), so its transactions list does not walk every call.
+	bucketReceivableLedger = []byte("idx_receivable_ledger")
 	// bucketFairUse: rid|cid|package id|period ("2026-11", the calendar
 	// month in the reseller's time zone) → minutes of the client's calls
 	// that the package covered in the period (8 bytes), written with the

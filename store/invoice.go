@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -246,14 +247,11 @@ func (tx *Tx) IssueInvoice(inv *Invoice, logo []byte, actor string) error {
 	}
 	inv.History = []InvoiceEvent{{Status: inv.Status, By: actor, Note: "issued", At: tx.now}}
 	if len(logo) > 0 {
-		sum := sha256.Sum256(logo)
-		inv.Brand.LogoSHA256 = hex.EncodeToString(sum[:])
-		logos := tx.bucket(bucketInvoiceLogos)
-		if k := tenantStringKey(inv.ResellerID, inv.Brand.LogoSHA256); logos.Get(k) == nil {
-			if err := logos.Put(k, logo); err != nil {
-				return err
-			}
+		if err := tx.freezeLogo(inv, logo); err != nil {
+			return err
 		}
+	} else {
+		inv.Brand.LogoSHA256 = ""
 	}
 	if inv.Total > 0 {
 		legs := []Leg{{Account: SalesOf(inv.ResellerID, inv.ClientID), Amount: -inv.Total},
@@ -281,6 +279,26 @@ func (tx *Tx) IssueInvoice(inv *Invoice, logo []byte, actor string) error {
 	return put(b, key, inv)
 }
 
+// freezeLogo keeps logo once per reseller and digest and names it in
+// inv.Brand.LogoSHA256. A caller issuing many invoices with one logo may
+// set that digest itself (the brand asset's SHA256): when the logo kept
+// under it has exactly these bytes, it is not hashed again. Any other
+// digest is replaced by the logo's own.
+func (tx *Tx) freezeLogo(inv *Invoice, logo []byte) error {
+	logos := tx.bucket(bucketInvoiceLogos)
+	if d := inv.Brand.LogoSHA256; d != "" {
+		if kept := logos.Get(tenantStringKey(inv.ResellerID, d)); kept != nil && bytes.Equal(kept, logo) {
+			return nil
+		}
+	}
+	sum := sha256.Sum256(logo)
+	inv.Brand.LogoSHA256 = hex.EncodeToString(sum[:])
+	if k := tenantStringKey(inv.ResellerID, inv.Brand.LogoSHA256); logos.Get(k) == nil {
+		return logos.Put(k, logo)
+	}
+	return nil
+}
+
 func invoiceRef(id uint64) string { return "invoice:" + strconv.FormatUint(id, 10) }
 
 // InvoiceNumber formats the reseller's invoice number seq issued in year:
@@ -302,12 +320,22 @@ func LocationOf(r *Reseller) *time.Location {
 	if r.Timezone == "" {
 		return time.UTC
 	}
+	if loc, ok := locations.Load(r.Timezone); ok {
+		return loc.(*time.Location)
+	}
 	loc, err := time.LoadLocation(r.Timezone)
 	if err != nil {
 		return time.UTC
 	}
+	locations.Store(r.Timezone, loc)
 	return loc
 }
+
+// locations are the zones LocationOf loaded, by name: time.LoadLocation
+// reads and parses the zone file on every call, and an invoice run asks
+// for the reseller's zone for every invoice. A *time.Location is never
+// changed once loaded, so one may be shared.
+var locations sync.Map
 
 // Invoice returns one of the reseller's invoices.
 func (tx *Tx) Invoice(rid, id uint64) (*Invoice, error) {
@@ -325,6 +353,12 @@ func (tx *Tx) PeriodInvoice(rid, cid uint64, period string) (*Invoice, error) {
 		return nil, fmt.Errorf("store: invoice %d/%d %s: %w", rid, cid, period, ErrNotFound)
 	}
 	return tx.Invoice(rid, readU64(id))
+}
+
+// PeriodInvoiced reports whether the client has its invoice of period
+// (YYYY-MM), without reading the invoice.
+func (tx *Tx) PeriodInvoiced(rid, cid uint64, period string) bool {
+	return tx.bucket(bucketInvoicePeriods).Get(invoicePeriodKey(rid, cid, period)) != nil
 }
 
 // LatestPeriodInvoiced is the newest period (YYYY-MM) the client has a

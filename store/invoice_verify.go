@@ -28,6 +28,11 @@ func (tx *Tx) verifyInvoices(add addFunc) error {
 		if err := unmarshal(v, &t); err != nil {
 			return err
 		}
+		for _, l := range t.Legs {
+			if l.Account.Kind == AccountReceivable && tx.bucket(bucketReceivableLedger).Get(clientLedgerKey(t.ResellerID, l.Account.ClientID, t.ID)) == nil {
+				add("ledger transaction %d/%d: missing from client %d's receivable index", t.ResellerID, t.ID, l.Account.ClientID)
+			}
+		}
 		if t.Kind == KindPayment {
 			if paid[t.ResellerID] == nil {
 				paid[t.ResellerID] = map[string]bool{}

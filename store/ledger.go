@@ -117,6 +117,13 @@ func (tx *Tx) PostLedger(t *LedgerTx) (replayed bool, err error) {
 			return false, err
 		}
 	}
+	for _, l := range t.Legs {
+		if l.Account.Kind == AccountReceivable {
+			if err := tx.bucket(bucketReceivableLedger).Put(clientLedgerKey(t.ResellerID, l.Account.ClientID, id), nil); err != nil {
+				return false, err
+			}
+		}
+	}
 	return false, putLedgerTx(b, key, t)
 }
 

@@ -145,7 +145,7 @@ var migrations = []func(*bolt.Tx) error{
 	func(tx *bolt.Tx) error {
 		for _, name := range [][]byte{bucketPlans, bucketPackages, bucketAddOns, bucketSubscriptions,
 			bucketNumbers, bucketClientNumbers, bucketInvoices, bucketInvoicePeriods, bucketClientInvoices,
-			bucketInvoiceNumbers, bucketInvoiceCounters, bucketInvoiceLogos, bucketFairUse} {
+			bucketInvoiceNumbers, bucketInvoiceCounters, bucketInvoiceLogos, bucketReceivableLedger, bucketFairUse} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}

@@ -147,11 +147,16 @@ func unmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
 
 // Reseller returns a reseller by id.
 func (tx *Tx) Reseller(id uint64) (*Reseller, error) {
-	var r Reseller
-	if err := get(tx.bucket(bucketResellers), u64(id), &r); err != nil {
+	key := u64(id)
+	raw := tx.bucket(bucketResellers).Get(key)
+	if raw == nil {
+		return nil, fmt.Errorf("store: reseller %d: %w", id, ErrNotFound)
+	}
+	r, err := tx.cachedReseller(key, raw) // an invoice run reads it for every invoice
+	if err != nil {
 		return nil, fmt.Errorf("store: reseller %d: %w", id, err)
 	}
-	return &r, nil
+	return r, nil
 }
 
 // ResellerBySlug returns a reseller by slug.

@@ -30,32 +30,40 @@ func NormalizeVAT(s string) string {
 	}, strings.ToUpper(strings.TrimSpace(s)))
 }
 
+// trimLine trims *v and checks it is one line of at most max characters.
+func trimLine(errs *fault.Fields, field string, v *string, max int) {
+	*v = strings.TrimSpace(*v)
+	if msg := textfield.SingleLine(*v); msg != "" {
+		errs.Add(field, msg)
+	} else if utf8.RuneCountInString(*v) > max {
+		errs.Add(field, fmt.Sprintf("Use at most %d characters.", max))
+	}
+}
+
+// cleanAddress checks the address, country and VAT number that buyer and
+// seller blocks share, under the same field names.
+func cleanAddress(errs *fault.Fields, address1, address2, city, zip, state, country, vat *string) {
+	trimLine(errs, "address1", address1, 200)
+	trimLine(errs, "address2", address2, 200)
+	trimLine(errs, "city", city, 100)
+	trimLine(errs, "zip", zip, 20)
+	trimLine(errs, "state", state, 100)
+	*country = strings.ToUpper(strings.TrimSpace(*country))
+	if *country != "" && clients.CountryName(*country) == "" {
+		errs.Add("country", "Choose a country (ISO 3166 code, e.g. GB).")
+	}
+	*vat = NormalizeVAT(*vat)
+	if *vat != "" && !vatPattern.MatchString(*vat) {
+		errs.Add("vat_number", "A VAT number starts with its two-letter country prefix, e.g. DE123456789.")
+	}
+}
+
 // CleanBillingDetails trims and normalises d and checks it; the faults
 // name the API's fields.
 func CleanBillingDetails(d store.BillingDetails) (store.BillingDetails, fault.Fields) {
 	var errs fault.Fields
-	trim := func(field string, v *string, max int) {
-		*v = strings.TrimSpace(*v)
-		if msg := textfield.SingleLine(*v); msg != "" {
-			errs.Add(field, msg)
-		} else if utf8.RuneCountInString(*v) > max {
-			errs.Add(field, fmt.Sprintf("Use at most %d characters.", max))
-		}
-	}
-	trim("company", &d.Company, 200)
-	trim("address1", &d.Address1, 200)
-	trim("address2", &d.Address2, 200)
-	trim("city", &d.City, 100)
-	trim("zip", &d.Zip, 20)
-	trim("state", &d.State, 100)
-	d.Country = strings.ToUpper(strings.TrimSpace(d.Country))
-	if d.Country != "" && clients.CountryName(d.Country) == "" {
-		errs.Add("country", "Choose a country (ISO 3166 code, e.g. GB).")
-	}
-	d.VATNumber = NormalizeVAT(d.VATNumber)
-	if d.VATNumber != "" && !vatPattern.MatchString(d.VATNumber) {
-		errs.Add("vat_number", "A VAT number starts with its two-letter country prefix, e.g. DE123456789.")
-	}
+	trimLine(&errs, "company", &d.Company, 200)
+	cleanAddress(&errs, &d.Address1, &d.Address2, &d.City, &d.Zip, &d.State, &d.Country, &d.VATNumber)
 	var emails []string
 	seen := map[string]bool{}
 	for _, e := range d.InvoiceEmails {
@@ -101,33 +109,13 @@ func (s *Service) SetBillingDetails(r *store.Reseller, cid uint64, d store.Billi
 // MaxTaxRate is the highest tax rate, in basis points (100 %).
 const MaxTaxRate = 10_000
 
-// SetSellerDetails validates and saves the reseller's invoicing settings.
-// Issued invoices keep the seller they froze.
-func (s *Service) SetSellerDetails(rid uint64, sd store.SellerDetails, by actor.Actor) (*store.Reseller, error) {
+// CleanSellerDetails trims and normalises sd and checks it; the faults
+// name the API's fields.
+func CleanSellerDetails(sd store.SellerDetails) (store.SellerDetails, fault.Fields) {
 	var errs fault.Fields
-	trim := func(field string, v *string, max int) {
-		*v = strings.TrimSpace(*v)
-		if msg := textfield.SingleLine(*v); msg != "" {
-			errs.Add(field, msg)
-		} else if utf8.RuneCountInString(*v) > max {
-			errs.Add(field, fmt.Sprintf("Use at most %d characters.", max))
-		}
-	}
-	trim("legal_name", &sd.LegalName, 200)
-	trim("address1", &sd.Address1, 200)
-	trim("address2", &sd.Address2, 200)
-	trim("city", &sd.City, 100)
-	trim("zip", &sd.Zip, 20)
-	trim("state", &sd.State, 100)
-	trim("footer", &sd.Footer, 500)
-	sd.Country = strings.ToUpper(strings.TrimSpace(sd.Country))
-	if sd.Country != "" && clients.CountryName(sd.Country) == "" {
-		errs.Add("country", "Choose a country (ISO 3166 code, e.g. GB).")
-	}
-	sd.VATNumber = NormalizeVAT(sd.VATNumber)
-	if sd.VATNumber != "" && !vatPattern.MatchString(sd.VATNumber) {
-		errs.Add("vat_number", "A VAT number starts with its two-letter country prefix, e.g. DE123456789.")
-	}
+	trimLine(&errs, "legal_name", &sd.LegalName, 200)
+	trimLine(&errs, "footer", &sd.Footer, 500)
+	cleanAddress(&errs, &sd.Address1, &sd.Address2, &sd.City, &sd.Zip, &sd.State, &sd.Country, &sd.VATNumber)
 	if sd.PaymentTermsDays < 0 || sd.PaymentTermsDays > 365 {
 		errs.Add("payment_terms_days", "Between 0 and 365 days.")
 	}
@@ -152,6 +140,13 @@ func (s *Service) SetSellerDetails(rid uint64, sd store.SellerDetails, by actor.
 		rates[k] = v
 	}
 	sd.TaxRates = rates
+	return sd, errs
+}
+
+// SetSellerDetails validates and saves the reseller's invoicing settings.
+// Issued invoices keep the seller they froze.
+func (s *Service) SetSellerDetails(rid uint64, sd store.SellerDetails, by actor.Actor) (*store.Reseller, error) {
+	sd, errs := CleanSellerDetails(sd)
 	if len(errs) > 0 {
 		return nil, errs
 	}

@@ -15,17 +15,36 @@ import (
 // issue freezes the seller, buyer and brand into inv, stores it with its
 // number and ledger movement, and queues its mail: all in tx.
 func (s *Service) issue(tx *store.Tx, r *store.Reseller, c *store.Client, inv *store.Invoice, by string) error {
+	logo, err := logoIn(tx, r.ID)
+	if err != nil {
+		return err
+	}
+	return s.issueWith(tx, r, logo, c, inv, by)
+}
+
+// logoIn is the reseller's logo as it is in tx (nil when it has none).
+func logoIn(tx *store.Tx, rid uint64) (*store.BrandAsset, error) {
+	a, err := tx.BrandAsset(rid, store.AssetLogo)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	return a, err
+}
+
+// issueWith is issue with the reseller's logo read already: an invoice
+// run reads it once per transaction, not once per invoice.
+func (s *Service) issueWith(tx *store.Tx, r *store.Reseller, logo *store.BrandAsset, c *store.Client, inv *store.Invoice, by string) error {
 	inv.Seller = sellerParty(r)
 	inv.Buyer = buyerParty(c)
 	inv.Brand = store.InvoiceBrand{ProductName: brandName(r), PrimaryColor: r.Brand.PrimaryColor,
 		AccentColor: r.Brand.AccentColor, Footer: r.Seller.Footer}
-	var logo []byte
-	if a, err := tx.BrandAsset(r.ID, "logo"); err == nil {
-		logo = a.Data
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return err
+	var data []byte
+	if logo != nil {
+		// the store hashes the logo only when it does not keep these bytes
+		// under this digest yet
+		data, inv.Brand.LogoSHA256 = logo.Data, logo.SHA256
 	}
-	if err := tx.IssueInvoice(inv, logo, by); err != nil {
+	if err := tx.IssueInvoice(inv, data, by); err != nil {
 		return err
 	}
 	if err := tx.AddAudit(&store.AuditEvent{ResellerID: r.ID, ClientID: c.ID, Actor: by, Action: "invoice.issue",
@@ -66,6 +85,16 @@ func buyerParty(c *store.Client) store.Party {
 		}
 	}
 	return p
+}
+
+// taxedAs is the buyer tax is decided for: the client's billing details,
+// in the country its invoices show (its own when the details name none).
+func taxedAs(c *store.Client) store.BillingDetails {
+	b := c.Billing
+	if b.Country == "" {
+		b.Country = buyerParty(c).Country
+	}
+	return b
 }
 
 // invoiceEmails are where a client's invoices go: its invoice emails, or
@@ -163,7 +192,7 @@ func composePeriod(tx *store.Tx, r *store.Reseller, c *store.Client, p Period) (
 		}
 		return d, nil // nothing to bill, but a pending change to apply
 	}
-	if err := finish(inv, TaxFor(r.Seller, c.Billing)); err != nil {
+	if err := finish(inv, TaxFor(r.Seller, taxedAs(c))); err != nil {
 		return nil, err
 	}
 	if inv.Total < 0 { // credits larger than the period's charges: wait for a later period
@@ -204,7 +233,11 @@ func (s *Service) runPeriod(ctx context.Context, r *store.Reseller, p Period, by
 	var ids []uint64
 	err := s.store.View(func(tx *store.Tx) error {
 		return tx.Clients(r.ID, func(c *store.Client) bool {
-			if c.Status != store.ClientClosed {
+			switch {
+			case c.Status == store.ClientClosed:
+			case tx.PeriodInvoiced(r.ID, c.ID, p.Name): // a re-run writes nothing for these
+				res.Existing++
+			default:
 				ids = append(ids, c.ID)
 			}
 			return true
@@ -223,8 +256,12 @@ func (s *Service) runPeriod(ctx context.Context, r *store.Reseller, p Period, by
 		var br RunResult
 		err := s.store.Update(func(tx *store.Tx) error {
 			br = RunResult{}
+			seller, err := sellerIn(tx, r.ID)
+			if err != nil {
+				return err
+			}
 			for _, cid := range batch {
-				created, err := s.invoicePeriod(tx, r, cid, p, by)
+				created, err := s.invoicePeriod(tx, seller, cid, p, by)
 				if err != nil {
 					return fmt.Errorf("client %d: %w", cid, err)
 				}
@@ -241,8 +278,11 @@ func (s *Service) runPeriod(ctx context.Context, r *store.Reseller, p Period, by
 			for _, cid := range batch {
 				var created bool
 				e := s.store.Update(func(tx *store.Tx) error {
-					var err error
-					created, err = s.invoicePeriod(tx, r, cid, p, by)
+					seller, err := sellerIn(tx, r.ID)
+					if err != nil {
+						return err
+					}
+					created, err = s.invoicePeriod(tx, seller, cid, p, by)
 					return err
 				})
 				switch {
@@ -262,21 +302,39 @@ func (s *Service) runPeriod(ctx context.Context, r *store.Reseller, p Period, by
 		res.Created += br.Created
 		res.Existing += br.Existing
 		res.Failed = append(res.Failed, br.Failed...)
+		s.log.Debug("invoice run: batch committed", "reseller", r.Slug, "period", p.Name, "created", br.Created,
+			"existing", br.Existing, "failed", len(br.Failed), "left", len(ids))
 	}
 	return res, nil
+}
+
+// seller is the reseller as one transaction of an invoice run sees it:
+// its seller details, brand and tax rates, and its logo, read once for
+// the whole batch (they cannot change within the transaction).
+type seller struct {
+	r    *store.Reseller
+	logo *store.BrandAsset
+}
+
+func sellerIn(tx *store.Tx, rid uint64) (*seller, error) {
+	r, err := tx.Reseller(rid) // as it is now, not as the run began
+	if err != nil {
+		return nil, err
+	}
+	logo, err := logoIn(tx, rid)
+	if err != nil {
+		return nil, err
+	}
+	return &seller{r: r, logo: logo}, nil
 }
 
 // invoicePeriod issues client cid's invoice of p in tx unless it exists;
 // created reports whether one was issued. A client with nothing to bill
 // counts as existing.
-func (s *Service) invoicePeriod(tx *store.Tx, r *store.Reseller, cid uint64, p Period, by string) (created bool, err error) {
-	if r, err = tx.Reseller(r.ID); err != nil { // seller, brand and tax as they are now
-		return false, err
-	}
-	if _, err := tx.PeriodInvoice(r.ID, cid, p.Name); err == nil {
+func (s *Service) invoicePeriod(tx *store.Tx, sl *seller, cid uint64, p Period, by string) (created bool, err error) {
+	r := sl.r
+	if tx.PeriodInvoiced(r.ID, cid, p.Name) { // by a run at the same time, since the client list was read
 		return false, nil
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return false, err
 	}
 	c, err := tx.Client(r.ID, cid)
 	if err != nil {
@@ -300,7 +358,7 @@ func (s *Service) invoicePeriod(tx *store.Tx, r *store.Reseller, cid uint64, p P
 			return false, err
 		}
 	}
-	if err := s.issue(tx, r, c, d.invoice, by); err != nil {
+	if err := s.issueWith(tx, r, sl.logo, c, d.invoice, by); err != nil {
 		return false, err
 	}
 	return true, nil

@@ -131,6 +131,14 @@ func (s *Service) VoidInvoice(rid, id uint64, reason string, by actor.Actor) (*s
 // reference returns the invoice as it is; with another reference it is a
 // conflict.
 func (s *Service) MarkPaid(rid, id uint64, reference, idempotencyKey string, by actor.Actor) (*store.Invoice, error) {
+	inv, _, err := s.MarkPaidOnce(rid, id, reference, idempotencyKey, by)
+	return inv, err
+}
+
+// MarkPaidOnce is MarkPaid that also reports whether the request was a
+// replay of an earlier one with the same idempotency key (which changed
+// nothing), as the API tells its caller.
+func (s *Service) MarkPaidOnce(rid, id uint64, reference, idempotencyKey string, by actor.Actor) (*store.Invoice, bool, error) {
 	reference = strings.TrimSpace(reference)
 	var errs fault.Fields
 	switch {
@@ -140,16 +148,15 @@ func (s *Service) MarkPaid(rid, id uint64, reference, idempotencyKey string, by 
 		errs.Add("reference", "Use at most 200 characters.")
 	}
 	if len(errs) > 0 {
-		return nil, errs
+		return nil, false, errs
 	}
 	hash := ""
 	if idempotencyKey != "" {
 		sum := sha256.Sum256([]byte(fmt.Sprintf("mark-paid\x00%d\x00%s", id, reference)))
 		hash = hex.EncodeToString(sum[:])
 	}
-	inv, _, err := s.setStatus(rid, id, store.InvoiceStatusChange{Status: store.InvoicePaid, Note: reference,
+	return s.setStatus(rid, id, store.InvoiceStatusChange{Status: store.InvoicePaid, Note: reference,
 		IdempotencyKey: idempotencyKey, RequestHash: hash, Actor: by.Name}, "invoice.paid", by)
-	return inv, err
 }
 
 // MarkUncollectible gives up collecting an open invoice; the client still

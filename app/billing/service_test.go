@@ -270,3 +270,24 @@ func TestChangeBeforeThePeriodInvoice(t *testing.T) {
 	}
 	f.verify()
 }
+
+// TestTaxUsesTheCountryTheInvoiceShows: a client without billing details
+// is taxed for the country its invoice's buyer block shows (its contact
+// country), not as the seller's domestic buyer.
+func TestTaxUsesTheCountryTheInvoiceShows(t *testing.T) {
+	f := newFixture(t, time.Date(2026, 3, 1, 6, 0, 0, 0, time.UTC))
+	if _, err := f.svc.SetSellerDetails(f.r.ID, store.SellerDetails{Country: "DE", TaxRates: map[string]int{"DE": 1900, "US": 0}}, staff); err != nil {
+		t.Fatal(err)
+	}
+	c := f.newClient("ann") // Country US, no billing details
+	if _, _, err := f.svc.ChangeSubscription(f.r, c.ID, Change{PlanID: f.basic.ID, Seats: 1}, staff); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.RunDue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	inv := f.invoices(c)[0]
+	if inv.Buyer.Country != "US" || inv.TaxRate != 0 || inv.Tax != 0 {
+		t.Fatalf("buyer %s taxed at %d: %d", inv.Buyer.Country, inv.TaxRate, inv.Tax)
+	}
+}

@@ -286,7 +286,7 @@ func decide(tx *store.Tx, r *store.Reseller, cid uint64, ch Change) (*plan, erro
 	}
 	inv := &store.Invoice{ResellerID: r.ID, ClientID: cid, Kind: store.InvoiceProration, Currency: r.Currency,
 		PeriodStart: period.Start, PeriodEnd: period.End, Lines: lines}
-	if err := finish(inv, TaxFor(r.Seller, c.Billing)); err != nil {
+	if err := finish(inv, TaxFor(r.Seller, taxedAs(c))); err != nil {
 		return nil, err
 	}
 	p.preview.Lines, p.preview.Subtotal, p.preview.Tax = lines, inv.Subtotal, inv.Tax

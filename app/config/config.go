@@ -131,6 +131,10 @@ type Jobs struct {
 	ReleaseReservations string `toml:"release_reservations"`
 	// CDRRetention deletes CDRs older than each reseller keeps them.
 	CDRRetention string `toml:"cdr_retention"`
+	// Invoices issues every begun, uninvoiced billing period's invoices
+	// (and catches up missed ones); hourly in UTC, since periods begin at
+	// midnight in each reseller's own zone.
+	Invoices string `toml:"invoices"`
 }
 
 // Session is [session].
@@ -195,7 +199,8 @@ func Defaults() *Config {
 		Mail:  Mail{Port: 587, From: "Portico <noreply@localhost>", Security: "starttls"},
 		Log:   Log{Level: "info", Format: "text"},
 		Jobs: Jobs{SessionCleanup: "@every 1h", Backup: "30 3 * * *", BackupKeep: 7, ClientCleanup: "15 4 * * *", DomainCheck: "@every 5m",
-			ReleaseReservations: "@every 5m", CDRRetention: "45 4 * * *"},
+			ReleaseReservations: "@every 5m", CDRRetention: "45 4 * * *",
+			Invoices: "@every 1h"},
 		Session: Session{IdleTimeout: Duration{12 * time.Hour},
 			MaxAge: Duration{7 * 24 * time.Hour}},
 		API: API{RequestsPerMinute: 600, CallsPerMinute: 120_000},
@@ -430,7 +435,8 @@ func (c *Config) Validate() Problems {
 	parser := cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 	for key, spec := range map[string]string{"jobs.session_cleanup": c.Jobs.SessionCleanup, "jobs.backup": c.Jobs.Backup,
 		"jobs.client_cleanup": c.Jobs.ClientCleanup, "jobs.domain_check": c.Jobs.DomainCheck,
-		"jobs.release_reservations": c.Jobs.ReleaseReservations, "jobs.cdr_retention": c.Jobs.CDRRetention} {
+		"jobs.release_reservations": c.Jobs.ReleaseReservations, "jobs.cdr_retention": c.Jobs.CDRRetention,
+		"jobs.invoices": c.Jobs.Invoices} {
 		if spec == "" || spec == "off" {
 			continue
 		}

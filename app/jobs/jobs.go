@@ -5,16 +5,19 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/robfig/cron/v3"
 
+	"portico/app/billing"
 	"portico/app/calls"
 	"portico/app/clients"
 	"portico/app/config"
@@ -32,6 +35,21 @@ type Scheduler struct {
 	svc       Services
 	// OnRun, when set, is told every run's outcome (metrics).
 	OnRun func(job string, err error)
+
+	// ctx ends when Stop is called, so that a long run (the invoice run)
+	// stops between two transactions; the next run resumes it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	// running holds one lock per job: a run is skipped while the same
+	// job is still running, whether started by the schedule or at start.
+	running map[string]*sync.Mutex
+	atStart []job // jobs that also run once when the scheduler starts
+	started sync.WaitGroup
+}
+
+type job struct {
+	name string
+	run  func(context.Context) error
 }
 
 // Services are the services the jobs call: the web app's own instances
@@ -40,6 +58,7 @@ type Services struct {
 	Clients *clients.Service
 	Calls   *calls.Service
 	Domains *domains.Service
+	Billing *billing.Service
 }
 
 // New builds the scheduler; a spec of "" or "off" disables that job.
@@ -47,44 +66,80 @@ func New(cfg config.Jobs, s *store.Store, svc Services, backupDir string, log *s
 	sch := &Scheduler{store: s, svc: svc, log: log, backupDir: backupDir, keep: cfg.BackupKeep,
 		// Money and clean-up jobs run in UTC: local time zones skip or
 		// repeat hours at daylight-saving changes.
-		cron: cron.New(cron.WithLocation(time.UTC), cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger)))}
+		cron:    cron.New(cron.WithLocation(time.UTC), cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger))),
+		running: map[string]*sync.Mutex{}}
+	sch.ctx, sch.cancel = context.WithCancel(context.Background())
 	jobs := []struct {
 		name, spec string
 		run        func(context.Context) error
+		atStart    bool
 	}{
-		{"session_cleanup", cfg.SessionCleanup, sch.CleanupSessions},
-		{"backup", cfg.Backup, sch.Backup},
-		{"client_cleanup", cfg.ClientCleanup, sch.CleanupClients},
-		{"domain_check", cfg.DomainCheck, sch.CheckDomains},
-		{"release_reservations", cfg.ReleaseReservations, sch.ReleaseReservations},
-		{"cdr_retention", cfg.CDRRetention, sch.ApplyCDRRetention},
+		{"session_cleanup", cfg.SessionCleanup, sch.CleanupSessions, false},
+		{"backup", cfg.Backup, sch.Backup, false},
+		{"client_cleanup", cfg.ClientCleanup, sch.CleanupClients, false},
+		{"domain_check", cfg.DomainCheck, sch.CheckDomains, false},
+		{"release_reservations", cfg.ReleaseReservations, sch.ReleaseReservations, false},
+		{"cdr_retention", cfg.CDRRetention, sch.ApplyCDRRetention, false},
+		// at start too: periods that began while the server was down are
+		// invoiced now, not up to an hour later
+		{"invoices", cfg.Invoices, sch.RunInvoices, true},
 	}
 	for _, j := range jobs {
 		if j.spec == "" || j.spec == "off" {
 			continue
 		}
+		sch.running[j.name] = &sync.Mutex{}
 		if _, err := sch.cron.AddFunc(j.spec, func() { sch.run(j.name, j.run) }); err != nil {
 			return nil, fmt.Errorf("jobs: %s: %w", j.name, err)
+		}
+		if j.atStart {
+			sch.atStart = append(sch.atStart, job{j.name, j.run})
 		}
 	}
 	return sch, nil
 }
 
-// Start begins running jobs in the background.
-func (s *Scheduler) Start() { s.cron.Start() }
+// Start begins running jobs in the background; the jobs that catch up
+// (the invoice run) also run once at once, in the background, so that
+// serving does not wait for them.
+func (s *Scheduler) Start() {
+	s.cron.Start()
+	for _, j := range s.atStart {
+		s.started.Go(func() { s.run(j.name, j.run) })
+	}
+}
 
-// Stop stops scheduling and waits for running jobs, up to ctx's deadline.
+// Stop stops scheduling, tells running jobs to stop (a long run stops
+// between two transactions; what it did is kept and the next run goes on
+// from there) and waits for them, up to ctx's deadline.
 func (s *Scheduler) Stop(ctx context.Context) {
 	done := s.cron.Stop()
+	s.cancel()
+	all := make(chan struct{})
+	go func() {
+		<-done.Done()
+		s.started.Wait()
+		close(all)
+	}()
 	select {
-	case <-done.Done():
+	case <-all:
 	case <-ctx.Done():
 	}
 }
 
 func (s *Scheduler) run(name string, fn func(context.Context) error) {
+	if mu := s.running[name]; mu != nil {
+		if !mu.TryLock() {
+			s.log.Info("job skipped: still running", "job", name)
+			return
+		}
+		defer mu.Unlock()
+	}
+	if s.ctx.Err() != nil { // stopping
+		return
+	}
 	start := time.Now()
-	err := fn(context.Background())
+	err := fn(s.ctx)
 	if s.OnRun != nil {
 		s.OnRun(name, err)
 	}
@@ -165,6 +220,27 @@ func (s *Scheduler) ApplyCDRRetention(context.Context) error {
 		return fmt.Errorf("jobs: cdr retention: %w", err)
 	}
 	s.log.Info("cdr retention applied", "job", "cdr_retention", "months", res.Months, "cdrs", res.CDRs, "blocked_counters", res.BlockedCounts)
+	return nil
+}
+
+// RunInvoices issues, for every active reseller, the invoices of every
+// period that has begun in its time zone and is not invoiced yet, from
+// the oldest one missed (at most billing.MaxCatchUp periods back). It is
+// idempotent: each (client, period) is invoiced once, however often and
+// however many runs there are. Stopped mid-way (ctx ends), it keeps what
+// it committed and the next run issues the rest.
+func (s *Scheduler) RunInvoices(ctx context.Context) error {
+	res, err := s.svc.Billing.RunDue(ctx)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("jobs: invoices: %w", err)
+	}
+	if res.Created > 0 || len(res.Failed) > 0 || err != nil {
+		s.log.Info("invoices issued", "job", "invoices", "created", res.Created, "existing", res.Existing,
+			"failed", len(res.Failed), "stopped", err != nil)
+	}
+	if len(res.Failed) > 0 {
+		return fmt.Errorf("jobs: invoices: %d client(s) not invoiced (logged above); the next run tries them again", len(res.Failed))
+	}
 	return nil
 }
 
