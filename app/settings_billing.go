@@ -509,17 +509,8 @@ func billingNextOf(e *billing.Estimate, loc *time.Location) *billingNext {
 		Lines: billingItemsOf(e.Lines, e.Currency), TaxNote: e.TaxNote}
 	d := exactColumn(e.Currency, e.Subtotal, e.Tax, e.Total)
 	n.Subtotal, n.Tax, n.Total = d.Text(e.Subtotal, e.Currency), d.Text(e.Tax, e.Currency), d.Text(e.Total, e.Currency)
-	n.TaxRate, n.HasTax = basisPoints(e.TaxRate), e.Tax != 0
+	n.TaxRate, n.HasTax = basisPointsText(e.TaxRate), e.Tax != 0
 	return n
-}
-
-// basisPoints writes a rate of basis points as a percentage: 825 is "8.25 %".
-func basisPoints(bp int) string {
-	s := strconv.Itoa(bp / 100)
-	if r := bp % 100; r != 0 {
-		s += strings.TrimRight(fmt.Sprintf(".%02d", r), "0")
-	}
-	return s + "\u00a0%"
 }
 
 // billingInvoiceRows formats invoices for a list.
@@ -884,7 +875,7 @@ func (a *App) showBillingInvoice(c *fiber.Ctx) error {
 	loc := invoiceZone(inv)
 	d := billingInvoiceData{Inv: inv, Row: billingInvoiceRows([]*store.Invoice{inv}, a.now())[0],
 		Issued: zoneDay(inv.IssuedAt, loc), DueDate: zoneDay(inv.DueAt, loc), Lines: billingItemsOf(inv.Lines, inv.Currency),
-		TaxRate: basisPoints(inv.TaxRate), SellerCountry: clients.CountryName(inv.Seller.Country), BuyerCountry: clients.CountryName(inv.Buyer.Country)}
+		TaxRate: basisPointsText(inv.TaxRate), SellerCountry: clients.CountryName(inv.Seller.Country), BuyerCountry: clients.CountryName(inv.Buyer.Country)}
 	if !inv.PaidAt.IsZero() {
 		d.Paid = zoneDay(inv.PaidAt, loc)
 	}
