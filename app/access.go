@@ -122,7 +122,8 @@ type clientNavEntry struct {
 var clientNav = []clientNavEntry{
 	{Label: "Dashboard", URL: "/dashboard", Module: access.Dashboard},
 	{Label: "Calls", URL: "/calls", Module: access.Calls},
-	{Label: "Settings", URL: "/settings"}, // Profile and Security are every user's own
+	{Label: "Billing", URL: billingTabURL, Module: access.Billing}, // the Billing tab of the settings
+	{Label: "Settings", URL: "/settings"},                          // Profile and Security are every user's own
 }
 
 // clientMenu is the menu of a client user with the given access; home is

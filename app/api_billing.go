@@ -587,20 +587,7 @@ func (a *App) listAPITransactions(c *fiber.Ctx) error {
 	}
 	cur := tenant.Currency
 	if csv {
-		var b strings.Builder
-		w := csvx.NewWriter(&b) // the export writer: a note or name never runs as a formula
-		_ = w.Write("date", "kind", "invoice_number", "amount", "currency", "balance_after")
-		var amounts, balances []int64
-		for _, m := range rows {
-			amounts, balances = append(amounts, m.Amount), append(balances, m.BalanceAfter)
-		}
-		amount := money.Display{Exact: true, Plain: true, Places: money.ExactPlaces(cur, amounts...)}
-		balance := money.Display{Exact: true, Plain: true, Places: money.ExactPlaces(cur, balances...)}
-		for _, m := range rows {
-			_ = w.Write(m.At.UTC().Format(time.RFC3339), m.Kind, m.Note, amount.Text(m.Amount, cur), cur, balance.Text(m.BalanceAfter, cur))
-		}
-		_ = w.Flush() // a strings.Builder does not fail
-		return sendAPICSV(c, cl.Username+"-transactions.csv", b.String())
+		return sendAPICSV(c, cl.Username+"-transactions.csv", transactionsCSV(cur, rows))
 	}
 	list := apiList[apiTransaction]{Data: make([]apiTransaction, len(rows))}
 	for i, m := range rows {
@@ -615,6 +602,26 @@ func (a *App) listAPITransactions(c *fiber.Ctx) error {
 		list.NextCursor = encodeCursor("transactions", strconv.FormatUint(rows[len(rows)-1].ID, 10))
 	}
 	return c.JSON(list)
+}
+
+// transactionsCSV is a client's transactions as every export writes them
+// (GET /transactions?format=csv and the Billing tab's export): exact
+// amounts, with one number of decimals down each column.
+func transactionsCSV(cur string, rows []billing.Movement) string {
+	var b strings.Builder
+	w := csvx.NewWriter(&b) // the export writer: a note or name never runs as a formula
+	_ = w.Write("date", "kind", "invoice_number", "amount", "currency", "balance_after")
+	var amounts, balances []int64
+	for _, m := range rows {
+		amounts, balances = append(amounts, m.Amount), append(balances, m.BalanceAfter)
+	}
+	amount := money.Display{Exact: true, Plain: true, Places: money.ExactPlaces(cur, amounts...)}
+	balance := money.Display{Exact: true, Plain: true, Places: money.ExactPlaces(cur, balances...)}
+	for _, m := range rows {
+		_ = w.Write(m.At.UTC().Format(time.RFC3339), m.Kind, m.Note, amount.Text(m.Amount, cur), cur, balance.Text(m.BalanceAfter, cur))
+	}
+	_ = w.Flush() // a strings.Builder does not fail
+	return b.String()
 }
 
 // listAPICreditMovements answers GET /credit/movements: the client's

@@ -141,6 +141,16 @@ var layoutRoutes = map[string]layoutRoute{
 	"GET /reseller/billing/packages/:id<int>": {visits: catalogEditVisits("packages")},
 	"GET /reseller/billing/add-ons/:id<int>":  {visits: catalogEditVisits("add-ons")},
 
+	// the client's Billing tab's pages (settings_billing.go; the tab itself
+	// is a settings tab; the showcase's billing: seedClientBillingShowcase)
+	"GET /settings/billing/change":                {visits: clientBillingPreviews},
+	"GET /settings/billing/invoices":              {visits: clientInvoiceListVisits},
+	"GET /settings/billing/invoices/:id<int>":     {visits: clientInvoiceVisits},
+	"GET /settings/billing/transactions":          {visits: visitsAs(billingTransactionsURL, "client:owner")},
+	"GET /settings/billing/invoices/:id<int>/pdf": {skip: "PDF"},
+	"GET /settings/billing/transactions.csv":      {skip: "CSV"},
+	"GET /settings/billing/movements.csv":         {skip: "CSV"},
+
 	// Reseller billing (billing_*_pages.go; the showcase's billing: seedBillingShowcase)
 	"GET /reseller/billing/invoices": {visits: func(s *showcase) []layoutVisit {
 		return []layoutVisit{{who: "staff:owner", path: "/reseller/billing/invoices"},
@@ -356,6 +366,7 @@ func newShowcase(t *testing.T, ts *testServer) *showcase {
 		t.Fatalf("add domain: %d\n%s", r.status, r.body)
 	}
 	seedBillingShowcase(t, ts, s)
+	seedClientBillingShowcase(t, ts, s) // after the catalogue and the reseller's billing: the client's Billing tab
 	return s
 }
 

@@ -131,6 +131,20 @@ var routeRules = map[string][]string{
 	"POST /settings/api-keys/:id<int>/revoke":        clientOwnAdm,
 	"GET /settings/activity.csv":                     clientOwnAdm,
 
+	// The Billing tab's pages and forms (settings_billing.go): the billing
+	// module, owners and admins only. A manager or user whose profile says
+	// billing = edit is still refused (settings_billing_test.go): a profile
+	// never widens a role.
+	"GET /settings/billing/change":                clientOwnAdm,
+	"POST /settings/billing/subscription":         clientOwnAdm,
+	"POST /settings/billing/details":              clientOwnAdm,
+	"GET /settings/billing/invoices":              clientOwnAdm,
+	"GET /settings/billing/invoices/:id<int>":     clientOwnAdm,
+	"GET /settings/billing/invoices/:id<int>/pdf": clientOwnAdm,
+	"GET /settings/billing/transactions":          clientOwnAdm,
+	"GET /settings/billing/transactions.csv":      clientOwnAdm,
+	"GET /settings/billing/movements.csv":         clientOwnAdm,
+
 	// Profile tab (settings_profile.go)
 	"POST /settings/profile":       everyClient,
 	"POST /settings/avatar":        everyClient,
@@ -166,6 +180,7 @@ var tabRules = map[string][]string{
 	"permissions": clientOwnAdm,
 	"api-keys":    clientOwnAdm,
 	"activity":    clientOwnAdm,
+	"billing":     clientOwnAdm, // invoices, transactions, payment data: never managers or users
 	// usage module: who may see usage sees the threshold
 	"qualified-calls": operations,
 	"blocked-callers": clientOwnAdm,

@@ -269,7 +269,7 @@ func (a *App) render(c *fiber.Ctx, status int, name string, title string, data a
 		p.CSRF = a.csrfToken(c)
 	}
 	if user != nil {
-		p.Home, p.Nav = navigation(user, a.accessOf(c), c.Path())
+		p.Home, p.Nav = navigation(user, a.accessOf(c), navPath(c))
 	}
 	buf := bufferPool.Get().(*bytes.Buffer)
 	buf.Reset()

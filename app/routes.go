@@ -116,4 +116,5 @@ func (a *App) routes() {
 	blocked := a.requireModule(access.Settings, access.Edit)
 	settings.Post("/blocked-callers", blocked, a.addBlockedCaller)
 	settings.Post("/blocked-callers/unblock", blocked, a.unblockCaller)
+	a.billingRoutes(settings) // settings_billing.go: the Billing tab's pages and forms
 }

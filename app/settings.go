@@ -31,6 +31,7 @@ type settingsTab struct {
 var settingsTabs = []settingsTab{
 	{Key: "profile", Label: "Profile", Roles: allClientRoles, load: (*App).loadProfileTab},
 	{Key: "security", Label: "Security", Roles: allClientRoles, load: (*App).loadSecurityTab},
+	{Key: "billing", Label: "Billing", Module: access.Billing, load: (*App).loadBillingTab},
 	{Key: "team", Label: "Team", Module: access.Users, load: (*App).loadTeamTab},
 	{Key: "permissions", Label: "Permission profiles", Module: access.Users, load: (*App).loadPermissionsTab},
 	{Key: "api-keys", Label: "API keys", Module: access.APIKeys, load: (*App).loadAPIKeysTab},

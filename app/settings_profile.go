@@ -5,6 +5,7 @@ package app
 // to the new address. Avatars are served at /avatars/<uid>-<digest>.png.
 
 import (
+	"cmp"
 	"errors"
 	"image"
 	"regexp"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"portico/app/access"
 	"portico/app/account"
 	"portico/app/fault"
 	"portico/store"
@@ -57,6 +59,19 @@ type profileTabData struct {
 	MaxSize     string
 	AvatarSide  int
 	EmailExpiry string
+	// Billing is the company's billing contact, for owners and admins
+	// (nil for others: they never see billing).
+	Billing *profileBilling
+}
+
+// profileBilling is what the Profile tab says of the company's billing,
+// linking to the Billing tab's details.
+type profileBilling struct {
+	Company string
+	Emails  []string // where invoices are mailed
+	// Fallback: no invoice email is set, so invoices go to the
+	// account's email (Emails holds it).
+	Fallback bool
 }
 
 // loadProfileTab shows the user's profile (settings.go's registry).
@@ -70,7 +85,24 @@ func (a *App) loadProfileTab(c *fiber.Ctx) (any, error) {
 	if u.FirstName == "" && u.LastName == "" { // named before names were split
 		form.Values["first_name"], form.Values["last_name"], _ = strings.Cut(strings.TrimSpace(u.Name), " ")
 	}
-	return a.profileData(u, form, newForm(), newForm()), nil
+	d := a.profileData(u, form, newForm(), newForm())
+	if a.accessOf(c).Allows(access.Billing, access.View) { // never for managers and users
+		err := a.store.View(func(tx *store.Tx) error {
+			cl, err := tx.Client(u.ResellerID, u.ClientID) // scope: the user's own client
+			if err != nil {
+				return err
+			}
+			d.Billing = &profileBilling{Company: cmp.Or(cl.Billing.Company, cl.Company), Emails: cl.Billing.InvoiceEmails}
+			if len(d.Billing.Emails) == 0 {
+				d.Billing.Emails, d.Billing.Fallback = []string{cl.Email}, true
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
 }
 
 func (a *App) profileData(u *store.User, form, avatarForm, emailForm *Form) profileTabData {

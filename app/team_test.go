@@ -652,7 +652,7 @@ func TestInvitationWithoutMailServer(t *testing.T) {
 
 // TestProfileGridOffersModulesWithPages: the permission-profile form and
 // table offer only the modules that have pages; those still without
-// (Numbers, Billing, Support, Payouts) come back when their pages land,
+// (Numbers, Support, Payouts) come back when their pages land,
 // and a saved profile leaves them at none meanwhile.
 func TestProfileGridOffersModulesWithPages(t *testing.T) {
 	t.Parallel()
@@ -666,7 +666,7 @@ func TestProfileGridOffersModulesWithPages(t *testing.T) {
 			t.Errorf("the form offers %s: %v, want %v", m, offered, m.HasPages())
 		}
 	}
-	for _, label := range []string{">Billing<", ">Support<", ">Payouts<", ">Numbers<"} {
+	for _, label := range []string{">Support<", ">Payouts<", ">Numbers<"} {
 		if strings.Contains(page.body, label) {
 			t.Errorf("the permissions tab shows %s", label)
 		}
@@ -688,7 +688,7 @@ func TestProfileGridOffersModulesWithPages(t *testing.T) {
 		}
 		return err
 	})
-	if saved == nil || saved.Access["calls"] != "view" || saved.Access["billing"] != "none" || saved.Access["payouts"] != "none" {
+	if saved == nil || saved.Access["calls"] != "view" || saved.Access["billing"] != "view" || saved.Access["numbers"] != "none" || saved.Access["payouts"] != "none" {
 		t.Errorf("saved profile: %+v", saved)
 	}
 }

@@ -34,9 +34,9 @@ var Modules = []Module{Dashboard, Calls, Numbers, Usage, Billing, Support, Setti
 // a level for every module, but a permission profile offers only these:
 // nobody should grant or refuse access to screens that do not exist. A
 // module joins when its first page lands (Numbers with the phone numbers,
-// Billing with invoices and payments, Support with tickets, Payouts with
-// the publisher's payouts).
-var withPages = map[Module]bool{Dashboard: true, Calls: true, Usage: true, Settings: true, Users: true, APIKeys: true}
+// Support with tickets, Payouts with the publisher's payouts; Billing has
+// the Billing tab of the settings).
+var withPages = map[Module]bool{Dashboard: true, Calls: true, Usage: true, Billing: true, Settings: true, Users: true, APIKeys: true}
 
 // HasPages reports whether the module has pages yet.
 func (m Module) HasPages() bool { return withPages[m] }

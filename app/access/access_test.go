@@ -50,7 +50,7 @@ func TestEffective(t *testing.T) {
 func TestOffered(t *testing.T) {
 	t.Parallel()
 	got := Offered()
-	want := []Module{Dashboard, Calls, Usage, Settings, Users, APIKeys}
+	want := []Module{Dashboard, Calls, Usage, Billing, Settings, Users, APIKeys}
 	if len(got) != len(want) {
 		t.Fatalf("Offered() = %v, want %v", got, want)
 	}
@@ -59,7 +59,7 @@ func TestOffered(t *testing.T) {
 			t.Fatalf("Offered() = %v, want %v", got, want)
 		}
 	}
-	for _, m := range []Module{Numbers, Billing, Support, Payouts} {
+	for _, m := range []Module{Numbers, Support, Payouts} {
 		if m.HasPages() {
 			t.Errorf("%s has no pages yet but says it has", m)
 		}
