@@ -1,0 +1,251 @@
+package app
+
+// Attacks on billing (issue 13) through the real HTTP server: another
+// reseller's ids on every page and endpoint, one client reaching another's
+// invoices, CSRF on every new form, money at its limits, idempotency keys
+// reused across requests, hostile text, and the mail's links.
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+
+	"portico/app/billing"
+	"portico/store"
+	"portico/store/money"
+)
+
+// attackSeed is acme's catalogue (seedCatalog) with a calling package, cleo
+// on Basic with November's invoice issued, and a number of acme's held by
+// cleo; globex has a number of its own.
+type attackSeed struct {
+	billingSeed
+	pkg          *store.CallingPackage
+	inv          *store.Invoice // cleo's November invoice, open
+	number       string         // acme's, held by cleo
+	globexNumber string
+}
+
+func seedAttack(t *testing.T, ts *testServer) *attackSeed {
+	t.Helper()
+	s := &attackSeed{billingSeed: seedCatalog(t, ts), number: "+14155552671", globexNumber: "+442071838750"}
+	acme, globex := ts.reseller("acme"), ts.reseller("globex")
+	s.pkg = &store.CallingPackage{ResellerID: acme.ID, Name: "Europe", Countries: []string{"DE"}, FairUseMinutes: 100}
+	if err := ts.store.Update(func(tx *store.Tx) error { return store.PutCatalog(tx, s.pkg) }); err != nil {
+		t.Fatal(err)
+	}
+	cleo := ts.cleo()
+	ts.subscribe(cleo.ID, billing.Change{PlanID: s.basic.ID, Seats: 3})
+	svc := ts.app.billing
+	if _, err := svc.AddNumber(acme, billing.NumberInput{Number: s.number, MonthlyFee: "2"}, billingActor); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.AssignNumber(acme, s.number, "cleo", billingActor); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.AddNumber(globex, billing.NumberInput{Number: s.globexNumber, MonthlyFee: "2"}, billingActor); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.RunPeriod(context.Background(), acme, "2026-11", billingActor); err != nil {
+		t.Fatal(err)
+	}
+	list := ts.acmeInvoices(billing.InvoiceFilter{ClientID: cleo.ID})
+	if len(list) != 1 || list[0].Status != store.InvoiceOpen {
+		t.Fatalf("seed: cleo's invoices %+v", list)
+	}
+	s.inv = list[0]
+	return s
+}
+
+// globexOwner is a browser signed in as globex's owner on its own host.
+func (ts *testServer) globexOwner() *browser {
+	ts.t.Helper()
+	b := ts.browser()
+	b.login(globexHost, "owner@globex.example", "/reseller")
+	return b
+}
+
+// TestAttackBillingOtherResellerPages: globex's owner, on globex's host,
+// names acme's invoice, plans, package, add-on, client and number in every
+// billing page and form. Each is 404 (a reference inside a form is a 422
+// field), nothing of acme's shows, and nothing changes.
+func TestAttackBillingOtherResellerPages(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	s := seedAttack(t, ts)
+	g := ts.globexOwner()
+	cleo := ts.cleo()
+	inv := strconv.FormatUint(s.inv.ID, 10)
+	id := func(v uint64) string { return strconv.FormatUint(v, 10) }
+	cleoID := id(cleo.ID)
+	secret := []string{s.inv.Number, "Basic", "Call recording", "Europe", "cleo", s.number}
+
+	for _, path := range []string{
+		"/reseller/billing/invoices/" + inv, "/reseller/billing/invoices/" + inv + "/pdf",
+		"/reseller/billing/plans/" + id(s.basic.ID), "/reseller/billing/packages/" + id(s.pkg.ID), "/reseller/billing/add-ons/" + id(s.recording.ID),
+		"/reseller/clients/" + cleoID + "/subscription", "/reseller/clients/" + cleoID + "/subscription?plan=" + id(s.pro.ID) + "&seats=3",
+		"/reseller/billing/numbers/" + url.PathEscape(s.number), "/reseller/billing/numbers/" + strings.TrimPrefix(s.number, "+"),
+	} {
+		r := g.get(globexHost, path)
+		if r.status != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 404", path, r.status)
+		}
+		for _, w := range secret {
+			if strings.Contains(r.body, w) {
+				t.Errorf("GET %s shows acme's %q", path, w)
+			}
+		}
+	}
+	for _, c := range []struct {
+		path string
+		form url.Values
+	}{
+		{"/reseller/billing/invoices/" + inv + "/void", url.Values{"reason": {"mine now"}}},
+		{"/reseller/billing/invoices/" + inv + "/paid", url.Values{"reference": {"x"}, "idempotency_key": {strings.Repeat("k", 20)}}},
+		{"/reseller/billing/invoices/" + inv + "/uncollectible", url.Values{}},
+		{"/reseller/billing/plans/" + id(s.basic.ID), url.Values{"name": {"Stolen"}, "kind": {"subscription"}, "monthly_fee": {"0"}, "status": {"active"}}},
+		{"/reseller/billing/packages/" + id(s.pkg.ID), url.Values{"name": {"Stolen"}, "countries": {"FR"}}},
+		{"/reseller/billing/add-ons/" + id(s.recording.ID), url.Values{"name": {"Stolen"}, "monthly_fee": {"0"}}},
+		{"/reseller/clients/" + cleoID + "/subscription", url.Values{"plan": {id(s.pro.ID)}, "seats": {"9"}}},
+		{"/reseller/billing/numbers/" + url.PathEscape(s.number), url.Values{"monthly_fee": {"0"}, "type": {"local"}}},
+		{"/reseller/billing/numbers/" + url.PathEscape(s.number) + "/release", url.Values{}},
+		{"/reseller/billing/numbers/" + url.PathEscape(s.number) + "/assign", url.Values{"client": {"cleo"}}},
+		{"/reseller/billing/numbers/" + url.PathEscape(s.number) + "/delete", url.Values{}},
+	} {
+		if r := g.post(globexHost, "/reseller", c.path, c.form); r.status != http.StatusNotFound {
+			t.Errorf("POST %s: %d, want 404\n%.300s", c.path, r.status, r.body)
+		}
+	}
+
+	// references to acme's records inside globex's own forms are unknown fields
+	for _, ref := range []string{"cleo", cleoID} {
+		r := g.post(globexHost, "/reseller", "/reseller/billing/numbers/"+url.PathEscape(s.globexNumber)+"/assign", url.Values{"client": {ref}})
+		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "There is no such client.") {
+			t.Errorf("assign globex's number to acme's client %q: %d\n%.300s", ref, r.status, r.body)
+		}
+	}
+	r := g.post(globexHost, "/reseller", "/reseller/billing/plans", url.Values{"name": {"Mixed"}, "kind": {"subscription"}, "monthly_fee": {"1"},
+		"status": {"active"}, "packages": {id(s.pkg.ID)}, "add_ons": {id(s.recording.ID)}})
+	if r.status != http.StatusUnprocessableEntity {
+		t.Errorf("globex plan with acme's package and add-on: %d", r.status)
+	}
+	r = g.get(globexHost, "/reseller/billing/invoices?client=cleo")
+	if r.status != http.StatusBadRequest || strings.Contains(r.body, s.inv.Number) {
+		t.Errorf("globex filters by acme's client: %d", r.status)
+	}
+	r = g.get(globexHost, "/reseller/billing/invoices")
+	if r.status != http.StatusOK || strings.Contains(r.body, s.inv.Number) {
+		t.Errorf("globex's invoice list: %d, shows acme's invoice %v", r.status, strings.Contains(r.body, s.inv.Number))
+	}
+
+	// nothing of acme's changed
+	if got := ts.acmeInvoice(s.inv.ID); got.Status != store.InvoiceOpen || len(got.History) != len(s.inv.History) {
+		t.Errorf("acme's invoice changed: %+v", got)
+	}
+	if view, err := ts.app.billing.Subscription(ts.reseller("acme"), cleo.ID); err != nil || view.Sub.PlanID != s.basic.ID || view.Sub.Seats != 3 || view.Sub.Pending != nil {
+		t.Errorf("cleo's subscription changed: %+v %v", view, err)
+	}
+	if p, _ := ts.app.billing.Plan(ts.ids["acme"], s.basic.ID); p.Name != "Basic" {
+		t.Errorf("acme's plan renamed %q", p.Name)
+	}
+	if n, _ := ts.app.billing.Number(ts.reseller("acme"), s.number); n.Status != store.NumberAssigned || n.ClientID != cleo.ID || n.MonthlyFee != 2*money.Unit {
+		t.Errorf("acme's number changed: %+v", n)
+	}
+	if n, _ := ts.app.billing.Number(ts.reseller("globex"), s.globexNumber); n.Status != store.NumberAvailable {
+		t.Errorf("globex's number was assigned: %+v", n)
+	}
+}
+
+// TestAttackBillingOtherResellerAPI: globex's reseller key names acme's
+// invoice, plan, add-on, package, client and number; acme's key is
+// refused on globex's host. 404 for paths, 422 for references in bodies.
+func TestAttackBillingOtherResellerAPI(t *testing.T) {
+	t.Parallel()
+	f := newBillingFixture(t)
+	at := f.at
+	acme, globex := f.acmeKey, f.globexKey
+	at.expect(apiRequest{method: "PUT", host: acmeHost, path: "/api/v1/clients/ann.lee/subscription", key: acme,
+		body: fmt.Sprintf(`{"plan":%d,"seats":3}`, f.basic)}, http.StatusOK)
+	at.expect(apiRequest{method: "POST", host: acmeHost, path: "/api/v1/invoices/run", key: acme, body: `{"period":"2026-11"}`}, http.StatusOK)
+	annInv := f.invoices(f.annKey, "/invoices").Data
+	if len(annInv) != 1 {
+		t.Fatalf("ann's invoices %+v", annInv)
+	}
+	inv := strconv.FormatUint(annInv[0].ID, 10)
+	at.expect(apiRequest{method: "POST", host: acmeHost, path: "/api/v1/numbers", key: acme, body: `{"number":"+14155552671","monthly_fee":"1"}`}, http.StatusCreated)
+	at.expect(apiRequest{method: "POST", host: globexHost, path: "/api/v1/numbers", key: globex, body: `{"number":"+442071838750","monthly_fee":"1"}`}, http.StatusCreated)
+	pkg := decodeReply[struct{ ID uint64 }](t, at.expect(apiRequest{method: "POST", host: acmeHost, path: "/api/v1/packages", key: acme,
+		body: `{"name":"Europe","countries":["DE"],"fair_use_minutes":10}`}, http.StatusCreated)).ID
+
+	for _, r := range []apiRequest{
+		{method: "GET", path: "/api/v1/invoices/" + inv},
+		{method: "GET", path: "/api/v1/invoices/" + inv + "/pdf"},
+		{method: "POST", path: "/api/v1/invoices/" + inv + "/void", body: `{"reason":"mine"}`},
+		{method: "POST", path: "/api/v1/invoices/" + inv + "/mark-paid", body: `{"reference":"mine"}`, header: map[string]string{"Idempotency-Key": "k-1"}},
+		{method: "GET", path: "/api/v1/clients/ann.lee/invoices"},
+		{method: "GET", path: "/api/v1/clients/ann.lee/invoices/" + inv},
+		{method: "GET", path: "/api/v1/clients/ann.lee/invoices/" + inv + "/pdf"},
+		{method: "GET", path: "/api/v1/clients/ann.lee/subscription"},
+		{method: "PUT", path: "/api/v1/clients/ann.lee/subscription", body: fmt.Sprintf(`{"plan":%d,"seats":1}`, f.globexPlan)},
+		{method: "POST", path: "/api/v1/clients/ann.lee/subscription/preview", body: fmt.Sprintf(`{"plan":%d,"seats":1}`, f.globexPlan)},
+		{method: "GET", path: "/api/v1/clients/ann.lee/billing-details"},
+		{method: "PUT", path: "/api/v1/clients/ann.lee/billing-details", body: `{"company":"Mine"}`},
+		{method: "GET", path: "/api/v1/clients/ann.lee/transactions"},
+		{method: "GET", path: "/api/v1/clients/ann.lee/transactions?format=csv"},
+		{method: "GET", path: "/api/v1/clients/ann.lee/credit/movements?format=csv"},
+		{method: "GET", path: fmt.Sprintf("/api/v1/plans/%d", f.basic)},
+		{method: "PATCH", path: fmt.Sprintf("/api/v1/plans/%d", f.basic), body: `{"name":"Stolen"}`},
+		{method: "PATCH", path: "/api/v1/numbers/+14155552671", body: `{"label":"mine"}`},
+		{method: "DELETE", path: "/api/v1/numbers/+14155552671"},
+	} {
+		r.host, r.key = globexHost, globex
+		resp := at.do(r)
+		if resp.status != http.StatusNotFound {
+			t.Errorf("globex %s %s: %d, want 404\n%.300s", r.method, r.path, resp.status, resp.body)
+		}
+		if strings.Contains(resp.body, annInv[0].Number) || strings.Contains(resp.body, "Basic") {
+			t.Errorf("globex %s %s shows acme's data", r.method, r.path)
+		}
+	}
+	// globex's invoice list, filtered by acme's client, is a field problem
+	if got := fieldsOf422(t, at.do(apiRequest{method: "GET", host: globexHost, path: "/api/v1/invoices?client=ann.lee", key: globex})); len(got) != 1 || got[0] != "client" {
+		t.Errorf("globex filters by acme's client: %v", got)
+	}
+	if l := decodeReply[apiList[apiInvoice]](t, at.expect(apiRequest{method: "GET", host: globexHost, path: "/api/v1/invoices", key: globex}, http.StatusOK)); len(l.Data) != 0 {
+		t.Errorf("globex lists %d invoices", len(l.Data))
+	}
+	// acme's records named in globex's bodies
+	for _, c := range []struct {
+		method, path, body, field string
+	}{
+		{"PUT", "/api/v1/clients/gus.green/subscription", fmt.Sprintf(`{"plan":%d,"seats":1}`, f.basic), "plan"},
+		{"PUT", "/api/v1/clients/gus.green/subscription", fmt.Sprintf(`{"plan":%d,"seats":1,"add_ons":[%d]}`, f.globexPlan, f.rec), "add_ons"},
+		{"POST", "/api/v1/plans", fmt.Sprintf(`{"name":"X","kind":"subscription","add_ons":[%d]}`, f.rec), "add_ons"},
+		{"POST", "/api/v1/plans", fmt.Sprintf(`{"name":"Y","kind":"subscription","packages":[%d]}`, pkg), "packages"},
+		{"PATCH", fmt.Sprintf("/api/v1/plans/%d", f.globexPlan), fmt.Sprintf(`{"add_ons":[%d]}`, f.rec), "add_ons"},
+		{"PATCH", "/api/v1/numbers/+442071838750", `{"client":"ann.lee"}`, "client"},
+		{"PATCH", "/api/v1/numbers/+442071838750", fmt.Sprintf(`{"client":%d}`, f.ann.ID), "client"},
+	} {
+		got := fieldsOf422(t, at.do(apiRequest{method: c.method, host: globexHost, path: c.path, key: globex, body: c.body}))
+		if len(got) != 1 || got[0] != c.field {
+			t.Errorf("globex %s %s %s: fields %v, want [%s]", c.method, c.path, c.body, got, c.field)
+		}
+	}
+	// acme's key on globex's host is not a key there
+	for _, path := range []string{"/api/v1/invoices", "/api/v1/plans", "/api/v1/numbers"} {
+		at.expect(apiRequest{method: "GET", host: globexHost, path: path, key: acme}, http.StatusUnauthorized)
+		at.expect(apiRequest{method: "GET", host: globexHost, path: path, key: f.annKey}, http.StatusUnauthorized)
+	}
+	// nothing of acme's changed
+	if got := f.invoices(f.annKey, "/invoices").Data; got[0].Status != "open" {
+		t.Errorf("ann's invoice is %s", got[0].Status)
+	}
+	n := decodeReply[apiList[apiNumber]](t, at.expect(apiRequest{method: "GET", host: globexHost, path: "/api/v1/numbers", key: globex}, http.StatusOK))
+	if len(n.Data) != 1 || n.Data[0].Client != nil {
+		t.Errorf("globex's numbers %+v", n.Data)
+	}
+}
