@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"portico/app/auth"
 	"portico/app/billing"
 	"portico/store"
 	"portico/store/money"
@@ -247,5 +248,184 @@ func TestAttackBillingOtherResellerAPI(t *testing.T) {
 	n := decodeReply[apiList[apiNumber]](t, at.expect(apiRequest{method: "GET", host: globexHost, path: "/api/v1/numbers", key: globex}, http.StatusOK))
 	if len(n.Data) != 1 || n.Data[0].Client != nil {
 		t.Errorf("globex's numbers %+v", n.Data)
+	}
+}
+
+// newClientWithOwner creates a client of acme whose owner signs in with
+// testPassword.
+func (ts *testServer) newClientWithOwner(username string) *store.Client {
+	ts.t.Helper()
+	hash, _ := auth.HashPassword(testPassword)
+	cl := &store.Client{ResellerID: ts.ids["acme"], Username: username, FirstName: "Dora", LastName: "Other", Email: username + "@other.example", Country: "US"}
+	err := ts.store.Update(func(tx *store.Tx) error {
+		return tx.CreateClient(cl, &store.User{Email: username + "@other.example", PasswordHash: hash}, "seed")
+	})
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	return cl
+}
+
+// TestAttackBillingOtherClientPages: the owner of another client of the
+// same reseller names cleo's invoice on the Billing tab's pages: 404, and
+// none of cleo's invoices or transactions shows in its own lists.
+func TestAttackBillingOtherClientPages(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	s := seedAttack(t, ts)
+	ts.newClientWithOwner("dora")
+	dora := ts.signedIn(acmeHost, "dora@other.example", "/dashboard")
+	inv := strconv.FormatUint(s.inv.ID, 10)
+	for _, path := range []string{billingInvoicesURL + "/" + inv, billingInvoicesURL + "/" + inv + "/pdf"} {
+		if r := dora.get(acmeHost, path); r.status != http.StatusNotFound || strings.Contains(r.body, s.inv.Number) {
+			t.Errorf("dora GET %s: %d", path, r.status)
+		}
+	}
+	for _, path := range []string{billingTabURL, billingInvoicesURL, billingInvoicesURL + "?status=unpaid", billingInvoicesURL + "?before=" + strconv.FormatUint(s.inv.ID+1, 10),
+		billingTransactionsURL, billingTransactionsURL + ".csv", "/settings/billing/movements.csv"} {
+		r := dora.get(acmeHost, path)
+		if r.status != http.StatusOK || strings.Contains(r.body, s.inv.Number) || strings.Contains(r.body, s.number) {
+			t.Errorf("dora GET %s: %d, shows cleo's invoice %v", path, r.status, strings.Contains(r.body, s.inv.Number))
+		}
+	}
+	// a change with acme's plan is dora's own, never cleo's
+	cleoBefore, _ := ts.app.billing.Subscription(ts.reseller("acme"), ts.cleo().ID)
+	r := dora.post(acmeHost, billingTabURL, "/settings/billing/subscription", url.Values{"plan": {strconv.FormatUint(s.pro.ID, 10)}, "seats": {"7"}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("dora subscribes: %d\n%.500s", r.status, r.body)
+	}
+	if cleoAfter, _ := ts.app.billing.Subscription(ts.reseller("acme"), ts.cleo().ID); cleoAfter.Sub.PlanID != cleoBefore.Sub.PlanID || cleoAfter.Sub.Seats != cleoBefore.Sub.Seats {
+		t.Errorf("dora's change moved cleo's subscription: %+v", cleoAfter.Sub)
+	}
+}
+
+// TestAttackBillingCSRF: every billing form refuses a request without the
+// session's token, with the token only in the query string, or with a
+// wrong header token, and changes nothing.
+func TestAttackBillingCSRF(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	s := seedAttack(t, ts)
+	owner, client := ts.acmeOwner(), ts.acmeClient()
+	inv := strconv.FormatUint(s.inv.ID, 10)
+	cleo := strconv.FormatUint(ts.cleo().ID, 10)
+	num := "/reseller/billing/numbers/" + url.PathEscape(s.number)
+	staffPosts := map[string]url.Values{
+		"/reseller/billing/invoices/run":                       {"period": {"2026-11"}},
+		"/reseller/billing/invoices/" + inv + "/void":          {"reason": {"csrf"}},
+		"/reseller/billing/invoices/" + inv + "/paid":          {"reference": {"csrf"}, "idempotency_key": {strings.Repeat("k", 20)}},
+		"/reseller/billing/invoices/" + inv + "/uncollectible": {},
+		"/reseller/billing/seller":                             {"legal_name": {"CSRF Ltd"}},
+		"/reseller/clients/" + cleo + "/subscription":          {"plan": {strconv.FormatUint(s.pro.ID, 10)}, "seats": {"9"}},
+		"/reseller/billing/numbers":                            {"number": {"+14155552672"}, "monthly_fee": {"1"}},
+		num:                                                    {"monthly_fee": {"0"}, "type": {"local"}},
+		num + "/release":                                       {},
+		num + "/assign":                                        {"client": {"cleo"}},
+		num + "/delete":                                        {},
+		"/reseller/billing/plans":                              {"name": {"CSRF"}, "kind": {"subscription"}, "status": {"active"}},
+		"/reseller/billing/plans/" + strconv.FormatUint(s.basic.ID, 10):       {"name": {"CSRF"}, "kind": {"subscription"}, "status": {"active"}},
+		"/reseller/billing/packages":                                          {"name": {"CSRF"}, "countries": {"FR"}},
+		"/reseller/billing/packages/" + strconv.FormatUint(s.pkg.ID, 10):      {"name": {"CSRF"}, "countries": {"FR"}},
+		"/reseller/billing/add-ons":                                           {"name": {"CSRF"}, "monthly_fee": {"1"}},
+		"/reseller/billing/add-ons/" + strconv.FormatUint(s.recording.ID, 10): {"name": {"CSRF"}, "monthly_fee": {"1"}},
+	}
+	clientPosts := map[string]url.Values{
+		"/settings/billing/subscription": {"plan": {strconv.FormatUint(s.pro.ID, 10)}, "seats": {"9"}},
+		"/settings/billing/details":      {"company": {"CSRF Inc"}, "invoice_emails": {"attacker@evil.example"}},
+	}
+	try := func(b *browser, tokenPage string, posts map[string]url.Values) {
+		t.Helper()
+		token := b.csrf(acmeHost, tokenPage)
+		for path, form := range posts {
+			for _, c := range []struct {
+				name   string
+				path   string
+				header map[string]string
+			}{
+				{"no token", path, nil},
+				{"token in the query", path + "?_csrf=" + url.QueryEscape(token), nil},
+				{"wrong header", path, map[string]string{"X-CSRF-Token": token + "x"}},
+			} {
+				if r := b.do(http.MethodPost, acmeHost, c.path, form, c.header); r.status != http.StatusForbidden {
+					t.Errorf("POST %s, %s: %d, want 403", path, c.name, r.status)
+				}
+			}
+		}
+	}
+	try(owner, "/reseller", staffPosts)
+	try(client, "/settings", clientPosts)
+	// the import is multipart
+	r := owner.postMultipart(acmeHost, numbersURL, numbersURL+"/import", map[string]string{"_csrf": ""}, map[string]upload{"file": {filename: "n.csv", data: []byte("number,monthly_fee\n+14155552673,1\n")}})
+	if r.status != http.StatusForbidden {
+		t.Errorf("number import without a token: %d", r.status)
+	}
+
+	if got := ts.acmeInvoice(s.inv.ID); got.Status != store.InvoiceOpen {
+		t.Errorf("the invoice became %s", got.Status)
+	}
+	if p, _ := ts.app.billing.Plan(ts.ids["acme"], s.basic.ID); p.Name != "Basic" {
+		t.Errorf("plan renamed %q", p.Name)
+	}
+	if view, _ := ts.app.billing.Subscription(ts.reseller("acme"), ts.cleo().ID); view.Sub.PlanID != s.basic.ID || view.Sub.Seats != 3 {
+		t.Errorf("subscription changed: %+v", view.Sub)
+	}
+	if cl := ts.cleo(); cl.Billing.Company != "" || len(cl.Billing.InvoiceEmails) != 0 {
+		t.Errorf("billing details changed: %+v", cl.Billing)
+	}
+	if n, _ := ts.app.billing.Number(ts.reseller("acme"), s.number); n.Status != store.NumberAssigned || n.MonthlyFee != 2*money.Unit {
+		t.Errorf("number changed: %+v", n)
+	}
+	if counts, _ := ts.app.billing.NumberCounts(ts.ids["acme"]); counts[store.NumberAvailable]+counts[store.NumberAssigned] != 1 {
+		t.Errorf("numbers %v", counts)
+	}
+	if ts.reseller("acme").Seller.LegalName != "" {
+		t.Error("seller details changed")
+	}
+}
+
+// TestAttackBillingIdempotencyAcrossKinds: an Idempotency-Key spent on a
+// credit grant cannot mark an invoice paid, nor the reverse; a page's
+// one-time key and an API key of the same text are distinct.
+func TestAttackBillingIdempotencyAcrossKinds(t *testing.T) {
+	t.Parallel()
+	f, period, proration := billedFixture(t)
+	at, acme := f.at, f.acmeKey
+	grant := func(key string, want int) {
+		t.Helper()
+		at.expect(apiRequest{method: "POST", host: acmeHost, path: "/api/v1/clients/ann.lee/credits", key: acme, body: `{"amount":"5.00"}`,
+			header: map[string]string{"Idempotency-Key": key}}, want)
+	}
+	markPaid := func(id uint64, key string, want int) {
+		t.Helper()
+		at.expect(apiRequest{method: "POST", host: acmeHost, path: fmt.Sprintf("/api/v1/invoices/%d/mark-paid", id), key: acme, body: `{"reference":"bank"}`,
+			header: map[string]string{"Idempotency-Key": key}}, want)
+	}
+	grant("shared-1", http.StatusCreated)
+	markPaid(period.ID, "shared-1", http.StatusConflict)
+	markPaid(period.ID, "shared-2", http.StatusOK)
+	grant("shared-2", http.StatusConflict)
+	markPaid(proration.ID, "shared-2", http.StatusConflict) // the same key on another invoice
+	if l := f.invoices(f.annKey, "/invoices").Data; l[0].Status != "open" || l[1].Status != "paid" {
+		t.Errorf("statuses %s %s", l[0].Status, l[1].Status)
+	}
+	var grants int
+	if err := f.ts.store.View(func(tx *store.Tx) error {
+		ledger, err := tx.ClientLedger(f.ts.ids["acme"], f.ann.ID)
+		for _, l := range ledger {
+			if l.Kind == store.KindGrant {
+				grants++
+			}
+		}
+		return err
+	}); err != nil || grants != 1 {
+		t.Errorf("%d grants, want 1 (%v)", grants, err)
+	}
+	// the reseller page's form key "shared-3…" is not the API's
+	owner := f.ts.acmeOwner()
+	key := "shared-3-" + strings.Repeat("k", 16)
+	markPaid(proration.ID, key, http.StatusOK)
+	r := owner.post(acmeHost, "/reseller", fmt.Sprintf("/reseller/billing/invoices/%d/paid", proration.ID), url.Values{"reference": {"bank"}, "idempotency_key": {key}})
+	if r.status != http.StatusConflict { // paid already: a new payment, refused by status, not replayed as the API's
+		t.Errorf("page mark-paid with the API's key: %d", r.status)
 	}
 }
