@@ -429,3 +429,100 @@ func TestAttackBillingIdempotencyAcrossKinds(t *testing.T) {
 		t.Errorf("page mark-paid with the API's key: %d", r.status)
 	}
 }
+
+// TestAttackBillingMoneyAtTheLimits: the dearest subscription the
+// catalogue allows (fees of 1,000,000.00, 10,000 seats, 100 add-ons a
+// seat, tax 100 %) is previewed, started, invoiced and upgraded with exact
+// amounts that the ledger and verify accept; fees past the limits,
+// negative, or with more decimals than the currency has are 422; limits
+// and cursors out of range are refused.
+func TestAttackBillingMoneyAtTheLimits(t *testing.T) {
+	t.Parallel()
+	f := newBillingFixture(t)
+	at, acme, ts := f.at, f.acmeKey, f.ts
+	rid := ts.ids["acme"]
+	const maxFee = billing.MaxCatalogFee
+	var addOns []uint64
+	low := &store.Plan{ResellerID: rid, Name: "Low", Kind: store.PlanSubscription, MonthlyFee: maxFee - 100, SeatFee: maxFee - 100, Status: store.CatalogActive}
+	top := &store.Plan{ResellerID: rid, Name: "Top", Kind: store.PlanSubscription, MonthlyFee: maxFee, SeatFee: maxFee, Status: store.CatalogActive}
+	err := ts.store.Update(func(tx *store.Tx) error {
+		for i := range 100 {
+			a := &store.AddOn{ResellerID: rid, Name: fmt.Sprintf("Max %d", i), MonthlyFee: maxFee, PerSeat: true}
+			if err := store.PutCatalog(tx, a); err != nil {
+				return err
+			}
+			addOns = append(addOns, a.ID)
+		}
+		low.AddOns, top.AddOns = addOns, addOns
+		if err := store.PutCatalog(tx, low); err != nil {
+			return err
+		}
+		return store.PutCatalog(tx, top)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.app.billing.SetSellerDetails(rid, store.SellerDetails{TaxRates: map[string]int{"*": billing.MaxTaxRate}}, billingActor); err != nil {
+		t.Fatal(err)
+	}
+	ids := strings.Trim(strings.Join(strings.Fields(fmt.Sprint(addOns)), ","), "[]")
+	body := func(plan uint64) string {
+		return fmt.Sprintf(`{"plan":%d,"seats":%d,"add_ons":[%s]}`, plan, billing.MaxSeats, ids)
+	}
+	at.expect(apiRequest{method: "PUT", host: acmeHost, path: "/api/v1/subscription", key: f.annKey, body: body(low.ID)}, http.StatusOK)
+	at.expect(apiRequest{method: "POST", host: acmeHost, path: "/api/v1/invoices/run", key: acme, body: `{"period":"2026-11"}`}, http.StatusOK)
+	nov := f.invoices(f.annKey, "/invoices").Data
+	if len(nov) != 1 {
+		t.Fatalf("November: %+v", nov)
+	}
+	// 29 of 30 days of the plan, 10,000 seats and 100 add-ons × 10,000 seats; tax 100 %
+	if nov[0].Tax != nov[0].Subtotal || strings.HasPrefix(nov[0].Total, "-") || len(nov[0].Lines) != 102 {
+		t.Errorf("November invoice: subtotal %s tax %s total %s, %d lines", nov[0].Subtotal, nov[0].Tax, nov[0].Total, len(nov[0].Lines))
+	}
+	pv := decodeReply[apiPreview](t, at.expect(apiRequest{method: "POST", host: acmeHost, path: "/api/v1/subscription/preview", key: f.annKey, body: body(top.ID)}, http.StatusOK))
+	at.expect(apiRequest{method: "PUT", host: acmeHost, path: "/api/v1/subscription", key: f.annKey, body: body(top.ID)}, http.StatusOK)
+	up := f.invoices(f.annKey, "/invoices").Data
+	if len(up) != 2 || up[0].Total != pv.DueNow || strings.HasPrefix(pv.DueNow, "-") || pv.DueNow == "0.00" {
+		t.Errorf("upgrade: preview due %s, invoices %+v", pv.DueNow, up)
+	}
+	if problems, err := ts.store.Verify(); err != nil || len(problems) > 0 {
+		t.Errorf("verify: %v %v", problems, err)
+	}
+
+	// fees out of range
+	for _, fee := range []string{"-1", "1.001", "1e3", "1000000.01", "99999999999999999999", "0x10", " 1 000", "+1", "1.", ".", "NaN"} {
+		for _, c := range []struct{ method, path, body string }{
+			{"POST", "/api/v1/plans", fmt.Sprintf(`{"name":"P %s","kind":"subscription","monthly_fee":%q}`, fee, fee)},
+			{"POST", "/api/v1/plans", fmt.Sprintf(`{"name":"Q %s","kind":"subscription","seat_fee":%q}`, fee, fee)},
+			{"POST", "/api/v1/add-ons", fmt.Sprintf(`{"name":"A %s","monthly_fee":%q}`, fee, fee)},
+			{"POST", "/api/v1/numbers", fmt.Sprintf(`{"number":"+14155552690","monthly_fee":%q}`, fee)},
+			{"POST", "/api/v1/numbers", fmt.Sprintf(`{"number":"+14155552690","monthly_fee":"1","setup_fee":%q}`, fee)},
+		} {
+			r := at.do(apiRequest{method: c.method, host: acmeHost, path: c.path, key: acme, body: c.body})
+			if fee == "1." { // a plain 1: created (or, for the number's second use, already there)
+				continue
+			}
+			if r.status != http.StatusUnprocessableEntity {
+				t.Errorf("%s %s: %d, want 422", c.path, c.body, r.status)
+			}
+		}
+	}
+	// limits and cursors
+	for _, q := range []string{"limit=0", "limit=501", "limit=-1", "limit=99999999999999999999999", "limit=1e2"} {
+		for _, p := range []string{"/api/v1/invoices", "/api/v1/transactions", "/api/v1/credit/movements"} {
+			if r := at.do(apiRequest{method: "GET", host: acmeHost, path: p + "?" + q, key: f.annKey}); r.status != http.StatusUnprocessableEntity {
+				t.Errorf("GET %s?%s: %d, want 422", p, q, r.status)
+			}
+		}
+	}
+	for _, cur := range []string{"garbage", encodeCursor("invoices", "-1"), encodeCursor("invoices", "0"), encodeCursor("invoices", "99999999999999999999999"), encodeCursor("transactions", "5")} {
+		if r := at.do(apiRequest{method: "GET", host: acmeHost, path: "/api/v1/invoices?cursor=" + url.QueryEscape(cur), key: f.annKey}); r.status != http.StatusBadRequest {
+			t.Errorf("cursor %q: %d, want 400", cur, r.status)
+		}
+	}
+	far := decodeReply[apiList[apiInvoice]](t, at.expect(apiRequest{method: "GET", host: acmeHost, key: f.annKey,
+		path: "/api/v1/invoices?cursor=" + encodeCursor("invoices", "18446744073709551615")}, http.StatusOK))
+	if len(far.Data) != 2 {
+		t.Errorf("the largest cursor lists %d invoices", len(far.Data))
+	}
+}
