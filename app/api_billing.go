@@ -4,14 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"portico/app/billing"
 	"portico/app/billing/invoicepdf"
-	"portico/app/csvx"
 	"portico/app/fault"
 	"portico/store"
 	"portico/store/money"
@@ -581,14 +578,14 @@ func (a *App) listAPITransactions(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if csv { // read and written a page at a time (ledger_csv.go)
+		return a.sendLedgerCSV(c, tenant, cl.ID, store.ReceivableOf(tenant.ID, cl.ID), transactionsExportCSV, cl.Username+"-transactions.csv")
+	}
 	rows, more, err := a.billing.Transactions(tenant.ID, cl.ID, before, limit)
 	if err != nil {
 		return err
 	}
 	cur := tenant.Currency
-	if csv {
-		return sendAPICSV(c, cl.Username+"-transactions.csv", transactionsCSV(cur, rows))
-	}
 	list := apiList[apiTransaction]{Data: make([]apiTransaction, len(rows))}
 	for i, m := range rows {
 		t := apiTransaction{ID: m.ID, At: apiTime(m.At), Kind: m.Kind, Number: m.Note, Amount: money.Decimal(m.Amount, cur),
@@ -604,26 +601,6 @@ func (a *App) listAPITransactions(c *fiber.Ctx) error {
 	return c.JSON(list)
 }
 
-// transactionsCSV is a client's transactions as every export writes them
-// (GET /transactions?format=csv and the Billing tab's export): exact
-// amounts, with one number of decimals down each column.
-func transactionsCSV(cur string, rows []billing.Movement) string {
-	var b strings.Builder
-	w := csvx.NewWriter(&b) // the export writer: a note or name never runs as a formula
-	_ = w.Write("date", "kind", "invoice_number", "amount", "currency", "balance_after")
-	var amounts, balances []int64
-	for _, m := range rows {
-		amounts, balances = append(amounts, m.Amount), append(balances, m.BalanceAfter)
-	}
-	amount := money.Display{Exact: true, Plain: true, Places: money.ExactPlaces(cur, amounts...)}
-	balance := money.Display{Exact: true, Plain: true, Places: money.ExactPlaces(cur, balances...)}
-	for _, m := range rows {
-		_ = w.Write(m.At.UTC().Format(time.RFC3339), m.Kind, m.Note, amount.Text(m.Amount, cur), cur, balance.Text(m.BalanceAfter, cur))
-	}
-	_ = w.Flush() // a strings.Builder does not fail
-	return b.String()
-}
-
 // listAPICreditMovements answers GET /credit/movements: the client's
 // prepaid credit movements, newest first, as JSON pages or one CSV (the
 // CSV of the reseller's client page).
@@ -637,18 +614,14 @@ func (a *App) listAPICreditMovements(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if csv { // read and written a page at a time (ledger_csv.go)
+		return a.sendLedgerCSV(c, tenant, cl.ID, store.WalletOf(tenant.ID, cl.ID), creditMovementsCSV, cl.Username+"-credit-movements.csv")
+	}
 	rows, more, err := a.billing.CreditMovements(tenant.ID, cl.ID, before, limit)
 	if err != nil {
 		return err
 	}
 	cur := tenant.Currency
-	if csv {
-		views := make([]movementView, len(rows))
-		for i, m := range rows {
-			views[i] = movementView{At: m.At, Kind: m.Kind, Who: m.Actor, Note: m.Note, amount: m.Amount, balanceAfter: m.BalanceAfter}
-		}
-		return sendAPICSV(c, cl.Username+"-credit-movements.csv", movementsCSV(cur, views))
-	}
 	list := apiList[apiMovement]{Data: make([]apiMovement, len(rows))}
 	for i, m := range rows {
 		list.Data[i] = apiMovement{ID: m.ID, At: apiTime(m.At), Kind: m.Kind, Amount: money.Decimal(m.Amount, cur),

@@ -7,6 +7,7 @@ package app
 
 import (
 	"context"
+	"encoding/csv"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -524,5 +525,108 @@ func TestAttackBillingMoneyAtTheLimits(t *testing.T) {
 		path: "/api/v1/invoices?cursor=" + encodeCursor("invoices", "18446744073709551615")}, http.StatusOK))
 	if len(far.Data) != 2 {
 		t.Errorf("the largest cursor lists %d invoices", len(far.Data))
+	}
+}
+
+// TestAttackBillingMailLinks: an invoice issued by a request on a host
+// that is not the reseller's canonical one, with a forged
+// X-Forwarded-Host, is mailed with a link on the canonical host; invoice
+// emails cannot smuggle a header.
+func TestAttackBillingMailLinks(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	s := seedAttack(t, ts)
+	client := ts.acmeClient()
+	r := client.post(acmeHost, billingTabURL, "/settings/billing/details", url.Values{"invoice_emails": {"ap@cleo.example"}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("details: %d", r.status)
+	}
+	form := url.Values{"plan": {strconv.FormatUint(s.pro.ID, 10)}, "seats": {"3"}, "_csrf": {client.csrf(acmeHost, billingTabURL)}}
+	r = client.do(http.MethodPost, acmeHost, "/settings/billing/subscription", form, map[string]string{"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https"})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("upgrade: %d\n%.500s", r.status, r.body)
+	}
+	m := ts.mailTo("ap@cleo.example", "Invoice ")
+	if !strings.Contains(m.Text, "http://"+acmeDomain) || strings.Contains(m.Text, "evil") || strings.Contains(m.Text, acmeHost) {
+		t.Errorf("invoice mail links elsewhere:\n%s", m.Text)
+	}
+	for _, emails := range []string{"ap@cleo.example\r\nBcc: x@evil.example", "ap@cleo.example\nBcc: x@evil.example", "\"x\r\nBcc: y@evil.example\" <ap@cleo.example>"} {
+		r := client.post(acmeHost, billingTabURL, "/settings/billing/details", url.Values{"invoice_emails": {emails}})
+		if r.status != http.StatusUnprocessableEntity {
+			t.Errorf("invoice emails %q: %d, want 422", emails, r.status)
+		}
+	}
+	if got := ts.cleo().Billing.InvoiceEmails; len(got) != 1 || got[0] != "ap@cleo.example" {
+		t.Errorf("invoice emails %q", got)
+	}
+}
+
+// TestAttackLedgerExportsStream: a client makes ledger entries as fast as
+// it authorises calls, and its credit movements' CSV (the reseller's
+// client page, the Billing tab, the API) and transactions' CSV read the
+// whole ledger into memory for each request. They are now read and sent
+// a page at a time (no Content-Length: the reply is streamed), with every
+// row, newest first, and one number of decimals down each column even
+// when the only movement that needs four is the oldest, pages away.
+func TestAttackLedgerExportsStream(t *testing.T) {
+	t.Parallel()
+	f, _, _ := billedFixture(t)
+	ts := f.ts
+	rid, cid := ts.ids["acme"], f.ann.ID
+	const grants = 2*ledgerCSVPage + 7
+	err := ts.store.Update(func(tx *store.Tx) error {
+		for i := range grants {
+			amount := int64(i+1) * money.Unit
+			if i == 0 {
+				amount = 125 // 0.0125: four decimals, on the last page
+			}
+			if _, _, err := tx.GrantCredit(rid, cid, amount, "", "", "test", fmt.Sprintf("=grant %d", i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := ts.acmeOwner()
+	annOwner := ts.signedIn(acmeHost, "ann.lee@example.com", "/dashboard")
+	exports := map[string]response{
+		"api":     f.at.expect(apiRequest{method: "GET", host: acmeHost, path: "/api/v1/credit/movements?format=csv", key: f.annKey}, http.StatusOK),
+		"console": owner.get(acmeHost, fmt.Sprintf("/reseller/clients/%d/movements.csv", cid)),
+		"tab":     annOwner.get(acmeHost, "/settings/billing/movements.csv"),
+	}
+	for name, r := range exports {
+		if r.status != http.StatusOK {
+			t.Fatalf("%s: %d", name, r.status)
+		}
+		if r.header.Get("Content-Length") != "" {
+			t.Errorf("%s: the export was built whole in memory (Content-Length %s)", name, r.header.Get("Content-Length"))
+		}
+		rows, err := csv.NewReader(strings.NewReader(r.body)).ReadAll()
+		if err != nil || len(rows) != grants+1 {
+			t.Fatalf("%s: %d rows, %v", name, len(rows), err)
+		}
+		if strings.Join(rows[0], ",") != "date,kind,amount,currency,balance_after,who,note" {
+			t.Errorf("%s header %q", name, rows[0])
+		}
+		if rows[1][2] != fmt.Sprintf("%d.0000", grants) || rows[1][6] != fmt.Sprintf("'=grant %d", grants-1) || rows[grants][2] != "0.0125" {
+			t.Errorf("%s: first %q, last %q", name, rows[1], rows[grants])
+		}
+		for _, row := range rows[1:] {
+			if _, frac, _ := strings.Cut(row[2], "."); len(frac) != 4 {
+				t.Fatalf("%s: amount %q is not written with four decimals", name, row[2])
+			}
+		}
+	}
+	// the transactions' files are the API's JSON pages, streamed as well
+	for name, r := range map[string]response{
+		"api": f.at.expect(apiRequest{method: "GET", host: acmeHost, path: "/api/v1/transactions?format=csv", key: f.annKey}, http.StatusOK),
+		"tab": annOwner.get(acmeHost, "/settings/billing/transactions.csv"),
+	} {
+		rows, err := csv.NewReader(strings.NewReader(r.body)).ReadAll()
+		if err != nil || len(rows) != 3 || strings.Join(rows[0], ",") != "date,kind,invoice_number,amount,currency,balance_after" || r.header.Get("Content-Length") != "" {
+			t.Errorf("%s transactions: %v %q (Content-Length %q)", name, err, rows, r.header.Get("Content-Length"))
+		}
 	}
 }

@@ -2,7 +2,6 @@ package app
 
 import (
 	"cmp"
-	"fmt"
 	"net/url"
 	"slices"
 	"strconv"
@@ -15,7 +14,6 @@ import (
 	"portico/app/actor"
 	"portico/app/auth"
 	"portico/app/clients"
-	"portico/app/csvx"
 	"portico/app/dates"
 	"portico/app/fault"
 	"portico/app/tenancy"
@@ -323,41 +321,15 @@ func movements(r *store.Reseller, cl *store.Client, ledger []*store.LedgerTx) []
 	return out
 }
 
-// exportMovements sends the client's credit movements as CSV.
+// exportMovements sends the client's credit movements as CSV, read a
+// page at a time (ledger_csv.go).
 func (a *App) exportMovements(c *fiber.Ctx) error {
 	tenant := tenantOf(c)
 	cl, err := a.clientParam(c)
 	if err != nil {
 		return err
 	}
-	var ledger []*store.LedgerTx
-	if err := a.store.View(func(tx *store.Tx) (err error) { ledger, err = tx.ClientLedger(tenant.ID, cl.ID); return err }); err != nil {
-		return err
-	}
-	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
-	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s-credit-movements.csv"`, cl.Username))
-	return c.SendString(movementsCSV(tenant.Currency, movements(tenant, cl, ledger)))
-}
-
-// movementsCSV is credit movements as every export writes them (this page
-// and GET /api/v1/credit/movements?format=csv): exact amounts, with one
-// number of decimals down each column.
-func movementsCSV(currency string, list []movementView) string {
-	var b strings.Builder
-	w := csvx.NewWriter(&b) // the export writer: a note or name never runs as a formula
-	_ = w.Write("date", "kind", "amount", "currency", "balance_after", "who", "note")
-	var amounts, balances []int64
-	for _, m := range list {
-		amounts, balances = append(amounts, m.amount), append(balances, m.balanceAfter)
-	}
-	amount := money.Display{Exact: true, Plain: true, Places: money.ExactPlaces(currency, amounts...)}
-	balance := money.Display{Exact: true, Plain: true, Places: money.ExactPlaces(currency, balances...)}
-	for _, m := range list {
-		_ = w.Write(m.At.UTC().Format(time.RFC3339), m.Kind, amount.Text(m.amount, currency), currency,
-			balance.Text(m.balanceAfter, currency), m.Who, m.Note)
-	}
-	_ = w.Flush() // a strings.Builder does not fail
-	return b.String()
+	return a.sendLedgerCSV(c, tenant, cl.ID, store.WalletOf(tenant.ID, cl.ID), creditMovementsCSV, cl.Username+"-credit-movements.csv")
 }
 
 // showEditClient renders the edit form filled with the client's details.

@@ -981,33 +981,19 @@ func (a *App) listBillingTransactions(c *fiber.Ctx) error {
 }
 
 // exportBillingTransactions sends every transaction as CSV, the file of
-// the API's GET /transactions?format=csv.
+// the API's GET /transactions?format=csv, read a page at a time.
 func (a *App) exportBillingTransactions(c *fiber.Ctx) error {
 	tenant, user := tenantOf(c), userOf(c)
-	rows, _, err := a.billing.Transactions(tenant.ID, user.ClientID, 0, 0) // scope: the session's client
-	if err != nil {
-		return err
-	}
-	return sendAPICSV(c, a.clientUsername(c)+"-transactions.csv", transactionsCSV(tenant.Currency, rows))
+	cid := user.ClientID // scope: the session's client
+	return a.sendLedgerCSV(c, tenant, cid, store.ReceivableOf(tenant.ID, cid), transactionsExportCSV, a.clientUsername(c)+"-transactions.csv")
 }
 
 // exportBillingMovements sends the client's credit movements as CSV, as
 // the reseller's client page does.
 func (a *App) exportBillingMovements(c *fiber.Ctx) error {
 	tenant, user := tenantOf(c), userOf(c)
-	var cl *store.Client
-	var ledger []*store.LedgerTx
-	err := a.store.View(func(tx *store.Tx) (err error) {
-		if cl, err = tx.Client(tenant.ID, user.ClientID); err != nil { // scope: the session's client
-			return err
-		}
-		ledger, err = tx.ClientLedger(tenant.ID, cl.ID)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	return sendAPICSV(c, cl.Username+"-credit-movements.csv", movementsCSV(tenant.Currency, movements(tenant, cl, ledger)))
+	cid := user.ClientID // scope: the session's client
+	return a.sendLedgerCSV(c, tenant, cid, store.WalletOf(tenant.ID, cid), creditMovementsCSV, a.clientUsername(c)+"-credit-movements.csv")
 }
 
 // clientUsername is the session's client's username, for file names.
