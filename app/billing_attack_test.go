@@ -8,12 +8,14 @@ package app
 import (
 	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"portico/app/auth"
 	"portico/app/billing"
@@ -628,5 +630,69 @@ func TestAttackLedgerExportsStream(t *testing.T) {
 		if err != nil || len(rows) != 3 || strings.Join(rows[0], ",") != "date,kind,invoice_number,amount,currency,balance_after" || r.header.Get("Content-Length") != "" {
 			t.Errorf("%s transactions: %v %q (Content-Length %q)", name, err, rows, r.header.Get("Content-Length"))
 		}
+	}
+}
+
+// TestAttackBillingStaleCancel: a client plans a downgrade, and the tab
+// left open shows "Cancel" (which asks for the subscription as it was).
+// The month ends and the downgrade takes effect; pressing that Cancel
+// then would be an upgrade, invoiced at once without a preview. Cancel
+// never charges: it finds the amount moved (409, the new preview) and
+// changes nothing. A confirmation is checked against the amount it
+// showed in the transaction that makes the change.
+func TestAttackBillingStaleCancel(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	s := seedClientBilling(t, ts)
+	acme := ts.reseller("acme")
+	if _, err := ts.app.billing.AddNumber(acme, billing.NumberInput{Number: "+14155552671", MonthlyFee: "2"}, billingActor); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.app.billing.AssignNumber(acme, "+14155552671", "cleo", billingActor); err != nil { // December's invoice bills it
+		t.Fatal(err)
+	}
+	owner := ts.acmeClient()
+	q := url.Values{"plan": {fmt.Sprint(s.metered.ID)}, "seats": {"3"}}
+	preview := owner.get(acmeHost, billingChangeURL+"?"+q.Encode())
+	if r := owner.post(acmeHost, billingTabURL, "/settings/billing/subscription", confirmForm(t, preview.body)); r.status != http.StatusSeeOther {
+		t.Fatalf("downgrade: %d\n%s", r.status, r.body)
+	}
+	_, cancel, ok := strings.Cut(owner.get(acmeHost, billingTabURL).body, `id="cancel-pending"`)
+	if !ok {
+		t.Fatal("no Cancel on the tab")
+	}
+	stale := confirmForm(t, cancel)
+
+	ts.clock.Advance(30 * 24 * time.Hour) // 2 Dec: the downgrade took effect with December's invoice
+	if _, err := ts.app.billing.RunPeriod(context.Background(), ts.reseller("acme"), "2026-12", clientBillingStaff); err != nil {
+		t.Fatal(err)
+	}
+	before := len(clientInvoices(t, ts))
+	if before != 2 {
+		t.Fatalf("November's and December's invoices: %d", before)
+	}
+	owner = ts.acmeClient() // the session of November has expired; the page's form has not
+	r := owner.post(acmeHost, billingTabURL, "/settings/billing/subscription", stale)
+	wantBody(t, "the stale Cancel", r, http.StatusConflict, "The amounts changed since you looked")
+	if n := len(clientInvoices(t, ts)); n != before {
+		t.Errorf("the stale Cancel issued %d invoice(s) without a preview", n-before)
+	}
+	if view, _ := ts.app.billing.Subscription(ts.reseller("acme"), ts.cleo().ID); view.Sub.PlanID != s.metered.ID {
+		t.Errorf("the stale Cancel changed the plan to %d", view.Sub.PlanID)
+	}
+	// the service checks the amount in the transaction that makes the change
+	up := billing.Change{PlanID: s.pro.ID, Seats: 3}
+	p, err := ts.app.billing.PreviewChange(acme, ts.cleo().ID, up)
+	if err != nil || p.DueNow <= 0 {
+		t.Fatalf("preview %+v %v", p, err)
+	}
+	wrong := p.DueNow - 1
+	up.DueNow = &wrong
+	if _, _, err := ts.app.billing.ChangeSubscription(acme, ts.cleo().ID, up, clientBillingStaff); !errors.Is(err, billing.ErrDueMoved) {
+		t.Errorf("a confirmation of another amount: %v", err)
+	}
+	up.DueNow = &p.DueNow
+	if _, inv, err := ts.app.billing.ChangeSubscription(acme, ts.cleo().ID, up, clientBillingStaff); err != nil || inv == nil || inv.Total != p.DueNow {
+		t.Errorf("the confirmation of the preview's amount: %+v %v", inv, err)
 	}
 }

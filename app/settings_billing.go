@@ -741,16 +741,20 @@ func (a *App) changeBillingSubscription(c *fiber.Ctx) error {
 		if err != nil {
 			return fiber.NewError(fiber.StatusBadRequest, "The confirmation is not one this page made.")
 		}
-		p, err := a.billing.PreviewChange(tenant, user.ClientID, ch)
-		if err == nil && p.DueNow != want {
-			return a.renderBillingChange(c, ch, form, true)
-		}
+		ch.DueNow = &want
+	} else if string(args.Peek("cancel")) == "1" {
+		none := int64(0) // a Cancel never charges: a stale one must not become an upgrade
+		ch.DueNow = &none
 	}
 	before, err := a.billing.Subscription(tenant, user.ClientID)
 	if err != nil && !fault.Is(err, fault.NotFound) {
 		return err
 	}
 	view, issued, err := a.billing.ChangeSubscription(tenant, user.ClientID, ch, a.actor(c)) // scope: the session's client
+	if errors.Is(err, billing.ErrDueMoved) {
+		ch.DueNow = nil
+		return a.renderBillingChange(c, ch, form, true)
+	}
 	if form.refused(err) {
 		form.Error = "Nothing was changed. Please correct the fields marked below."
 		return a.renderBillingRefused(c, form, nil)

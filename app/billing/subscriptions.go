@@ -34,7 +34,16 @@ type Change struct {
 	PlanID uint64
 	Seats  int
 	AddOns []uint64
+	// DueNow, when set, is the amount due now that the person confirming
+	// was shown (a preview's, or 0 for a Cancel): if the change would
+	// charge another amount when it is made, nothing changes and
+	// ChangeSubscription returns ErrDueMoved.
+	DueNow *int64
 }
+
+// ErrDueMoved: the amount due now is no longer the one the confirmation
+// carried (a day passed, prices or the subscription changed).
+var ErrDueMoved error = &fault.Error{Kind: fault.Conflict, Message: "The amount due now changed since the preview; nothing was changed."}
 
 // Preview is what a change would do: the proration invoice's lines and
 // the amount due now (tax included), and when the change takes effect.
@@ -323,6 +332,9 @@ func (s *Service) ChangeSubscription(r *store.Reseller, cid uint64, ch Change, b
 		p, err := decide(tx, r, cid, ch)
 		if err != nil {
 			return err
+		}
+		if ch.DueNow != nil && p.preview.DueNow != *ch.DueNow { // checked where the change is made: no race with a price change
+			return ErrDueMoved
 		}
 		p.sub.Carried = append(p.sub.Carried, p.carried...)
 		if err := tx.PutSubscription(p.sub); err != nil {
