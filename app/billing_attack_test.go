@@ -696,3 +696,37 @@ func TestAttackBillingStaleCancel(t *testing.T) {
 		t.Errorf("the confirmation of the preview's amount: %+v %v", inv, err)
 	}
 }
+
+// TestAttackBillingRefusalsStaySmall: a body of thousands of invoice
+// emails or add-on ids, every one wrong, is refused with a few messages,
+// not one per entry (a reply many times the request's size).
+func TestAttackBillingRefusalsStaySmall(t *testing.T) {
+	t.Parallel()
+	f := newBillingFixture(t)
+	var emails, ids []string
+	for i := range 20_000 {
+		emails = append(emails, fmt.Sprintf(`"x%d"`, i))
+		ids = append(ids, strconv.Itoa(1_000_000+i))
+	}
+	for _, c := range []struct{ path, body, field string }{
+		{"/api/v1/billing-details", `{"invoice_emails":[` + strings.Join(emails, ",") + `]}`, "invoice_emails"},
+		{"/api/v1/subscription", fmt.Sprintf(`{"plan":%d,"seats":1,"add_ons":[%s]}`, f.basic, strings.Join(ids, ",")), "add_ons"},
+		{"/api/v1/subscription/preview", fmt.Sprintf(`{"plan":%d,"seats":1,"add_ons":[%s]}`, f.basic, strings.Join(ids, ",")), "add_ons"},
+	} {
+		method := "PUT"
+		if strings.HasSuffix(c.path, "preview") {
+			method = "POST"
+		}
+		r := f.at.do(apiRequest{method: method, host: acmeHost, path: c.path, key: f.annKey, body: c.body})
+		fields := fieldsOf422(t, r)
+		if len(fields) == 0 || fields[0] != c.field || len(r.body) > 4096 {
+			t.Errorf("%s: %d problems, a reply of %d bytes", c.path, len(fields), len(r.body))
+		}
+	}
+	// the form of the Billing tab too
+	client := f.ts.signedIn(acmeHost, "ann.lee@example.com", "/dashboard")
+	r := client.post(acmeHost, billingTabURL, "/settings/billing/details", url.Values{"invoice_emails": {strings.Join(emails, " ")}})
+	if r.status != http.StatusUnprocessableEntity || strings.Count(r.body, "is not an email address") != 1 {
+		t.Errorf("the details form: %d, %d messages", r.status, strings.Count(r.body, "is not an email address"))
+	}
+}

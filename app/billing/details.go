@@ -66,6 +66,7 @@ func CleanBillingDetails(d store.BillingDetails) (store.BillingDetails, fault.Fi
 	cleanAddress(&errs, &d.Address1, &d.Address2, &d.City, &d.Zip, &d.State, &d.Country, &d.VATNumber)
 	var emails []string
 	seen := map[string]bool{}
+	bad := 0
 	for _, e := range d.InvoiceEmails {
 		e = strings.TrimSpace(e)
 		if e == "" {
@@ -73,13 +74,18 @@ func CleanBillingDetails(d store.BillingDetails) (store.BillingDetails, fault.Fi
 		}
 		a, err := mail.ParseAddress(e)
 		if err != nil || a.Address != e || len(e) > 254 {
-			errs.Add("invoice_emails", fmt.Sprintf("%q is not an email address.", e))
+			if bad++; bad <= MaxInvoiceEmails { // a few by name: a list of thousands is not answered with thousands
+				errs.Add("invoice_emails", fmt.Sprintf("%q is not an email address.", truncate(e, 80)))
+			}
 			continue
 		}
 		if k := store.NormalizeEmail(e); !seen[k] {
 			seen[k] = true
 			emails = append(emails, e)
 		}
+	}
+	if bad > MaxInvoiceEmails {
+		errs.Add("invoice_emails", fmt.Sprintf("%d more are not email addresses.", bad-MaxInvoiceEmails))
 	}
 	if len(emails) > MaxInvoiceEmails {
 		errs.Add("invoice_emails", fmt.Sprintf("At most %d invoice emails.", MaxInvoiceEmails))

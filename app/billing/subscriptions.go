@@ -200,6 +200,10 @@ func decide(tx *store.Tx, r *store.Reseller, cid uint64, ch Change) (*plan, erro
 		errs.Add("seats", fmt.Sprintf("The team has %d users; seats cannot be fewer. Disable users first.", used))
 	}
 	addOnIDs := slices.Compact(slices.Sorted(slices.Values(ch.AddOns)))
+	if len(addOnIDs) > maxCatalogRefs { // more than any plan offers: one message, not one per id
+		errs.Add("add_ons", fmt.Sprintf("At most %d add-ons.", maxCatalogRefs))
+		addOnIDs = nil
+	}
 	for _, id := range addOnIDs {
 		if _, err := store.Catalog[*store.AddOn](tx, r.ID, id); errors.Is(err, store.ErrNotFound) {
 			errs.Add("add_ons", fmt.Sprintf("There is no add-on %d.", id))
