@@ -8,6 +8,7 @@ package app
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -728,5 +729,54 @@ func TestAttackBillingRefusalsStaySmall(t *testing.T) {
 	r := client.post(acmeHost, billingTabURL, "/settings/billing/details", url.Values{"invoice_emails": {strings.Join(emails, " ")}})
 	if r.status != http.StatusUnprocessableEntity || strings.Count(r.body, "is not an email address") != 1 {
 		t.Errorf("the details form: %d, %d messages", r.status, strings.Count(r.body, "is not an email address"))
+	}
+}
+
+// TestAttackBillingControlCharacters: text that ends up in an invoice's
+// PDF, its mail or a CSV (plan, package and add-on names, number labels,
+// void reasons, payment references, billing and seller details) refuses
+// line breaks and other control characters; tax rates stay within 0 to
+// 100 %.
+func TestAttackBillingControlCharacters(t *testing.T) {
+	t.Parallel()
+	f, period, _ := billedFixture(t)
+	at, acme := f.at, f.acmeKey
+	for _, bad := range []string{"a\nb", "a\r\nBcc: x@evil.example", "a\tb", "a\x00b", "a\x1bb", "a\u2028b", "a\u0085b"} {
+		raw, _ := json.Marshal(bad)
+		q := string(raw)
+		for _, c := range []struct{ method, path, body, field string }{
+			{"POST", "/api/v1/plans", `{"name":` + q + `,"kind":"subscription"}`, "name"},
+			{"POST", "/api/v1/packages", `{"name":` + q + `,"countries":["DE"]}`, "name"},
+			{"POST", "/api/v1/add-ons", `{"name":` + q + `}`, "name"},
+			{"POST", "/api/v1/numbers", `{"number":"+14155552699","monthly_fee":"1","label":` + q + `}`, "label"},
+			{"POST", fmt.Sprintf("/api/v1/invoices/%d/void", period.ID), `{"reason":` + q + `}`, "reason"},
+			{"POST", fmt.Sprintf("/api/v1/invoices/%d/mark-paid", period.ID), `{"reference":` + q + `}`, "reference"},
+			{"PUT", "/api/v1/clients/ann.lee/billing-details", `{"company":` + q + `}`, "company"},
+			{"PUT", "/api/v1/clients/ann.lee/billing-details", `{"city":` + q + `}`, "city"},
+		} {
+			got := fieldsOf422(t, at.do(apiRequest{method: c.method, host: acmeHost, path: c.path, key: acme, body: c.body}))
+			if len(got) != 1 || got[0] != c.field {
+				t.Errorf("%s %s %q: fields %v, want [%s]", c.method, c.path, bad, got, c.field)
+			}
+		}
+	}
+	if inv := f.invoices(f.annKey, "/invoices").Data; inv[1].Status != "open" {
+		t.Errorf("the invoice became %s", inv[1].Status)
+	}
+	owner := f.ts.acmeOwner()
+	for _, form := range []url.Values{
+		{"footer": {"Thanks\r\nBcc: x@evil.example"}},
+		{"legal_name": {"Acme\nLtd"}},
+		{"tax_country": {"DE"}, "tax_rate": {"100.01"}},
+		{"tax_country": {"DE"}, "tax_rate": {"-5"}},
+		{"tax_country": {"DE"}, "tax_rate": {"1e2"}},
+		{"tax_country": {"*"}, "tax_rate": {"999.99"}},
+	} {
+		if r := owner.post(acmeHost, resellerSellerURL, resellerSellerURL, form); r.status != http.StatusUnprocessableEntity {
+			t.Errorf("seller form %v: %d, want 422", form, r.status)
+		}
+	}
+	if sd := f.ts.reseller("acme").Seller; sd.Footer != "" || sd.LegalName != "" || len(sd.TaxRates) != 0 {
+		t.Errorf("seller details saved: %+v", sd)
 	}
 }
