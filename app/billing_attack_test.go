@@ -780,3 +780,51 @@ func TestAttackBillingControlCharacters(t *testing.T) {
 		t.Errorf("seller details saved: %+v", sd)
 	}
 }
+
+// TestAttackBillingUpgradeAfterPriceChange: the reseller raises Basic's
+// fee and seat fee "from the next invoice". A client invoiced 29/30 of
+// 10.00 and of one extra seat at 5.00 for November then upgrades: the
+// unused time was credited at the new prices, more than it was charged
+// (Pro for the rest of the month for 2.90 instead of 14.50).
+// It is credited at what November's invoice charged; a price cut does
+// not shrink the credit either.
+func TestAttackBillingUpgradeAfterPriceChange(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name, patch string
+	}{
+		{"raised", `{"monthly_fee":"20.00","seat_fee":"7.00"}`}, // 27.00 a month with 3 seats: Pro (30.00) is still an upgrade
+		{"cut", `{"monthly_fee":"1.00","seat_fee":"0.50"}`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f := newBillingFixture(t)
+			at := f.at
+			at.expect(apiRequest{method: "PUT", host: acmeHost, path: "/api/v1/subscription", key: f.annKey, body: fmt.Sprintf(`{"plan":%d,"seats":3}`, f.basic)}, http.StatusOK)
+			at.expect(apiRequest{method: "POST", host: acmeHost, path: "/api/v1/invoices/run", key: f.acmeKey, body: `{"period":"2026-11"}`}, http.StatusOK)
+			nov := f.invoices(f.annKey, "/invoices").Data[0]
+			if len(nov.Lines) != 2 || nov.Lines[0].UnitPrice != "9.67" || nov.Lines[1].UnitPrice != "4.83" {
+				t.Fatalf("November: %+v", nov.Lines)
+			}
+			at.expect(apiRequest{method: "PATCH", host: acmeHost, path: fmt.Sprintf("/api/v1/plans/%d", f.basic), key: f.acmeKey, body: c.patch}, http.StatusOK)
+			change := fmt.Sprintf(`{"plan":%d,"seats":3}`, f.pro)
+			pv := decodeReply[apiPreview](t, at.expect(apiRequest{method: "POST", host: acmeHost, path: "/api/v1/subscription/preview", key: f.annKey, body: change}, http.StatusOK))
+			credits := map[string]string{}
+			for _, l := range pv.Lines {
+				if strings.HasPrefix(l.Description, "Unused time: ") {
+					credits[strings.TrimPrefix(l.Description[:strings.Index(l.Description, " (Nov")], "Unused time: ")] = l.UnitPrice
+				}
+			}
+			if credits["Plan Basic"] != "-9.67" || credits["Extra seats (2 included in Basic)"] != "-4.83" || pv.DueNow != "14.50" {
+				t.Errorf("credits %v, due now %s; want what November charged (-9.67, -4.83) and 14.50 due", credits, pv.DueNow)
+			}
+			at.expect(apiRequest{method: "PUT", host: acmeHost, path: "/api/v1/subscription", key: f.annKey, body: change}, http.StatusOK)
+			if up := f.invoices(f.annKey, "/invoices").Data[0]; up.Kind != "proration" || up.Total != pv.DueNow {
+				t.Errorf("proration invoice %+v, preview due %s", up, pv.DueNow)
+			}
+			if problems, err := f.ts.store.Verify(); err != nil || len(problems) > 0 {
+				t.Errorf("verify: %v %v", problems, err)
+			}
+		})
+	}
+}

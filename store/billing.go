@@ -173,8 +173,15 @@ type Subscription struct {
 	Pending *PendingChange `json:"pending,omitempty"`
 	// Carried are lines waiting for the next period invoice (charges of
 	// a period whose invoice had already been issued).
-	Carried   []InvoiceLine `json:"carried,omitempty"`
-	UpdatedAt time.Time     `json:"updated_at"`
+	Carried []InvoiceLine `json:"carried,omitempty"`
+	// Billed is the monthly unit price at which each part of the
+	// subscription ("plan:1", "seats:1", "add_on:3") was last invoiced,
+	// in the period BilledPeriod (YYYY-MM). A change within that period
+	// credits the unused time at these prices rather than the
+	// catalogue's, whose new fees apply from the next invoice.
+	Billed       map[string]int64 `json:"billed,omitempty"`
+	BilledPeriod string           `json:"billed_period,omitempty"`
+	UpdatedAt    time.Time        `json:"updated_at"`
 }
 
 // PendingChange is a subscription change waiting for EffectiveAt.

@@ -111,6 +111,30 @@ func periodLines(c Config, p Period, days int, currency string) ([]store.Invoice
 // credited) for the difference; any other changed part is credited for
 // its unused days and the new one charged for them.
 func changeLines(old, new Config, p Period, days int, currency string) ([]store.InvoiceLine, error) {
+	return changeLinesBilled(old, new, p, days, currency, nil)
+}
+
+// billedPrices are the monthly unit prices of c's parts by key, as a
+// subscription records what it was invoiced at (store.Subscription.Billed).
+func billedPrices(c Config) map[string]int64 {
+	out := map[string]int64{}
+	for _, comp := range c.components() {
+		out[comp.key] = comp.unitPrice
+	}
+	return out
+}
+
+// changeLinesBilled is changeLines where the unused time of each old part
+// is credited at the price it was invoiced at this period (billed, by
+// key; the catalogue's price when it has none): after a price rise, an
+// upgrade must not credit more than the client was charged.
+func changeLinesBilled(old, new Config, p Period, days int, currency string, billed map[string]int64) ([]store.InvoiceLine, error) {
+	paid := func(c component) int64 {
+		if v, ok := billed[c.key]; ok {
+			return v
+		}
+		return c.unitPrice
+	}
 	oldC, newC := old.components(), new.components()
 	find := func(cs []component, key string) (component, bool) {
 		i := slices.IndexFunc(cs, func(c component) bool { return c.key == key })
@@ -140,15 +164,15 @@ func changeLines(old, new Config, p Period, days int, currency string) ([]store.
 		switch {
 		case ok && n.unitPrice == o.unitPrice && n.quantity == o.quantity:
 		case ok && n.unitPrice == o.unitPrice:
-			verb := "Added"
+			verb, unit := "Added", o.unitPrice
 			if n.quantity < o.quantity {
-				verb = "Removed"
+				verb, unit = "Removed", paid(o)
 			}
-			if err := add(o.kind, fmt.Sprintf("%s: %s", verb, o.description), n.quantity-o.quantity, o.unitPrice); err != nil {
+			if err := add(o.kind, fmt.Sprintf("%s: %s", verb, o.description), n.quantity-o.quantity, unit); err != nil {
 				return nil, err
 			}
 		default:
-			if err := add(o.kind, "Unused time: "+o.description, o.quantity, -o.unitPrice); err != nil {
+			if err := add(o.kind, "Unused time: "+o.description, o.quantity, -paid(o)); err != nil {
 				return nil, err
 			}
 			if ok {

@@ -167,6 +167,9 @@ func composePeriod(tx *store.Tx, r *store.Reseller, c *store.Client, p Period) (
 				return nil, err
 			}
 			inv.Lines = append(inv.Lines, lines...)
+			if len(lines) > 0 && p.Name >= sub.BilledPeriod { // the prices a change in this period credits (not a catch-up of an older one)
+				sub.Billed, sub.BilledPeriod, changed = billedPrices(cfg), p.Name, true
+			}
 			if len(sub.Carried) > 0 {
 				inv.Lines = append(inv.Lines, sub.Carried...)
 				sub.Carried, changed = nil, true

@@ -234,6 +234,7 @@ func decide(tx *store.Tx, r *store.Reseller, cid uint64, ch Change) (*plan, erro
 			if p.carried, err = periodLines(requested, period, period.DaysFrom(now), r.Currency); err != nil {
 				return nil, money.ErrOverflow
 			}
+			p.sub.Billed, p.sub.BilledPeriod = billedPrices(requested), period.Name
 		}
 		p.preview.Lines = p.carried
 		return p, nil
@@ -290,9 +291,23 @@ func decide(tx *store.Tx, r *store.Reseller, cid uint64, ch Change) (*plan, erro
 	} else if err != nil {
 		return nil, err
 	}
-	lines, err := changeLines(current, immediate, period, period.DaysFrom(now), r.Currency)
+	var billed map[string]int64 // what this period's invoices charged for each part
+	if old.BilledPeriod == period.Name {
+		billed = old.Billed
+	}
+	lines, err := changeLinesBilled(current, immediate, period, period.DaysFrom(now), r.Currency, billed)
 	if err != nil {
 		return nil, err
+	}
+	// from now on a part is billed at the price it was charged at now; an
+	// unchanged part keeps the price its period invoice charged
+	sub.Billed, sub.BilledPeriod = billedPrices(immediate), period.Name
+	for _, n := range immediate.components() {
+		if v, ok := billed[n.key]; ok && slices.ContainsFunc(current.components(), func(o component) bool {
+			return o.key == n.key && o.unitPrice == n.unitPrice && o.quantity == n.quantity
+		}) {
+			sub.Billed[n.key] = v
+		}
 	}
 	if len(lines) == 0 {
 		return p, nil
