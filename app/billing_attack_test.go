@@ -828,3 +828,47 @@ func TestAttackBillingUpgradeAfterPriceChange(t *testing.T) {
 		})
 	}
 }
+
+// TestAttackBillingReverseChargeVAT: the EU reverse charge (0 %) took any
+// VAT number, even one of the seller's own country: a client in France
+// with a German VAT number, buying from a German seller, was invoiced
+// without VAT. A VAT number must be of the buyer's member state: the
+// details refuse another country's, and a client whose country comes
+// from its account (no billing country) is taxed at its country's rate.
+func TestAttackBillingReverseChargeVAT(t *testing.T) {
+	t.Parallel()
+	f := newBillingFixture(t)
+	at, ts := f.at, f.ts
+	if _, err := ts.app.billing.SetSellerDetails(ts.ids["acme"], store.SellerDetails{Country: "DE", VATNumber: "DE123456789",
+		TaxRates: map[string]int{"DE": 1900, "FR": 2000}}, billingActor); err != nil {
+		t.Fatal(err)
+	}
+	got := fieldsOf422(t, at.do(apiRequest{method: "PUT", host: acmeHost, path: "/api/v1/billing-details", key: f.annKey,
+		body: `{"company":"Lee SARL","country":"FR","vat_number":"DE123456789"}`}))
+	if len(got) != 1 || got[0] != "vat_number" {
+		t.Errorf("a German VAT number for France: fields %v", got)
+	}
+	at.expect(apiRequest{method: "PUT", host: acmeHost, path: "/api/v1/billing-details", key: f.annKey,
+		body: `{"company":"Lee SARL","country":"GR","vat_number":"EL123456789"}`}, http.StatusOK) // Greece's numbers start EL
+	// no billing country: the account's (ann is in the US, made French here) decides, and a German number is no reverse charge
+	if err := ts.store.Update(func(tx *store.Tx) error {
+		cl, err := tx.Client(ts.ids["acme"], f.ann.ID)
+		if err != nil {
+			return err
+		}
+		cl.Country = "FR"
+		if err := tx.UpdateClient(cl); err != nil {
+			return err
+		}
+		_, err = tx.SetClientBilling(cl.ResellerID, cl.ID, store.BillingDetails{Company: "Lee SARL", VATNumber: "DE123456789"}) // as saved before the check
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	at.expect(apiRequest{method: "PUT", host: acmeHost, path: "/api/v1/subscription", key: f.annKey, body: fmt.Sprintf(`{"plan":%d,"seats":1}`, f.basic)}, http.StatusOK)
+	at.expect(apiRequest{method: "POST", host: acmeHost, path: "/api/v1/invoices/run", key: f.acmeKey, body: `{"period":"2026-11"}`}, http.StatusOK)
+	inv := f.invoices(f.annKey, "/invoices").Data[0]
+	if inv.TaxRate != "20.00" || inv.TaxNote != "" {
+		t.Errorf("French buyer with a German VAT number from a German seller: tax %s %q", inv.TaxRate, inv.TaxNote)
+	}
+}

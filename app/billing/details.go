@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/mail"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -53,9 +54,21 @@ func cleanAddress(errs *fault.Fields, address1, address2, city, zip, state, coun
 		errs.Add("country", "Choose a country (ISO 3166 code, e.g. GB).")
 	}
 	*vat = NormalizeVAT(*vat)
-	if *vat != "" && !vatPattern.MatchString(*vat) {
+	switch {
+	case *vat != "" && !vatPattern.MatchString(*vat):
 		errs.Add("vat_number", "A VAT number starts with its two-letter country prefix, e.g. DE123456789.")
+	case *vat != "" && slices.Contains(euCountries, *country) && VATCountry(*vat) != *country && !errs.Has("country"):
+		errs.Add("vat_number", fmt.Sprintf("A VAT number of %s starts with %s; this one is of another country.", clients.CountryName(*country), vatPrefix(*country)))
 	}
+}
+
+// vatPrefix is the prefix of the VAT numbers of an EU country (EL for
+// Greece).
+func vatPrefix(country string) string {
+	if country == "GR" {
+		return "EL"
+	}
+	return country
 }
 
 // CleanBillingDetails trims and normalises d and checks it; the faults

@@ -72,13 +72,26 @@ func TaxFor(seller store.SellerDetails, buyer store.BillingDetails) Tax {
 		bc = sc
 	}
 	if sc != "" && bc != sc && slices.Contains(euCountries, sc) && slices.Contains(euCountries, bc) &&
-		strings.TrimSpace(buyer.VATNumber) != "" {
+		VATCountry(buyer.VATNumber) == bc { // a VAT number of the buyer's own member state, never the seller's
 		return Tax{Rate: 0, Note: ReverseChargeNote}
 	}
 	if rate, ok := seller.TaxRates[bc]; ok {
 		return Tax{Rate: rate}
 	}
 	return Tax{Rate: seller.TaxRates["*"]}
+}
+
+// VATCountry is the ISO 3166 country of a VAT number's prefix (EL is
+// Greece, GR); "" for a number too short to have one.
+func VATCountry(vat string) string {
+	vat = NormalizeVAT(vat)
+	if len(vat) < 2 {
+		return ""
+	}
+	if vat[:2] == "EL" {
+		return "GR"
+	}
+	return vat[:2]
 }
 
 // taxAmount is subtotal × rate (basis points), rounded half-to-even to the
