@@ -872,3 +872,56 @@ func TestAttackBillingReverseChargeVAT(t *testing.T) {
 		t.Errorf("French buyer with a German VAT number from a German seller: tax %s %q", inv.TaxRate, inv.TaxNote)
 	}
 }
+
+// TestAttackStaffConfirmsStalePreview: billing staff preview an upgrade
+// of a client's plan and confirm it after the plan's price rose: the
+// confirmation invoiced the new amount, never shown. It carries the
+// amount it showed; changed, nothing is invoiced and the new preview
+// is shown with 409.
+func TestAttackStaffConfirmsStalePreview(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	s := seedAttack(t, ts) // cleo on Basic, November invoiced
+	owner := ts.acmeOwner()
+	sub := clientURL(ts.cleo()) + "/subscription"
+	q := url.Values{"plan": {strconv.FormatUint(s.pro.ID, 10)}, "seats": {"3"}}
+	preview := owner.get(acmeHost, sub+"?"+q.Encode())
+	if preview.status != http.StatusOK {
+		t.Fatalf("preview: %d", preview.status)
+	}
+	_, form, _ := strings.Cut(preview.body, `action="`+sub+`"`)
+	form, _, _ = strings.Cut(form, "</form>")
+	stale := url.Values{}
+	for _, m := range hiddenField.FindAllStringSubmatch(form, -1) {
+		if m[1] != "_csrf" {
+			stale.Add(m[1], m[2])
+		}
+	}
+	if stale.Get("due") == "" {
+		t.Fatalf("the confirming form carries no amount: %v", stale)
+	}
+	if _, err := ts.app.billing.UpdatePlan(ts.reseller("acme"), s.pro.ID, func(in *billing.PlanInput) { in.MonthlyFee = "300.00" }, billingActor); err != nil {
+		t.Fatal(err)
+	}
+	before := len(ts.acmeInvoices(billing.InvoiceFilter{ClientID: ts.cleo().ID}))
+	r := owner.post(acmeHost, sub, sub, stale)
+	wantPage(t, "the stale confirmation", r, http.StatusConflict, "The amounts changed since the preview; nothing was changed.", "Due now: ")
+	if n := len(ts.acmeInvoices(billing.InvoiceFilter{ClientID: ts.cleo().ID})); n != before {
+		t.Errorf("the stale confirmation issued %d invoice(s)", n-before)
+	}
+	// the new preview's form confirms
+	_, form, _ = strings.Cut(r.body, `action="`+sub+`"`)
+	form, _, _ = strings.Cut(form, "</form>")
+	fresh := url.Values{}
+	for _, m := range hiddenField.FindAllStringSubmatch(form, -1) {
+		if m[1] != "_csrf" {
+			fresh.Add(m[1], m[2])
+		}
+	}
+	if r := owner.post(acmeHost, sub, sub, fresh); r.status != http.StatusSeeOther {
+		t.Errorf("the fresh confirmation: %d", r.status)
+	}
+	if n := len(ts.acmeInvoices(billing.InvoiceFilter{ClientID: ts.cleo().ID})); n != before+1 {
+		t.Errorf("%d invoices after the fresh confirmation, want %d", n, before+1)
+	}
+}

@@ -206,9 +206,11 @@ type previewView struct {
 	Plan                  string
 	Seats                 int
 	AddOns                string
-	// Values are the confirmed form's fields.
+	// Values are the confirmed form's fields; DueMinor is the amount due
+	// now it confirms (minor units): changed by then, nothing changes.
 	PlanID   uint64
 	AddOnIDs []uint64
+	DueMinor int64
 }
 
 type subscriptionPageData struct {
@@ -267,6 +269,23 @@ func (a *App) subscriptionRefused(c *fiber.Ctx, tenant *store.Reseller, cl *stor
 	return a.render(c, fiber.StatusUnprocessableEntity, "clients/subscription", "Subscription of "+cl.Username, subscriptionPageData{Client: cl, Billing: data})
 }
 
+// subscriptionMoved shows the preview again, as it is now, with 409: the
+// amount due changed between the preview and its confirmation.
+func (a *App) subscriptionMoved(c *fiber.Ctx, tenant *store.Reseller, cl *store.Client, ch billing.Change, form *Form) error {
+	ch.DueNow = nil
+	p, err := a.billing.PreviewChange(tenant, cl.ID, ch)
+	if err != nil {
+		return a.subscriptionRefused(c, tenant, cl, ch, form, err)
+	}
+	form.Error = "The amounts changed since the preview; nothing was changed. Check the new amounts and confirm again."
+	data, err := a.clientBilling(tenant, cl, &ch, form)
+	if err != nil {
+		return err
+	}
+	return a.render(c, fiber.StatusConflict, "clients/subscription", "Subscription of "+cl.Username,
+		subscriptionPageData{Client: cl, Billing: data, Preview: a.previewOf(tenant, data, ch, p)})
+}
+
 func (a *App) previewOf(r *store.Reseller, d *clientBillingData, ch billing.Change, p *billing.Preview) *previewView {
 	amounts := []int64{p.Subtotal, p.Tax, p.DueNow}
 	for _, l := range p.Lines {
@@ -275,7 +294,7 @@ func (a *App) previewOf(r *store.Reseller, d *clientBillingData, ch billing.Chan
 	exact := money.Display{Exact: true, Places: money.ExactPlaces(r.Currency, amounts...)}
 	v := &previewView{Subtotal: exact.Text(p.Subtotal, r.Currency), Tax: exact.Text(p.Tax, r.Currency), DueNow: exact.Text(p.DueNow, r.Currency),
 		Charged: p.DueNow > 0, Credit: p.Subtotal < 0, Starting: d.Sub == nil, EffectiveAt: p.EffectiveAt, Deferred: p.Deferred != nil,
-		Seats: ch.Seats, PlanID: ch.PlanID, AddOnIDs: ch.AddOns}
+		Seats: ch.Seats, PlanID: ch.PlanID, AddOnIDs: ch.AddOns, DueMinor: p.DueNow}
 	for _, l := range p.Lines {
 		v.Lines = append(v.Lines, invoiceLineView{Description: l.Description, Quantity: l.Quantity,
 			UnitPrice: exact.Text(l.UnitPrice, r.Currency), Amount: exact.Text(l.Amount, r.Currency)})
@@ -308,7 +327,17 @@ func (a *App) changeClientSubscription(c *fiber.Ctx) error {
 	if len(form.Errors) > 0 {
 		return a.subscriptionRefused(c, tenant, cl, ch, form, nil)
 	}
+	if due := string(c.Request().PostArgs().Peek("due")); due != "" {
+		want, err := strconv.ParseInt(due, 10, 64)
+		if err != nil {
+			return fiber.NewError(fiber.StatusBadRequest, "The confirmation is not one this page made.")
+		}
+		ch.DueNow = &want // checked where the change is made
+	}
 	view, issued, err := a.billing.ChangeSubscription(tenant, cl.ID, ch, a.actor(c)) // tenant scope
+	if errors.Is(err, billing.ErrDueMoved) {
+		return a.subscriptionMoved(c, tenant, cl, ch, form)
+	}
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return err
