@@ -622,6 +622,12 @@ func TestAttackLedgerExportsStream(t *testing.T) {
 			}
 		}
 	}
+	// the reseller's page of the client lists the latest movements, not the ledger
+	page := owner.get(acmeHost, fmt.Sprintf("/reseller/clients/%d", cid))
+	if n := strings.Count(page.body, `<td data-label="Kind">grant</td>`); page.status != http.StatusOK || n != clientMovementsShown ||
+		!strings.Contains(page.body, "the CSV has them all") {
+		t.Errorf("the client's page: %d, %d movements listed", page.status, n)
+	}
 	// the transactions' files are the API's JSON pages, streamed as well
 	for name, r := range map[string]response{
 		"api": f.at.expect(apiRequest{method: "GET", host: acmeHost, path: "/api/v1/transactions?format=csv", key: f.annKey}, http.StatusOK),

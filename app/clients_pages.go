@@ -13,6 +13,7 @@ import (
 	"portico/app/access"
 	"portico/app/actor"
 	"portico/app/auth"
+	"portico/app/billing"
 	"portico/app/clients"
 	"portico/app/dates"
 	"portico/app/fault"
@@ -245,6 +246,7 @@ type clientPageData struct {
 	Client             *store.Client
 	Meter              Meter
 	Movements          []movementView
+	MoreMovements      bool // older movements are in the CSV only
 	Users              []*store.User
 	CountryName        string
 	DeletionAt         time.Time
@@ -280,13 +282,16 @@ func (a *App) showClient(c *fiber.Ctx) error {
 			return err
 		}
 	}
+	// the latest movements only: a client makes them as fast as it
+	// authorises calls; the CSV has them all
+	latest, more, err := a.billing.CreditMovements(tenant.ID, cl.ID, 0, clientMovementsShown)
+	if err != nil {
+		return err
+	}
+	data.Movements, data.MoreMovements = movementViews(tenant, latest), more
 	err = a.store.View(func(tx *store.Tx) error {
 		data.Meter = meterOf(tenant, tx.Credit(cl))
-		ledger, err := tx.ClientLedger(tenant.ID, cl.ID)
-		if err != nil {
-			return err
-		}
-		data.Movements = movements(tenant, cl, ledger)
+		var err error
 		data.Users, err = tx.ClientUsers(tenant.ID, cl.ID)
 		return err
 	})
@@ -296,23 +301,17 @@ func (a *App) showClient(c *fiber.Ctx) error {
 	return a.render(c, fiber.StatusOK, "clients/show", cl.Username, data)
 }
 
-// movements turns ledger transactions into the client's wallet movements.
-// The amounts are exact, since a call's charge is often a fraction of a
-// cent, with one number of decimals down the column; the balance after
-// each is rounded to the currency's digits, as the meter shows it.
-func movements(r *store.Reseller, cl *store.Client, ledger []*store.LedgerTx) []movementView {
-	wallet := store.WalletOf(r.ID, cl.ID)
-	var out []movementView
-	var amounts []int64
-	for _, t := range ledger {
-		for _, leg := range t.Legs {
-			if leg.Account != wallet {
-				continue
-			}
-			out = append(out, movementView{At: t.At, Kind: t.Kind, Who: t.Actor, Note: t.Note, amount: leg.Amount, balanceAfter: leg.BalanceAfter,
-				BalanceAfter: money.FormatNumber(leg.BalanceAfter, r.Currency)})
-			amounts = append(amounts, leg.Amount)
-		}
+// clientMovementsShown is how many credit movements a client's page lists.
+const clientMovementsShown = 100
+
+// movementViews shows wallet movements as movements does.
+func movementViews(r *store.Reseller, list []billing.Movement) []movementView {
+	out := make([]movementView, len(list))
+	amounts := make([]int64, len(list))
+	for i, m := range list {
+		out[i] = movementView{At: m.At, Kind: m.Kind, Who: m.Actor, Note: m.Note, amount: m.Amount, balanceAfter: m.BalanceAfter,
+			BalanceAfter: money.FormatNumber(m.BalanceAfter, r.Currency)}
+		amounts[i] = m.Amount
 	}
 	exact := money.Display{Exact: true, Places: money.ExactPlaces(r.Currency, amounts...)}
 	for i := range out {
