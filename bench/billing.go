@@ -10,6 +10,7 @@ import (
 
 	"portico/app"
 	"portico/app/actor"
+	"portico/app/auth"
 	"portico/app/billing"
 	"portico/app/clients"
 	"portico/app/config"
@@ -26,8 +27,9 @@ import (
 
 const (
 	billingPath = "/settings?tab=billing"
-	// billingRoute is the route the server's metrics count it under.
-	billingRoute = "/settings"
+	// billingRoute is the route pattern the server's metrics count it
+	// under (the settings group's "/").
+	billingRoute = "/settings/"
 	// billingMonths is how many monthly invoices the client has: the
 	// invoice job's catch-up horizon (billing.MaxCatchUp), this month's
 	// included.
@@ -42,6 +44,29 @@ const (
 type billingSeed struct {
 	clientID, userID uint64
 	invoices         int
+}
+
+// seedBillingStore runs seedBilling on the store at path (no server has
+// it open), without fsync: it is set-up. The client's owner signs in with
+// password.
+func seedBillingStore(path, password string) (*billingSeed, error) {
+	cfg, err := config.Load(config.Source{Flags: map[string]string{"store.path": path}})
+	if err != nil {
+		return nil, err
+	}
+	hash, err := auth.HashPassword(password)
+	if err != nil {
+		return nil, err
+	}
+	s, err := store.Open(path, store.Options{NoSync: true})
+	if err != nil {
+		return nil, err
+	}
+	seed, err := seedBilling(cfg, s, hash)
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	return seed, err
 }
 
 // seedBilling gives the default reseller seller details with a tax rate,

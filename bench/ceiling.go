@@ -101,7 +101,7 @@ var ceilingPages = []struct {
 	page        func() *app.Page
 }{
 	{ceilingPath, "console/activity.html", ceilingPage},
-	{billingRoute, "settings/billing.html", ceilingBillingPage},
+	{"/settings", "settings/billing.html", ceilingBillingPage},
 }
 
 // newCeiling parses the templates once and returns the minimal Fiber app
