@@ -291,3 +291,54 @@ func TestTaxUsesTheCountryTheInvoiceShows(t *testing.T) {
 		t.Fatalf("buyer %s taxed at %d: %d", inv.Buyer.Country, inv.TaxRate, inv.Tax)
 	}
 }
+
+// TestSeatsAndAddOnsChanges: on the same plan, added seats and add-ons
+// are prorated at once; removed ones wait for the period end (nothing is
+// invoiced, the pending change says when), and a pending removal is
+// cancelled by asking for the current configuration again.
+func TestSeatsAndAddOnsChanges(t *testing.T) {
+	// 17 March 2026 in Tokyo (east of UTC): 15 of 31 days left
+	f := newFixture(t, time.Date(2026, 3, 16, 20, 0, 0, 0, time.UTC))
+	if err := f.s.Update(func(tx *store.Tx) error {
+		r, err := tx.Reseller(f.r.ID)
+		if err != nil {
+			return err
+		}
+		r.Timezone = "Asia/Tokyo"
+		f.r = r
+		return tx.UpdateReseller(r)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c := f.newClient("ann")
+	if _, _, err := f.svc.ChangeSubscription(f.r, c.ID, Change{PlanID: f.basic.ID, Seats: 4}, staff); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := f.svc.RunPeriod(context.Background(), f.r, "2026-03", staff); err != nil || res.Created != 1 {
+		t.Fatalf("run: %+v %v", res, err)
+	}
+	// +2 seats and the per-seat add-on: 2 × 5.00 and 6 × 2.00 for 15/31 days
+	_, inv, err := f.svc.ChangeSubscription(f.r, c.ID, Change{PlanID: f.basic.ID, Seats: 6, AddOns: []uint64{f.addon.ID}}, staff)
+	if err != nil || inv == nil {
+		t.Fatalf("add seats: %v %v", inv, err)
+	}
+	// 5.00 × 15/31 = 2.4193 → 2.42 per seat; 2.00 × 15/31 = 0.9677 → 0.97 per seat
+	if inv.Total != 2*24200+6*9700 || len(inv.Lines) != 2 {
+		t.Fatalf("seat proration total %d lines %+v", inv.Total, inv.Lines)
+	}
+	// removing seats and the add-on waits for April
+	view, inv, err := f.svc.ChangeSubscription(f.r, c.ID, Change{PlanID: f.basic.ID, Seats: 3}, staff)
+	if err != nil || inv != nil {
+		t.Fatalf("remove seats: %v %v", inv, err)
+	}
+	april := time.Date(2026, 4, 1, 0, 0, 0, 0, mustLoc(t, "Asia/Tokyo"))
+	if view.Sub.Seats != 6 || len(view.Sub.AddOns) != 1 || view.Sub.Pending == nil || view.Sub.Pending.Seats != 3 || !view.Sub.Pending.EffectiveAt.Equal(april) {
+		t.Fatalf("after removal: seats %d add-ons %v pending %+v", view.Sub.Seats, view.Sub.AddOns, view.Sub.Pending)
+	}
+	// cancel: ask for what is in effect
+	view, inv, err = f.svc.ChangeSubscription(f.r, c.ID, Change{PlanID: f.basic.ID, Seats: 6, AddOns: []uint64{f.addon.ID}}, staff)
+	if err != nil || inv != nil || view.Sub.Pending != nil {
+		t.Fatalf("cancel: pending %+v invoice %v err %v", view.Sub.Pending, inv, err)
+	}
+	f.verify()
+}
