@@ -46,7 +46,9 @@ func startCeiling(root string) (*process, error) {
 // middleware, no store) that renders the activity page from one template
 // set parsed once at start, from the same view files the real server
 // embeds (base layout, partials, console/activity.html), with the same
-// envelope type and 50 in-memory audit events like the real page's. What
+// envelope type and 50 in-memory audit events like the real page's; and
+// the client's Billing tab the same way (settings/billing.html, with the
+// seeded client's figures: ceilingBillingPage). What
 // the real page costs beyond this is the price of everything else:
 // middleware, session and tenant look-ups, store reads, CSRF signing.
 func serveCeiling(args []string) error {
@@ -73,12 +75,13 @@ func serveCeiling(args []string) error {
 	return f.Listener(ln)
 }
 
-// parseCeiling parses the activity page with the layouts and partials
-// into one template set, with the functions the real views use.
-func parseCeiling(views string) (*template.Template, error) {
+// parseCeiling parses one page (console/activity.html,
+// settings/billing.html) with the layouts and partials into one template
+// set, with the functions the real views use.
+func parseCeiling(views, page string) (*template.Template, error) {
 	funcs := app.TemplateFuncs("0123456789ab")
 	vfs := os.DirFS(views)
-	files := []string{"console/activity.html"}
+	files := []string{page}
 	for _, pattern := range []string{"layouts/*.html", "partials/*.html"} {
 		m, err := fs.Glob(vfs, pattern)
 		if err != nil {
@@ -89,29 +92,42 @@ func parseCeiling(views string) (*template.Template, error) {
 	return template.New("").Funcs(funcs).ParseFS(vfs, files...)
 }
 
-// newCeiling parses the templates once and returns the minimal Fiber app
-// that serves the page at ceilingPath.
-func newCeiling(views string) (*fiber.App, error) {
-	t, err := parseCeiling(views)
-	if err != nil {
-		return nil, err
-	}
-	page := ceilingPage()
+// ceilingPages are the pages the ceiling serves: each route renders its
+// view file with its in-memory envelope. The billing route is /settings
+// (the query, tab=billing, is the real app's to read; the ceiling has
+// only the one tab).
+var ceilingPages = []struct {
+	route, view string
+	page        func() *app.Page
+}{
+	{ceilingPath, "console/activity.html", ceilingPage},
+	{"/settings", "settings/billing.html", ceilingBillingPage},
+}
 
-	pool := sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// newCeiling parses the templates once and returns the minimal Fiber app
+// that serves the pages of ceilingPages.
+func newCeiling(views string) (*fiber.App, error) {
+	pool := &sync.Pool{New: func() any { return new(bytes.Buffer) }}
 	f := fiber.New(fiber.Config{DisableStartupMessage: true})
-	f.Get(ceilingPath, func(c *fiber.Ctx) error {
-		buf := pool.Get().(*bytes.Buffer)
-		buf.Reset()
-		defer pool.Put(buf)
-		if err := t.ExecuteTemplate(buf, "page", page); err != nil {
-			return err
+	for _, p := range ceilingPages {
+		t, err := parseCeiling(views, p.view)
+		if err != nil {
+			return nil, err
 		}
-		c.Set(fiber.HeaderCacheControl, "no-store")
-		c.Type("html", "utf-8")
-		c.Response().SetBody(buf.Bytes()) // copies, as the real app must: the buffer is reused
-		return nil
-	})
+		page := p.page()
+		f.Get(p.route, func(c *fiber.Ctx) error {
+			buf := pool.Get().(*bytes.Buffer)
+			buf.Reset()
+			defer pool.Put(buf)
+			if err := t.ExecuteTemplate(buf, "page", page); err != nil {
+				return err
+			}
+			c.Set(fiber.HeaderCacheControl, "no-store")
+			c.Type("html", "utf-8")
+			c.Response().SetBody(buf.Bytes()) // copies, as the real app must: the buffer is reused
+			return nil
+		})
+	}
 	return f, nil
 }
 

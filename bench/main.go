@@ -5,14 +5,16 @@
 //
 // It builds the real binary, measures cold start and RSS, signs in over
 // HTTP, seeds 51 audit events so the console's activity page shows a full
-// 50-row table, and then loads three pages with wrk: the sign-in page, the
-// activity page (signed in) and a minimal Fiber app that renders the same
-// activity page from one pre-parsed html/template with no store and no
-// middleware (the ceiling), in interleaved rounds (-rounds, 3), every
-// process with the server's collector settings (runtime.go). It reports
-// req/s, p99 latency, each page's ratio to the ceiling, and the store's
-// write transactions during the GET runs (read from the server's
-// Prometheus metrics). See bench/README.md.
+// 50-row table, and a client with 24 months of invoices (billing.go), and
+// then loads four pages with wrk: the sign-in page, the activity page
+// (signed in), the client's Billing tab (signed in as the client's owner),
+// and a minimal Fiber app that renders the same activity page and Billing
+// tab from pre-parsed html/templates with no store and no middleware (the
+// ceiling), in interleaved rounds (-rounds, 3), every process with the
+// server's collector settings (runtime.go). It reports req/s, p99
+// latency, each page's ratio to its ceiling, and the store's write
+// transactions during the GET runs (read from the server's Prometheus
+// metrics). See bench/README.md.
 package main
 
 import (
@@ -29,9 +31,12 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"portico/app/auth"
 )
 
-// consoleTarget is the ratio to the ceiling the console page should reach.
+// consoleTarget is the ratio to the ceiling the console pages (the
+// reseller's activity page, the client's Billing tab) should reach.
 const consoleTarget = 0.7
 
 // startRuns is how many times cold start is measured (median reported).
@@ -91,7 +96,7 @@ func main() {
 	flag.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured wrk run before each measured one (0 to skip)")
 	flag.IntVar(&o.connections, "connections", 32, "wrk connections (-c)")
 	flag.IntVar(&o.threads, "threads", 2, "wrk threads (-t)")
-	flag.IntVar(&o.rounds, "rounds", 3, "passes over the three pages, interleaved (1–4); medians are reported")
+	flag.IntVar(&o.rounds, "rounds", 3, "passes over the pages, interleaved (1–4); medians are reported")
 	flag.StringVar(&o.wrk, "wrk", "/usr/bin/wrk", "path to wrk")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temp dir (binary and data dirs) for inspection")
 	flag.Parse()
@@ -141,11 +146,13 @@ type measured struct {
 
 func (m measured) cpuPerRequest() time.Duration { return m.cpu / time.Duration(m.requests) }
 
-// round is one pass over the three pages, run back to back.
+// round is one pass over the pages, run back to back: each page right
+// after its ceiling.
 type round struct {
 	ceiling, console, login measured
+	billingCeiling, billing measured
 	writes                  float64       // store write transactions during this round's GET runs
-	sinceSignIn             time.Duration // sign-in to the end of the console run
+	sinceSignIn             time.Duration // sign-in to the end of the console or Billing run, the longer
 }
 
 // results gathers everything the final report prints.
@@ -155,6 +162,9 @@ type results struct {
 	rounds                   []round
 	ceilingBody, consoleBody int
 	loginBody                int
+	billingCeilingBody       int
+	billingBody              int
+	billing                  *billingSeed
 	serverRSSAfter           int64
 	serverHWM                int64
 	ceilingRSSAfter          int64
@@ -169,7 +179,7 @@ func run(o options) error {
 	defer removeTemp() // nothing to remove with -keep
 	var r results
 	r.loadBefore = loadAvg()
-	estimate := time.Duration(o.rounds)*3*(o.duration+o.warmup) + 15*time.Second
+	estimate := time.Duration(o.rounds)*5*(o.duration+o.warmup) + 20*time.Second
 	fmt.Printf("portico bench: %d CPUs, %s, wrk -t%d -c%d -d%s (warm-up %s), %d round(s); about %s in all\n",
 		runtime.NumCPU(), runtime.Version(), o.threads, o.connections, o.duration, o.warmup, o.rounds, estimate.Round(time.Second))
 	fmt.Printf("repo: %s; load average before: %s\n", root, r.loadBefore)
@@ -222,6 +232,22 @@ func run(o options) error {
 		return err
 	}
 	fmt.Printf("  %s on %s, owner %s (password from the first-start output)\n", bin, srv.addr, email)
+
+	// The Billing tab's client: seeded in the store (no server may have it
+	// open), then the server restarts on it.
+	srv.stop()
+	t0 = time.Now()
+	clientPassword := auth.GeneratePassword()
+	if r.billing, err = seedBillingStore(filepath.Join(tmp, "bench", "data", "portico.db"), clientPassword); err != nil {
+		return fmt.Errorf("billing seed: %w", err)
+	}
+	fmt.Printf("  seeded client northwind (%s) with %d monthly invoices through the invoice run, all paid but the newest %d, in %s\n",
+		billingEmail, r.billing.invoices, billingUnpaid, time.Since(t0).Round(time.Millisecond))
+	if srv, err = startPortico(bin, filepath.Join(tmp, "bench")); err != nil {
+		return err
+	}
+	defer srv.stop()
+	fmt.Printf("  restarted on the seeded store in %s\n", fmtDur(srv.startup))
 	c := newClient(srv.addr, "localhost:"+srv.port())
 
 	// 4. Seed the audit log: 25 sign-ins and sign-outs (50 events); each
@@ -258,9 +284,18 @@ func run(o options) error {
 	}
 	r.ceilingBody = len(ceilBody)
 	fmt.Printf("  ceiling on %s: %s with 50 rows, %d bytes\n", ceil.addr, ceilingPath, r.ceilingBody)
+	ceilBody, err = get(ceil.addr, "", billingPath, "")
+	if err != nil {
+		return fmt.Errorf("ceiling Billing tab: %w", err)
+	}
+	if err := checkBillingPage(ceilBody); err != nil {
+		return fmt.Errorf("ceiling: %w", err)
+	}
+	r.billingCeilingBody = len(ceilBody)
+	fmt.Printf("  ceiling on %s: %s, %d bytes\n", ceil.addr, billingPath, r.billingCeilingBody)
 
 	for i := range o.rounds {
-		rd, err := runRound(o, i, c, srv, ceil, email, password, &r)
+		rd, err := runRound(o, i, c, srv, ceil, email, password, clientPassword, &r)
 		if err != nil {
 			return err
 		}
@@ -275,9 +310,11 @@ func run(o options) error {
 }
 
 // runRound loads the ceiling, then signs in and loads the console page,
-// then the sign-in page. The store's write count is read around each GET
-// run, and every response of those runs is checked to be a 200.
-func runRound(o options, i int, c *client, srv, ceil *process, email, password string, r *results) (round, error) {
+// then the sign-in page; then the ceiling's Billing tab, and signed in as
+// the client's owner, the real one. The store's write count is read
+// around each GET run, and every response of those runs is checked to be
+// a 200.
+func runRound(o options, i int, c *client, srv, ceil *process, email, password, clientPassword string, r *results) (round, error) {
 	var rd round
 	var err error
 	fmt.Printf("\n== round %d/%d\n", i+1, o.rounds)
@@ -321,30 +358,64 @@ func runRound(o options, i int, c *client, srv, ceil *process, email, password s
 		{"console", consolePath, sessionCookie + "=" + session, &rd.console},
 		{"sign-in", loginPath, "", &rd.login},
 	} {
-		before, err := srv.metrics()
-		if err != nil {
+		if err := measureServer(o, c, srv, p.name, p.path, p.path, p.cookie, p.into, &rd.writes); err != nil {
 			return rd, err
-		}
-		*p.into, err = measure(o, p.name, srv.pid(), srv.url(p.path), c.host, p.cookie)
-		if err != nil {
-			return rd, fmt.Errorf("%s: %w", p.name, err)
 		}
 		if p.path == consolePath {
 			rd.sinceSignIn = time.Since(signedIn)
 		}
-		after, err := srv.metrics()
-		if err != nil {
-			return rd, err
-		}
-		update := map[string]string{"kind": "update"}
-		rd.writes += after.value("portico_store_transaction_seconds_count", update) - before.value("portico_store_transaction_seconds_count", update)
-		// wrk does not count 3xx as errors, and a lost session redirects:
-		// the server's own counters must show only 200s for the route.
-		if err := checkStatuses(before, after, p.path, p.into.wrkResult); err != nil {
-			return rd, err
-		}
 	}
+
+	// the client's Billing tab, after its ceiling
+	rd.billingCeiling, err = measure(o, "ceiling", ceil.pid(), "http://"+ceil.addr+billingPath, "", "")
+	if err != nil {
+		return rd, fmt.Errorf("ceiling Billing tab: %w", err)
+	}
+	clientSession, err := c.signIn(billingEmail, clientPassword)
+	if err != nil {
+		return rd, fmt.Errorf("client sign-in: %w", err)
+	}
+	signedIn = time.Now()
+	billingBody, status, err := c.get(billingPath, clientSession)
+	if err != nil {
+		return rd, err
+	}
+	if status != 200 {
+		return rd, fmt.Errorf("GET %s signed in as the client's owner: status %d, want 200", billingPath, status)
+	}
+	if err := checkBillingPage(billingBody); err != nil {
+		return rd, fmt.Errorf("GET %s: %w", billingPath, err)
+	}
+	r.billingBody = len(billingBody)
+	fmt.Printf("  signed in as %s; %s is %d bytes\n", billingEmail, billingPath, r.billingBody)
+	if err := measureServer(o, c, srv, "billing", billingPath, billingRoute, sessionCookie+"="+clientSession, &rd.billing, &rd.writes); err != nil {
+		return rd, err
+	}
+	rd.sinceSignIn = max(rd.sinceSignIn, time.Since(signedIn))
 	return rd, nil
+}
+
+// measureServer loads path on the server (measure), adds the store's
+// write transactions meanwhile to writes, and checks that every response
+// was a 200 of route.
+func measureServer(o options, c *client, srv *process, name, path, route, cookie string, into *measured, writes *float64) error {
+	before, err := srv.metrics()
+	if err != nil {
+		return err
+	}
+	*into, err = measure(o, name, srv.pid(), srv.url(path), c.host, cookie)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	after, err := srv.metrics()
+	if err != nil {
+		return err
+	}
+	update := map[string]string{"kind": "update"}
+	*writes += after.value("portico_store_transaction_seconds_count", update) - before.value("portico_store_transaction_seconds_count", update)
+	// wrk does not count 3xx as errors, and a lost session redirects:
+	// the server's own counters must show only 200s for the route.
+	return checkStatuses(before, after, route, into.wrkResult)
 }
 
 // checkStatuses compares the server's request counters for route with
@@ -410,40 +481,61 @@ func report(o options, r results) {
 	type line struct {
 		name string
 		get  func(round) measured
+		ceil func(round) measured // the page's ceiling
 		body int
+		page bool // a console page, with the target
 	}
+	ceiling := func(rd round) measured { return rd.ceiling }
+	billingCeiling := func(rd round) measured { return rd.billingCeiling }
 	lines := []line{
-		{"ceiling: minimal Fiber, 1 parsed template", func(rd round) measured { return rd.ceiling }, r.ceilingBody},
-		{"sign-in page GET /login", func(rd round) measured { return rd.login }, r.loginBody},
-		{"console GET /reseller/activity (50 rows)", func(rd round) measured { return rd.console }, r.consoleBody},
+		{"ceiling: minimal Fiber, 1 parsed template", ceiling, ceiling, r.ceilingBody, false},
+		{"sign-in page GET /login", func(rd round) measured { return rd.login }, ceiling, r.loginBody, false},
+		{"console GET /reseller/activity (50 rows)", func(rd round) measured { return rd.console }, ceiling, r.consoleBody, true},
+		{"ceiling: the Billing tab, same figures", billingCeiling, billingCeiling, r.billingCeilingBody, false},
+		{fmt.Sprintf("client Billing tab (%d invoices)", r.billing.invoices), func(rd round) measured { return rd.billing }, billingCeiling, r.billingBody, true},
 	}
 	fmt.Printf("| %-42s | %7s | %9s | %16s | %14s | %9s | %8s |\n", "page", "req/s", "p99", "ratio to ceiling", "server CPU/req", "CPU ratio", "body")
 	fmt.Printf("|%s|%s|%s|%s|%s|%s|%s|\n", dashes(44), dashes(9), dashes(11), dashes(18), dashes(16), dashes(11), dashes(10))
-	var consoleRatio, consoleCPURatio float64
+	type verdict struct {
+		name            string
+		ratio, cpuRatio float64
+		perRound        []string
+	}
+	var verdicts []verdict
 	for _, l := range lines {
 		rps := pick(func(rd round) float64 { return l.get(rd).rps })
 		p99 := time.Duration(pick(func(rd round) float64 { return float64(l.get(rd).p99) }))
-		ratio := pick(func(rd round) float64 { return l.get(rd).rps / rd.ceiling.rps })
+		ratio := pick(func(rd round) float64 { return l.get(rd).rps / l.ceil(rd).rps })
 		cpu := time.Duration(pick(func(rd round) float64 { return float64(l.get(rd).cpuPerRequest()) }))
 		cpuRatio := pick(func(rd round) float64 {
-			return float64(rd.ceiling.cpuPerRequest()) / float64(l.get(rd).cpuPerRequest())
+			return float64(l.ceil(rd).cpuPerRequest()) / float64(l.get(rd).cpuPerRequest())
 		})
 		note := ""
-		if strings.HasPrefix(l.name, "console") {
-			consoleRatio, consoleCPURatio = ratio, cpuRatio
+		if l.page {
+			v := verdict{name: l.name, ratio: ratio, cpuRatio: cpuRatio}
+			for _, rd := range r.rounds {
+				v.perRound = append(v.perRound, fmt.Sprintf("%.0f / %.0f → %.2f (by CPU per request %.2f)", l.ceil(rd).rps, l.get(rd).rps,
+					l.get(rd).rps/l.ceil(rd).rps, float64(l.ceil(rd).cpuPerRequest())/float64(l.get(rd).cpuPerRequest())))
+			}
+			verdicts = append(verdicts, v)
 			note = map[bool]string{true: " ok", false: " LOW"}[ratio >= consoleTarget]
 		}
 		fmt.Printf("| %-42s | %7.0f | %9s | %16s | %14s | %9.2f | %6d B |\n", l.name, rps, fmtDur(p99), fmt.Sprintf("%.2f%s", ratio, note), fmtDur(cpu), cpuRatio, l.body)
 	}
 	if o.rounds > 1 {
-		fmt.Println("\nper round (req/s ceiling / sign-in / console → console ratio):")
-		for i, rd := range r.rounds {
-			fmt.Printf("  %d: %.0f / %.0f / %.0f → %.2f (by CPU per request %.2f)\n", i+1, rd.ceiling.rps, rd.login.rps, rd.console.rps,
-				rd.console.rps/rd.ceiling.rps, float64(rd.ceiling.cpuPerRequest())/float64(rd.console.cpuPerRequest()))
+		fmt.Println("\nper round (req/s ceiling / page → ratio):")
+		for _, v := range verdicts {
+			fmt.Printf("  %s:\n", v.name)
+			for i, line := range v.perRound {
+				fmt.Printf("    %d: %s\n", i+1, line)
+			}
 		}
 	}
-	fmt.Printf("\nconsole page target: ratio to ceiling ≥ %.1f → %s (%.2f; by server CPU per request %.2f)\n", consoleTarget,
-		map[bool]string{true: "MET", false: "NOT MET"}[consoleRatio >= consoleTarget], consoleRatio, consoleCPURatio)
+	fmt.Println()
+	for _, v := range verdicts {
+		fmt.Printf("%s: ratio to its ceiling ≥ %.1f → %s (%.2f; by server CPU per request %.2f)\n", v.name, consoleTarget,
+			map[bool]string{true: "MET", false: "NOT MET"}[v.ratio >= consoleTarget], v.ratio, v.cpuRatio)
+	}
 
 	fmt.Printf("\ncold start, exec → first 200 on GET /healthz (median of %d):\n", startRuns)
 	fmt.Printf("  first start (fresh data dir) %9s   VmRSS just after: %s\n", fmtDur(median(r.freshStart)), kB(medianInt(r.freshRSS)))
@@ -460,9 +552,9 @@ func report(o options, r results) {
 	case writes == 0:
 		fmt.Printf(" — no GET wrote to the store\n")
 	case longest >= time.Minute:
-		fmt.Printf("\n  the console runs lasted up to %s after sign-in: a session's last-seen is rewritten at most once a minute, by a background flush every 30 s, so 1–2 per round are expected; more is a finding\n", longest.Round(time.Second))
+		fmt.Printf("\n  the signed-in runs lasted up to %s after sign-in: a session's last-seen is rewritten at most once a minute, by a background flush every 30 s, so 1–2 per round are expected; more is a finding\n", longest.Round(time.Second))
 	default:
-		fmt.Printf("\n  UNEXPECTED: every console run ended within %s of its sign-in, before any last-seen rewrite was due: some GET path writes to the store\n", longest.Round(time.Second))
+		fmt.Printf("\n  UNEXPECTED: every signed-in run ended within %s of its sign-in, before any last-seen rewrite was due: some GET path writes to the store\n", longest.Round(time.Second))
 	}
 	fmt.Println("every response during the GET runs was a 200 of its route (checked against the server's portico_http_requests_total)")
 }

@@ -31,11 +31,20 @@ import (
 
 // BenchmarkCeilingRender is the ceiling's template execution alone.
 func BenchmarkCeilingRender(b *testing.B) {
-	t, err := parseCeiling("../views")
+	benchmarkRender(b, "console/activity.html", ceilingPage())
+}
+
+// BenchmarkCeilingBillingRender is the ceiling's Billing tab, template
+// execution alone.
+func BenchmarkCeilingBillingRender(b *testing.B) {
+	benchmarkRender(b, "settings/billing.html", ceilingBillingPage())
+}
+
+func benchmarkRender(b *testing.B, view string, page *app.Page) {
+	t, err := parseCeiling("../views", view)
 	if err != nil {
 		b.Fatal(err)
 	}
-	page := ceilingPage()
 	var buf bytes.Buffer
 	b.ReportAllocs()
 	for b.Loop() {
@@ -55,6 +64,16 @@ func BenchmarkCeilingHandler(b *testing.B) {
 	serve(b, f.Handler(), ceilingPath, "", "")
 }
 
+// BenchmarkCeilingBillingHandler is the ceiling app's whole request for
+// the Billing tab.
+func BenchmarkCeilingBillingHandler(b *testing.B) {
+	f, err := newCeiling("../views")
+	if err != nil {
+		b.Fatal(err)
+	}
+	serve(b, f.Handler(), billingPath, "", "")
+}
+
 // BenchmarkConsoleHandler is the real app's activity page, signed in, with
 // 51 audit events in the store (a full page of 50 rows).
 func BenchmarkConsoleHandler(b *testing.B) {
@@ -66,6 +85,13 @@ func BenchmarkConsoleHandler(b *testing.B) {
 func BenchmarkLoginHandler(b *testing.B) {
 	a, _ := realApp(b)
 	serve(b, a.Fiber().Handler(), loginPath, "localhost:8080", "")
+}
+
+// BenchmarkBillingHandler is the real app's client Billing tab, signed in
+// as the owner of a client with 24 months of invoices (seedBilling).
+func BenchmarkBillingHandler(b *testing.B) {
+	a, session := realBillingApp(b)
+	serve(b, a.Fiber().Handler(), billingPath, "localhost:8080", sessionCookie+"="+session)
 }
 
 // serve calls h for GET path until the benchmark ends; the first response
@@ -90,6 +116,11 @@ func serve(b *testing.B, h fasthttp.RequestHandler, path, host, cookie string) {
 	if path == consolePath && tableRows(body) != 50 {
 		b.Fatalf("GET %s: %d rows, want 50", path, tableRows(body))
 	}
+	if path == billingPath {
+		if err := checkBillingPage(body); err != nil {
+			b.Fatalf("GET %s: %v", path, err)
+		}
+	}
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {
@@ -102,6 +133,22 @@ func serve(b *testing.B, h fasthttp.RequestHandler, path, host, cookie string) {
 // the default reseller (Host localhost), 51 audit events and one session
 // of its owner, whose token it returns.
 func realApp(b *testing.B) (*app.App, string) {
+	b.Helper()
+	a, _, token := buildRealApp(b, false)
+	return a, token
+}
+
+// realBillingApp is realApp with seedBilling's client, and a session of
+// the client's owner, whose token it returns.
+func realBillingApp(b *testing.B) (*app.App, string) {
+	b.Helper()
+	a, token, _ := buildRealApp(b, true)
+	return a, token
+}
+
+// buildRealApp builds realApp; with billing, it seeds seedBilling's client
+// first and returns a session of its owner too.
+func buildRealApp(b *testing.B, withBilling bool) (a *app.App, clientToken, ownerToken string) {
 	b.Helper()
 	dir := b.TempDir()
 	cfg, err := config.Load(config.Source{Flags: map[string]string{"store.path": filepath.Join(dir, "portico.db")}})
@@ -117,7 +164,27 @@ func realApp(b *testing.B) (*app.App, string) {
 	if _, _, err := tenancy.Reconcile(s, cfg); err != nil {
 		b.Fatal(err)
 	}
-	token, hash := auth.NewToken()
+	if withBilling {
+		seed, err := seedBilling(cfg, s, "x") // signed in below: no password needed
+		if err != nil {
+			b.Fatal(err)
+		}
+		var hash []byte
+		clientToken, hash = auth.NewToken()
+		err = s.Update(func(tx *store.Tx) error {
+			r, err := tx.ResellerBySlug(config.DefaultSlug)
+			if err != nil {
+				return err
+			}
+			return tx.CreateSession(&store.Session{Hash: hash, ResellerID: r.ID, UserID: seed.userID,
+				ExpiresAt: tx.Now().Add(cfg.Session.MaxAge.Duration), IdleTimeout: cfg.Session.IdleTimeout.Duration,
+				IP: "127.0.0.1", UserAgent: "bench"})
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	ownerToken, hash := auth.NewToken()
 	err = s.Update(func(tx *store.Tx) error {
 		r, err := tx.ResellerBySlug(config.DefaultSlug)
 		if err != nil {
@@ -145,13 +212,13 @@ func realApp(b *testing.B) (*app.App, string) {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	queue := mail.NewQueue(s, nil, log)
-	a, err := app.New(app.Deps{Config: cfg, Store: s, Mail: queue, Metrics: m, Log: log,
+	a, err = app.New(app.Deps{Config: cfg, Store: s, Mail: queue, Metrics: m, Log: log,
 		Views: os.DirFS("../views"), Static: os.DirFS("../static"), Version: "bench",
 		Services: app.NewServices(app.ServiceDeps{Config: cfg, Store: s, Mail: queue, Log: log})})
 	if err != nil {
 		b.Fatal(err)
 	}
-	return a, token
+	return a, clientToken, ownerToken
 }
 
 // TestServingRuntime: the benchmark's processes take the server's

@@ -16,6 +16,9 @@ import (
 type decodedCache struct {
 	mu sync.Mutex
 	m  map[decodedKey]decodedEntry
+	// max bounds the entries (0: decodedCacheMax); past it the cache
+	// starts afresh.
+	max int
 }
 
 type decodedKey struct {
@@ -28,8 +31,12 @@ type decodedEntry struct {
 	val any
 }
 
-// decodedCacheMax bounds the entries; past it the cache starts afresh.
+// decodedCacheMax bounds the entries of a cache with no max of its own.
 const decodedCacheMax = 4096
+
+// invoiceCacheMax bounds the decoded invoices kept (a few KB each): the
+// invoices clients and staff are looking at, not the whole store.
+const invoiceCacheMax = 1024
 
 // lookup returns the value decoded from raw, if cached.
 func (c *decodedCache) lookup(k decodedKey, raw []byte) (any, bool) {
@@ -45,7 +52,11 @@ func (c *decodedCache) lookup(k decodedKey, raw []byte) (any, bool) {
 func (c *decodedCache) store(k decodedKey, raw []byte, val any) {
 	e := decodedEntry{raw: bytes.Clone(raw), val: val} // raw points into bbolt's mmap, valid only during the transaction
 	c.mu.Lock()
-	if c.m == nil || len(c.m) >= decodedCacheMax {
+	limit := c.max
+	if limit == 0 {
+		limit = decodedCacheMax
+	}
+	if c.m == nil || len(c.m) >= limit {
 		c.m = make(map[decodedKey]decodedEntry)
 	}
 	c.m[k] = e
@@ -121,5 +132,37 @@ func (tx *Tx) cachedReseller(key, raw []byte) (*Reseller, error) {
 func (r *Reseller) clone() *Reseller {
 	c := *r
 	c.Seller.TaxRates = maps.Clone(r.Seller.TaxRates)
+	return &c
+}
+
+// cachedInvoice is cachedClient for invoice records, in a cache of their
+// own (Store.invoices) so that invoice lists never push out the API's hot
+// records. An invoice is frozen at issue but for its status, so a page
+// that lists a client's latest invoices decodes each once per version.
+// The copy clones every slice of an Invoice
+// (TestCachedInvoiceCopiesEveryReference fails when a new one is not).
+func (tx *Tx) cachedInvoice(key, raw []byte) (*Invoice, error) {
+	k := decodedKey{bucket: "invoices", key: string(key)}
+	if tx.s != nil {
+		if v, ok := tx.s.invoices.lookup(k, raw); ok {
+			return v.(*Invoice).clone(), nil
+		}
+	}
+	var shared Invoice
+	if err := unmarshal(raw, &shared); err != nil {
+		return nil, err
+	}
+	if tx.s != nil {
+		tx.s.invoices.store(k, raw, &shared)
+	}
+	return shared.clone(), nil
+}
+
+func (inv *Invoice) clone() *Invoice {
+	c := *inv
+	c.Lines = slices.Clone(inv.Lines)
+	c.Buyer.Emails = slices.Clone(inv.Buyer.Emails)
+	c.Seller.Emails = slices.Clone(inv.Seller.Emails)
+	c.History = slices.Clone(inv.History)
 	return &c
 }

@@ -339,11 +339,16 @@ var locations sync.Map
 
 // Invoice returns one of the reseller's invoices.
 func (tx *Tx) Invoice(rid, id uint64) (*Invoice, error) {
-	var inv Invoice
-	if err := get(tx.bucket(bucketInvoices), tenantKey(rid, id), &inv); err != nil {
+	key := tenantKey(rid, id)
+	raw := tx.bucket(bucketInvoices).Get(key)
+	if raw == nil {
+		return nil, fmt.Errorf("store: invoice %d/%d: %w", rid, id, ErrNotFound)
+	}
+	inv, err := tx.cachedInvoice(key, raw) // decoded once per version of the record (decoded.go)
+	if err != nil {
 		return nil, fmt.Errorf("store: invoice %d/%d: %w", rid, id, err)
 	}
-	return &inv, nil
+	return inv, nil
 }
 
 // PeriodInvoice returns the client's invoice of period (YYYY-MM).

@@ -68,6 +68,8 @@ type Store struct {
 	group *committer
 	// decoded caches decoded API keys and clients (see decoded.go).
 	decoded decodedCache
+	// invoices caches decoded invoices (cachedInvoice).
+	invoices decodedCache
 	// billingGen moves after every commit that changed a subscription or
 	// the catalogue (see BillingGeneration).
 	billingGen atomic.Uint64
@@ -123,7 +125,7 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	db.MaxBatchDelay = 2 * time.Millisecond
 	db.MaxBatchSize = 256
-	s := &Store{db: db, path: path, now: opts.Now, observe: opts.Observe}
+	s := &Store{db: db, path: path, now: opts.Now, observe: opts.Observe, invoices: decodedCache{max: invoiceCacheMax}}
 	if opts.ReadOnly {
 		return s, nil
 	}

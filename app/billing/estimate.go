@@ -1,7 +1,6 @@
 package billing
 
 import (
-	"errors"
 	"time"
 
 	"portico/store"
@@ -46,12 +45,10 @@ func (s *Service) EstimateNext(r *store.Reseller, cid uint64) (*Estimate, error)
 		current := PeriodOf(now, store.LocationOf(r))
 		var d *periodDraft
 		p := current
-		if _, err := tx.PeriodInvoice(r.ID, cid, current.Name); errors.Is(err, store.ErrNotFound) {
+		if !tx.PeriodInvoiced(r.ID, cid, current.Name) { // the period's key, as the invoice run reads it: no invoice decoded
 			if d, err = composePeriod(tx, r, c, current); err != nil {
 				return err
 			}
-		} else if err != nil {
-			return err
 		}
 		if d == nil || d.invoice == nil {
 			p = current.Next()
